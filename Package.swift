@@ -1,0 +1,38 @@
+// swift-tools-version:6.0
+import PackageDescription
+import Foundation
+
+// `make static` sets USHER_EMBEDDED=1: the same sources are compiled in Embedded Swift mode
+// (no runtime metadata, no existentials) and linked fully static, so the release binary runs
+// in an empty root filesystem. The default (normal) mode is for development and tests.
+let embedded = ProcessInfo.processInfo.environment["USHER_EMBEDDED"] == "1"
+let toolchainLib = ProcessInfo.processInfo.environment["USHER_EMBEDDED_LIB"] ?? ""
+
+let swiftSettings: [SwiftSetting] = embedded
+    ? [.enableExperimentalFeature("Embedded"), .unsafeFlags(["-wmo", "-Osize"])]
+    : []
+
+let executableLinker: [LinkerSetting] = embedded
+    ? [.unsafeFlags([
+        "-Xclang-linker", "-static",
+        "-L\(toolchainLib)", "-lswiftUnicodeDataTables", "-lm",
+        "-Xlinker", "--gc-sections",
+    ])]
+    : []
+
+var targets: [Target] = [
+    .target(name: "CUsher"),
+    .target(name: "UsherCore", dependencies: ["CUsher"], swiftSettings: swiftSettings),
+    .executableTarget(
+        name: "usher", dependencies: ["UsherCore"],
+        swiftSettings: swiftSettings, linkerSettings: executableLinker),
+]
+if !embedded {
+    targets.append(.testTarget(name: "UsherCoreTests", dependencies: ["UsherCore"]))
+}
+
+let package = Package(
+    name: "usher",
+    products: [.executable(name: "usher", targets: ["usher"])],
+    targets: targets
+)

@@ -1,0 +1,58 @@
+#define _GNU_SOURCE 1
+#include "cusher.h"
+#include <sys/epoll.h>
+
+int cusher_errno(void) { return errno; }
+
+static int saved_argc;
+static char **saved_argv;
+// glibc passes (argc, argv, envp) to ELF constructors; that is the only way to reach argv
+// from Embedded Swift, and it works the same in the normal build.
+__attribute__((constructor)) static void cusher_save_args(int argc, char **argv, char **envp) {
+    (void)envp;
+    saved_argc = argc;
+    saved_argv = argv;
+}
+int cusher_argc(void) { return saved_argc; }
+char **cusher_argv(void) { return saved_argv; }
+
+extern char **environ;
+char **cusher_environ(void) { return environ; }
+
+int cusher_wifexited(int status) { return WIFEXITED(status); }
+int cusher_wexitstatus(int status) { return WEXITSTATUS(status); }
+int cusher_wifsignaled(int status) { return WIFSIGNALED(status); }
+int cusher_wtermsig(int status) { return WTERMSIG(status); }
+
+int cusher_ignore_signal(int sig) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_IGN;
+    return sigaction(sig, &sa, NULL);
+}
+
+int cusher_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
+
+int cusher_sigrtmax(void) { return SIGRTMAX; }
+
+int cusher_spawn_add_tcsetpgrp(posix_spawn_file_actions_t *actions, int fd) {
+    return posix_spawn_file_actions_addtcsetpgrp_np(actions, fd);
+}
+
+int cusher_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int cusher_epoll_add(int epfd, int fd, uint64_t token) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
+    ev.data.u64 = token;
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+int cusher_epoll_wait(int epfd, uint64_t *tokens, int max, int timeout_ms) {
+    struct epoll_event evs[16];
+    if (max > 16) max = 16;
+    int n = epoll_wait(epfd, evs, max, timeout_ms);
+    for (int i = 0; i < n; i++) tokens[i] = evs[i].data.u64;
+    return n;
+}

@@ -1,0 +1,56 @@
+// The C shim: only what Swift cannot reach on its own. Each wrapper says why it exists.
+// This header also includes the libc headers UsherCore uses, because Embedded Swift cannot
+// `import Glibc`: importing CUsher is how Swift code sees libc in both build modes.
+#ifndef CUSHER_H
+#define CUSHER_H
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+// errno is a macro over a thread-local location.
+int cusher_errno(void);
+
+// Embedded Swift has no CommandLine; the C runtime hands argv to constructors.
+int cusher_argc(void);
+char **cusher_argv(void);
+
+// `environ` is a libc global that Embedded Swift cannot name.
+char **cusher_environ(void);
+
+// The W* status macros are macros.
+int cusher_wifexited(int status);
+int cusher_wexitstatus(int status);
+int cusher_wifsignaled(int status);
+int cusher_wtermsig(int status);
+
+// SIG_IGN is a cast macro, and sigaction's handler is a union.
+int cusher_ignore_signal(int sig);
+
+// prctl is variadic, which Swift cannot call.
+int cusher_set_child_subreaper(void);
+
+// SIGRTMAX is a macro over a libc call; NSIG bounds the signal numbers.
+int cusher_sigrtmax(void);
+
+// posix_spawn_file_actions_addtcsetpgrp_np is a GNU extension that needs _GNU_SOURCE, which the
+// Glibc module Swift imports in normal mode is not built with.
+int cusher_spawn_add_tcsetpgrp(posix_spawn_file_actions_t *actions, int fd);
+
+// struct epoll_event is packed on x86_64, which Swift does not import faithfully.
+int cusher_epoll_create(void);
+int cusher_epoll_add(int epfd, int fd, uint64_t token);
+// Waits for events; writes up to `max` tokens. timeout_ms < 0 blocks without a timeout.
+int cusher_epoll_wait(int epfd, uint64_t *tokens, int max, int timeout_ms);
+#endif

@@ -1,0 +1,148 @@
+import CUsher
+
+/// usher's entry point: parse, take over signals, then run the supervisor in one
+/// single-threaded event loop until it says exit. Returns usher's exit status.
+public func usherMain() -> Int32 {
+    var arguments: [String] = []
+    let argv = cusher_argv()
+    for i in 1..<max(1, Int(cusher_argc())) {
+        if let arg = argv?[i] { arguments.append(String(cString: arg)) }
+    }
+    let invocation: Invocation
+    do {
+        invocation = try parseInvocation(arguments) { name in
+            guard let value = getenv(name) else { return nil }
+            return String(cString: value)
+        }
+    } catch {
+        writeAll(2, "usher: \(error.message)\n")
+        return 2
+    }
+    switch invocation {
+    case .help:
+        writeAll(1, usageText)
+        return 0
+    case .version:
+        writeAll(1, "usher \(usherVersion)\n")
+        return 0
+    case .run(let plan):
+        do {
+            var driver = try Driver(plan: plan)
+            return driver.run()
+        } catch {
+            writeAll(2, "usher: \(error.message)\n")
+            return 1
+        }
+    }
+}
+
+/// Connects the pure Supervisor to the system: performs its actions, feeds it events from the
+/// signalfd, the reaper and the timer, and blocks in epoll with no timeout when nothing is due.
+struct Driver {
+    var supervisor: Supervisor
+    let signals: SignalSource
+    var timer: Timer
+    let epoll: Int32
+    let isInit: Bool
+    let foreground: Bool
+    /// pid of each started process by plan index; also its process group id (each child leads
+    /// its own group).
+    var pids: [Int32?]
+    var exitCode: Int32?
+
+    private static let signalToken: UInt64 = 1
+    private static let timerToken: UInt64 = 2
+
+    init(plan: Plan) throws(SystemError) {
+        supervisor = Supervisor(plan: plan)
+        pids = Array(repeating: nil, count: plan.processes.count)
+        signals = try SignalSource.takeOver()
+        timer = try Timer()
+        epoll = cusher_epoll_create()
+        guard epoll >= 0 else { throw SystemError("epoll_create1") }
+        guard cusher_epoll_add(epoll, signals.fd, Driver.signalToken) == 0,
+              cusher_epoll_add(epoll, timer.fd, Driver.timerToken) == 0
+        else { throw SystemError("epoll_ctl") }
+        isInit = getpid() == 1
+        if !isInit { becomeSubreaper() }
+        foreground = ownsForegroundTerminal()
+    }
+
+    mutating func run() -> Int32 {
+        feed(.start)
+        var tokens = [UInt64](repeating: 0, count: 4)
+        while exitCode == nil {
+            timer.set(supervisor.nextWakeup)
+            let n = tokens.withUnsafeMutableBufferPointer { buf in
+                retryingEINTR { cusher_epoll_wait(epoll, buf.baseAddress, Int32(buf.count), -1) }
+            }
+            if n < 0 {
+                writeAll(2, "usher: \(SystemError("epoll_wait").message)\n")
+                return 1
+            }
+            for token in tokens[0..<Int(n)] {
+                if token == Driver.signalToken {
+                    for sig in signals.drain() {
+                        if sig == sigchld {
+                            reapAll { pid, status in
+                                // Orphans reparented to usher are reaped and forgotten.
+                                if let i = pids.firstIndex(of: pid) { feed(.exited(i, status)) }
+                            }
+                        } else {
+                            feed(.signal(sig))
+                        }
+                    }
+                } else if token == Driver.timerToken {
+                    timer.acknowledge()
+                    feed(.tick)
+                }
+            }
+        }
+        sweepLeftovers()
+        return exitCode ?? 1
+    }
+
+    /// Hands one event to the supervisor and performs what it asks, feeding back the answers
+    /// (a spawn's result) in order.
+    private mutating func feed(_ event: Event) {
+        var queue = [event]
+        while !queue.isEmpty {
+            let next = queue.removeFirst()
+            for action in supervisor.handle(next, now: monotonicNow()) {
+                switch action {
+                case .spawn(let i):
+                    let process = supervisor.plan.processes[i]
+                    switch spawn(process.argv, foreground: foreground && process.role == .main) {
+                    case .success(let pid):
+                        pids[i] = pid
+                        queue.append(.spawned(i, pid: pid))
+                    case .failure(let failure):
+                        queue.append(.spawnFailed(i, failure))
+                    }
+                case .signalGroup(let i, let sig):
+                    // Safe from pid reuse: the supervisor only signals a process it has not yet
+                    // seen exit, and only this thread reaps. An unreaped child keeps its pid, and
+                    // a group id stays reserved while the group leader (even a zombie) exists.
+                    if let pid = pids[i] { signalGroup(pid, sig) }
+                case .signalProcess(let i, let sig):
+                    if let pid = pids[i] { signalProcess(pid, sig) }
+                case .log(let record):
+                    writeAll(2, "\(wallClockStamp()) usher: \(logText(record))\n")
+                case .exit(let code):
+                    exitCode = code
+                }
+            }
+        }
+    }
+
+    /// When usher is PID 1, the kernel kills everything left in the namespace as it exits. As a
+    /// subreaper on a laptop, usher does the same for the process groups it started (a shell's
+    /// background job that ignored the stop signal, say), so that nothing outlives it there
+    /// either. A group whose leader has been reaped is no longer pinned: its number could in
+    /// principle be reused, but only after the kernel's pid counter wraps around and only by a
+    /// process that makes itself a group leader; that window is accepted here, as tini accepts it.
+    private func sweepLeftovers() {
+        guard !isInit else { return }
+        for case let pid? in pids { signalGroup(pid, sigkill) }
+    }
+}

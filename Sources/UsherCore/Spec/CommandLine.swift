@@ -1,0 +1,168 @@
+/// The command line and the USHER_* environment, parsed into a Plan. Pure: no I/O, so every
+/// rule (a flag wins over its variable, the first error is named precisely) is unit-tested.
+public enum Invocation: Equatable {
+    case run(Plan)
+    case help
+    case version
+}
+
+/// A usage or configuration error: usher prints `usher: <message>` and exits with status 2,
+/// before anything is started.
+public struct UsageError: Error, Equatable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+}
+
+public let usherVersion = "0.1.0"
+
+public let usageText = """
+    usage: usher [OPTIONS] [--] COMMAND [ARG...]
+
+    Runs COMMAND as the main process of a container, with optional sidecars, as PID 1:
+    forwards signals, reaps zombies, and on SIGTERM, SIGINT or SIGQUIT stops the main process
+    first and then the sidecars in reverse start order, killing what is left at the deadline.
+
+    options:
+      --sidecar NAME=COMMAND  start a sidecar before COMMAND; repeatable, started in the order
+                              given. COMMAND is split into words like a POSIX shell would
+                              (quotes, backslash) but no shell runs.
+      --pre-stop DURATION     wait this long after the stop signal before stopping the main
+                              process (default 0s)                        [USHER_PRE_STOP]
+      --grace DURATION        deadline for the whole shutdown, counted from the stop signal;
+                              then SIGKILL to everything left (default 30s)  [USHER_GRACE]
+      --stop-signal SIGNAL    the signal that stops the main process (default SIGTERM)
+                                                                       [USHER_STOP_SIGNAL]
+      -h, --help              show this help
+      --version               show the version
+
+    DURATION: 500ms, 10s, 1m30s; a bare number is seconds. SIGNAL: SIGTERM, TERM or 15.
+    A flag wins over its environment variable.
+
+    exit status: the main process's status; 128+N if it died of signal N; 2 for a usage
+    error; 127 if a command was not found; 126 if it could not be executed.
+
+    """
+
+/// Parses `arguments` (without the program name) and the environment lookup `env`.
+public func parseInvocation(
+    _ arguments: [String], env: (String) -> String?
+) throws(UsageError) -> Invocation {
+    var sidecars: [Plan.Process] = []
+    var preStopFlag: String?
+    var graceFlag: String?
+    var stopSignalFlag: String?
+    var command: [String] = []
+
+    var i = 0
+    while i < arguments.count {
+        let arg = arguments[i]
+        if arg == "--" {
+            command = Array(arguments[(i + 1)...])
+            break
+        }
+        if arg == "-h" || arg == "--help" { return .help }
+        if arg == "--version" { return .version }
+        guard arg.utf8.first == 45, arg.utf8.count > 1 else {  // not an option: COMMAND starts
+            command = Array(arguments[i...])
+            break
+        }
+        // --name=value or --name value
+        let (name, inline) = splitOption(arg)
+        func value() throws(UsageError) -> String {
+            if let inline { return inline }
+            i += 1
+            guard i < arguments.count else { throw UsageError("\(name) needs a value") }
+            return arguments[i]
+        }
+        switch name {
+        case "--sidecar": sidecars.append(try parseSidecar(try value()))
+        case "--pre-stop": preStopFlag = try value()
+        case "--grace": graceFlag = try value()
+        case "--stop-signal": stopSignalFlag = try value()
+        default: throw UsageError("unknown option '\(name)' (see usher --help)")
+        }
+        i += 1
+    }
+
+    guard let program = command.first, !program.isEmpty else {
+        throw UsageError("no command given (usage: usher [OPTIONS] [--] COMMAND [ARG...])")
+    }
+
+    for (n, sidecar) in sidecars.enumerated() where sidecars[..<n].contains(where: { $0.name == sidecar.name }) {
+        throw UsageError("--sidecar \(sidecar.name): the name is used twice")
+    }
+    var plan = Plan(processes: sidecars)
+    plan.processes.append(Plan.Process(name: baseName(program), argv: command, role: .main))
+    if let text = try setting(flag: "--pre-stop", preStopFlag, variable: "USHER_PRE_STOP", env) {
+        plan.preStop = try duration(text.value, what: text.source)
+    }
+    if let text = try setting(flag: "--grace", graceFlag, variable: "USHER_GRACE", env) {
+        plan.grace = try duration(text.value, what: text.source)
+    }
+    if let text = try setting(
+        flag: "--stop-signal", stopSignalFlag, variable: "USHER_STOP_SIGNAL", env)
+    {
+        guard let sig = parseSignal(text.value) else {
+            throw UsageError("\(text.source): unknown signal \"\(text.value)\" (use a name such as SIGTERM or TERM, or a number)")
+        }
+        plan.stopSignal = sig
+    }
+    return .run(plan)
+}
+
+private func splitOption(_ arg: String) -> (String, String?) {
+    let bytes = Array(arg.utf8)
+    guard bytes.count > 2, bytes[1] == 45, let eq = bytes.firstIndex(of: 61) else { return (arg, nil) }
+    return (String(decoding: bytes[..<eq], as: UTF8.self),
+            String(decoding: bytes[(eq + 1)...], as: UTF8.self))
+}
+
+/// A flag wins over its variable; an empty variable counts as unset.
+private func setting(
+    flag: String, _ flagValue: String?, variable: String, _ env: (String) -> String?
+) throws(UsageError) -> (value: String, source: String)? {
+    if let flagValue { return (flagValue, flag) }
+    if let v = env(variable), !v.isEmpty { return (v, variable) }
+    return nil
+}
+
+private func duration(_ text: String, what: String) throws(UsageError) -> Nanos {
+    guard let d = parseDuration(text) else {
+        throw UsageError("\(what): invalid duration \"\(text)\" (use e.g. 500ms, 10s, 1m30s, or a number of seconds)")
+    }
+    return d
+}
+
+/// `NAME=COMMAND`: NAME is a short label for the log (letters, digits, `-`, `_`, `.`).
+private func parseSidecar(_ text: String) throws(UsageError) -> Plan.Process {
+    let bytes = Array(text.utf8)
+    guard let eq = bytes.firstIndex(of: 61) else {
+        throw UsageError("--sidecar \"\(text)\": expected NAME=COMMAND")
+    }
+    let name = String(decoding: bytes[..<eq], as: UTF8.self)
+    let commandText = String(decoding: bytes[(eq + 1)...], as: UTF8.self)
+    let nameOK = !bytes[..<eq].isEmpty && bytes[..<eq].allSatisfy { b in
+        (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 45 || b == 95 || b == 46
+    }
+    guard nameOK else {
+        throw UsageError("--sidecar \"\(text)\": the name \"\(name)\" must be letters, digits, '-', '_' or '.'")
+    }
+    let argv: [String]
+    do {
+        argv = try splitWords(commandText)
+    } catch {
+        throw UsageError("--sidecar \(name): \(error.message) in \"\(commandText)\"")
+    }
+    guard let first = argv.first, !first.isEmpty else {
+        throw UsageError("--sidecar \(name): empty command")
+    }
+    return Plan.Process(name: name, argv: argv, role: .sidecar)
+}
+
+/// The last path component, used as the main process's name in the log.
+public func baseName(_ path: String) -> String {
+    let bytes = Array(path.utf8)
+    guard let slash = bytes.lastIndex(of: 47) else { return path }
+    let tail = bytes[(slash + 1)...]
+    return tail.isEmpty ? path : String(decoding: tail, as: UTF8.self)
+}

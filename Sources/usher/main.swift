@@ -1,0 +1,4 @@
+import CUsher
+import UsherCore
+
+exit(usherMain())
