@@ -9,7 +9,7 @@ let embedded = ProcessInfo.processInfo.environment["USHER_EMBEDDED"] == "1"
 let toolchainLib = ProcessInfo.processInfo.environment["USHER_EMBEDDED_LIB"] ?? ""
 
 let swiftSettings: [SwiftSetting] = embedded
-    ? [.enableExperimentalFeature("Embedded"), .unsafeFlags(["-wmo", "-Osize"])]
+    ? [.enableExperimentalFeature("Embedded"), .unsafeFlags(["-wmo", "-Osize", "-Xfrontend", "-function-sections"])]
     : []
 
 let executableLinker: [LinkerSetting] = embedded

@@ -127,7 +127,7 @@ struct Driver {
                 case .signalProcess(let i, let sig):
                     if let pid = pids[i] { signalProcess(pid, sig) }
                 case .log(let record):
-                    writeAll(2, "\(wallClockStamp()) usher: \(logText(record))\n")
+                    writeAll(2, "\(formatTimestamp(unixNanos: wallClockNow())) usher: \(logText(record))\n")
                 case .exit(let code):
                     exitCode = code
                 }

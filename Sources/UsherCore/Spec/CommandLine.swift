@@ -56,12 +56,12 @@ public func parseInvocation(
     var i = 0
     while i < arguments.count {
         let arg = arguments[i]
-        if arg == "--" {
+        if same(arg, "--") {
             command = Array(arguments[(i + 1)...])
             break
         }
-        if arg == "-h" || arg == "--help" { return .help }
-        if arg == "--version" { return .version }
+        if same(arg, "-h") || same(arg, "--help") { return .help }
+        if same(arg, "--version") { return .version }
         guard arg.utf8.first == 45, arg.utf8.count > 1 else {  // not an option: COMMAND starts
             command = Array(arguments[i...])
             break
@@ -74,12 +74,16 @@ public func parseInvocation(
             guard i < arguments.count else { throw UsageError("\(name) needs a value") }
             return arguments[i]
         }
-        switch name {
-        case "--sidecar": sidecars.append(try parseSidecar(try value()))
-        case "--pre-stop": preStopFlag = try value()
-        case "--grace": graceFlag = try value()
-        case "--stop-signal": stopSignalFlag = try value()
-        default: throw UsageError("unknown option '\(name)' (see usher --help)")
+        if same(name, "--sidecar") {
+            sidecars.append(try parseSidecar(try value()))
+        } else if same(name, "--pre-stop") {
+            preStopFlag = try value()
+        } else if same(name, "--grace") {
+            graceFlag = try value()
+        } else if same(name, "--stop-signal") {
+            stopSignalFlag = try value()
+        } else {
+            throw UsageError("unknown option '\(name)' (see usher --help)")
         }
         i += 1
     }
@@ -88,7 +92,7 @@ public func parseInvocation(
         throw UsageError("no command given (usage: usher [OPTIONS] [--] COMMAND [ARG...])")
     }
 
-    for (n, sidecar) in sidecars.enumerated() where sidecars[..<n].contains(where: { $0.name == sidecar.name }) {
+    for (n, sidecar) in sidecars.enumerated() where sidecars[..<n].contains(where: { same($0.name, sidecar.name) }) {
         throw UsageError("--sidecar \(sidecar.name): the name is used twice")
     }
     var plan = Plan(processes: sidecars)
@@ -158,6 +162,11 @@ private func parseSidecar(_ text: String) throws(UsageError) -> Plan.Process {
     }
     return Plan.Process(name: name, argv: argv, role: .sidecar)
 }
+
+/// Byte-wise string equality. `==` on String compares canonical equivalence, which links
+/// Swift's Unicode normalization tables into the release binary; command-line words and names
+/// are compared as the bytes the user typed.
+func same(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
 
 /// The last path component, used as the main process's name in the log.
 public func baseName(_ path: String) -> String {
