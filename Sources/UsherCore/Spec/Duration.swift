@@ -48,8 +48,9 @@ public func parseDuration(_ text: String) -> Nanos? {
         let unit = bytes[unitStart..<i]
         let factor: Nanos
         if unit.isEmpty {
-            // A bare number is seconds, but only on its own: "1m30" is a mistake, not 1m30s.
-            if sawUnit { return nil }
+            // A bare number is seconds, but only on its own: "1m30" is a mistake, not 1m30s,
+            // and so is "1..5".
+            if sawUnit || i < bytes.count { return nil }
             factor = nanosPerSecond
         } else if let f = unitFactor(unit) {
             factor = f

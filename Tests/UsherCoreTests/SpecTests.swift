@@ -1,0 +1,178 @@
+import Testing
+@testable import UsherCore
+
+@Suite struct Durations {
+    @Test(arguments: [
+        ("0", 0), ("0s", 0), ("10", 10 * second), ("1.5", 1500 * ms), ("500ms", 500 * ms),
+        ("10s", 10 * second), ("1m30s", 90 * second), ("2h", 7200 * second),
+        ("1h2m3s4ms", 3723 * second + 4 * ms), ("1.5s", 1500 * ms), (".5s", 500 * ms),
+        ("250us", 250_000), ("250µs", 250_000), ("7ns", 7), ("0.1s", 100 * ms),
+        ("1.000000001s", second + 1),
+    ] as [(String, Nanos)])
+    func valid(text: String, expected: Nanos) {
+        #expect(parseDuration(text) == expected)
+    }
+
+    @Test(arguments: ["", "s", "abc", "10x", "1m30", "-1s", "1..5s", "10 s", "1e3", "9999999999999h",
+                      "5.s.", "1sm"])
+    func invalid(text: String) {
+        #expect(parseDuration(text) == nil)
+    }
+
+    @Test func formatting() {
+        #expect(formatDuration(0) == "0ms")
+        #expect(formatDuration(250 * ms) == "250ms")
+        #expect(formatDuration(30 * second) == "30s")
+        #expect(formatDuration(90 * second) == "1m30s")
+        #expect(formatDuration(3600 * second) == "1h")
+        #expect(formatDuration(3660 * second) == "1h1m")
+        #expect(formatDuration(1500 * ms) == "1.500s")
+        #expect(formatSeconds(143 * ms) == "0.143s")
+        #expect(formatSeconds(12 * second + 5 * ms) == "12.005s")
+    }
+}
+
+@Suite struct SignalNames {
+    @Test(arguments: [("SIGTERM", 15), ("TERM", 15), ("term", 15), ("SigHup", 1), ("15", 15),
+                      ("9", 9), ("SIGUSR1", 10), ("WINCH", 28), ("64", 64)] as [(String, Int32)])
+    func valid(text: String, expected: Int32) {
+        #expect(parseSignal(text) == expected)
+    }
+
+    @Test(arguments: ["", "SIG", "SIGFOO", "0", "65", "1000", "-15", "15x", "SIG15"])
+    func invalid(text: String) {
+        #expect(parseSignal(text) == nil)
+    }
+
+    @Test func names() {
+        #expect(signalName(15) == "SIGTERM")
+        #expect(signalName(9) == "SIGKILL")
+        #expect(signalName(40) == "SIG40")
+    }
+}
+
+@Suite struct WordSplitting {
+    @Test(arguments: [
+        ("sleep 10", ["sleep", "10"]),
+        ("  a   b\tc  ", ["a", "b", "c"]),
+        ("sh -c 'echo hi; exit 3'", ["sh", "-c", "echo hi; exit 3"]),
+        (#"echo "a \"b\" \$HOME \\ \x""#, ["echo", #"a "b" $HOME \ \x"#]),
+        (#"a\ b c"#, ["a b", "c"]),
+        ("''", [""]),
+        ("a\"\"b'c'", ["abc"]),
+        ("$HOME *", ["$HOME", "*"]),
+        ("", []),
+        ("x \"multi\nline\"", ["x", "multi\nline"]),
+    ] as [(String, [String])])
+    func splits(text: String, expected: [String]) throws {
+        #expect(try splitWords(text) == expected)
+    }
+
+    @Test func errors() {
+        #expect(throws: WordSplitError.unterminatedSingleQuote) { try splitWords("sh -c 'oops") }
+        #expect(throws: WordSplitError.unterminatedDoubleQuote) { try splitWords(#"echo "oops"#) }
+        #expect(throws: WordSplitError.trailingBackslash) { try splitWords(#"echo \"#) }
+    }
+}
+
+@Suite struct CommandLineParsing {
+    func parse(_ args: [String], env: [String: String] = [:]) throws(UsageError) -> Invocation {
+        try parseInvocation(args) { env[$0] }
+    }
+
+    func plan(_ args: [String], env: [String: String] = [:]) throws -> Plan {
+        guard case .run(let plan) = try parse(args, env: env) else {
+            Issue.record("expected a plan")
+            return Plan(processes: [])
+        }
+        return plan
+    }
+
+    func error(_ args: [String], env: [String: String] = [:]) -> String {
+        do {
+            _ = try parse(args, env: env)
+            return "no error"
+        } catch {
+            return error.message
+        }
+    }
+
+    @Test func defaults() throws {
+        let p = try plan(["app", "--port", "80"])
+        #expect(p.processes == [.init(name: "app", argv: ["app", "--port", "80"], role: .main)])
+        #expect(p.preStop == 0)
+        #expect(p.grace == 30 * second)
+        #expect(p.stopSignal == sigterm)
+    }
+
+    @Test func allFlagsBothSpellings() throws {
+        let p = try plan(["--sidecar", "log=tail -f '/var/log/a b'", "--sidecar=proxy=envoy -c x.yaml",
+                          "--pre-stop", "5s", "--grace=1m", "--stop-signal", "SIGQUIT", "--", "/usr/bin/app", "-v"])
+        #expect(p.processes == [
+            .init(name: "log", argv: ["tail", "-f", "/var/log/a b"], role: .sidecar),
+            .init(name: "proxy", argv: ["envoy", "-c", "x.yaml"], role: .sidecar),
+            .init(name: "app", argv: ["/usr/bin/app", "-v"], role: .main),
+        ])
+        #expect(p.preStop == 5 * second)
+        #expect(p.grace == 60 * second)
+        #expect(p.stopSignal == sigquit)
+    }
+
+    @Test func optionsAfterTheCommandBelongToIt() throws {
+        let p = try plan(["app", "--grace", "1s"])
+        #expect(p.processes[0].argv == ["app", "--grace", "1s"])
+        #expect(p.grace == 30 * second)
+        let q = try plan(["--", "--weird-name"])
+        #expect(q.processes[0].argv == ["--weird-name"])
+    }
+
+    @Test func environmentSetsValuesAndFlagsWin() throws {
+        let env = ["USHER_PRE_STOP": "3s", "USHER_GRACE": "45s", "USHER_STOP_SIGNAL": "INT"]
+        let fromEnv = try plan(["app"], env: env)
+        #expect(fromEnv.preStop == 3 * second)
+        #expect(fromEnv.grace == 45 * second)
+        #expect(fromEnv.stopSignal == sigint)
+        let flagsWin = try plan(["--pre-stop", "1s", "--grace", "2s", "--stop-signal", "HUP", "app"], env: env)
+        #expect(flagsWin.preStop == 1 * second)
+        #expect(flagsWin.grace == 2 * second)
+        #expect(flagsWin.stopSignal == sighup)
+        // A flag wins even over a bad variable: the variable is not read at all.
+        #expect(try plan(["--grace", "2s", "app"], env: ["USHER_GRACE": "junk"]).grace == 2 * second)
+        // An empty variable counts as unset.
+        #expect(try plan(["app"], env: ["USHER_GRACE": ""]).grace == 30 * second)
+    }
+
+    @Test func helpAndVersion() throws {
+        #expect(try parse(["--help"]) == .help)
+        #expect(try parse(["-h", "app"]) == .help)
+        #expect(try parse(["--version"]) == .version)
+        #expect(try parse(["app", "--help"]) != .help, "after the command, --help is the app's")
+    }
+
+    @Test func errorsNameTheFlagAndTheValue() {
+        #expect(error([]) == "no command given (usage: usher [OPTIONS] [--] COMMAND [ARG...])")
+        #expect(error(["--"]) == "no command given (usage: usher [OPTIONS] [--] COMMAND [ARG...])")
+        #expect(error(["--gracee", "1s", "app"]) == "unknown option '--gracee' (see usher --help)")
+        #expect(error(["-x", "app"]) == "unknown option '-x' (see usher --help)")
+        #expect(error(["--grace"]) == "--grace needs a value")
+        #expect(error(["--grace", "abc", "app"]).hasPrefix("--grace: invalid duration \"abc\""))
+        #expect(error(["--pre-stop", "5x", "app"]).hasPrefix("--pre-stop: invalid duration \"5x\""))
+        #expect(error(["--stop-signal", "SIGFOO", "app"]).hasPrefix("--stop-signal: unknown signal \"SIGFOO\""))
+        #expect(error(["app"], env: ["USHER_GRACE": "soon"]).hasPrefix("USHER_GRACE: invalid duration \"soon\""))
+        #expect(error(["app"], env: ["USHER_PRE_STOP": "x"]).hasPrefix("USHER_PRE_STOP: invalid duration"))
+        #expect(error(["app"], env: ["USHER_STOP_SIGNAL": "NOPE"]).hasPrefix("USHER_STOP_SIGNAL: unknown signal \"NOPE\""))
+        #expect(error(["--sidecar", "nocommand", "app"]) == "--sidecar \"nocommand\": expected NAME=COMMAND")
+        #expect(error(["--sidecar", "=sleep 1", "app"]).hasPrefix("--sidecar \"=sleep 1\": the name \"\""))
+        #expect(error(["--sidecar", "a b=sleep 1", "app"]).hasPrefix("--sidecar \"a b=sleep 1\": the name \"a b\""))
+        #expect(error(["--sidecar", "x=", "app"]) == "--sidecar x: empty command")
+        #expect(error(["--sidecar", "x=sh -c 'oops", "app"]) == "--sidecar x: unterminated single quote in \"sh -c 'oops\"")
+        #expect(error(["--sidecar", "x=a", "--sidecar", "x=b", "app"]) == "--sidecar x: the name is used twice")
+        #expect(error([""]).hasPrefix("no command given"))
+    }
+
+    @Test func mainNameIsTheCommandsBaseName() throws {
+        #expect(try plan(["/usr/local/bin/server"]).processes[0].name == "server")
+        #expect(try plan(["./run.sh"]).processes[0].name == "run.sh")
+        #expect(baseName("dir/") == "dir/")
+    }
+}
