@@ -1,0 +1,48 @@
+# usher's build. `make static` is the release binary; `make test` the whole test run;
+# `make demo` shows an app with two sidecars being started and shut down in order.
+SWIFT ?= swift
+ARCH := $(shell uname -m)
+# The toolchain's Embedded Swift libraries (the Unicode tables that String needs).
+SWIFT_ROOT := $(shell dirname $$(dirname $$(readlink -f $$(command -v swiftc))))
+EMBEDDED_LIB := $(SWIFT_ROOT)/lib/swift/embedded/$(ARCH)-unknown-linux-gnu
+SOURCES := $(shell find Sources -type f) Package.swift
+
+.PHONY: all static test unit integration demo deps clean
+
+all: static
+
+# The same sources in Embedded Swift mode, linked fully static and stripped: runs in an empty
+# root filesystem. Its own scratch path, so it never mixes with the development build.
+static: dist/usher
+dist/usher: $(SOURCES)
+	USHER_EMBEDDED=1 USHER_EMBEDDED_LIB=$(EMBEDDED_LIB) \
+	  $(SWIFT) build -c release --scratch-path .build-embedded --product usher
+	mkdir -p dist
+	strip -o dist/usher .build-embedded/release/usher
+
+# What the tests need beyond the Swift toolchain: a C compiler for the helper programs,
+# pytest, unshare (util-linux), strip (binutils), and the peers the measurements compare with.
+deps:
+	@missing=""; \
+	for c in gcc strip unshare script; do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	python3 -c 'import pytest' 2>/dev/null || missing="$$missing pytest"; \
+	command -v tini-static >/dev/null || missing="$$missing tini"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && \
+	  apt-get install -y -qq gcc binutils util-linux bsdutils python3-pytest tini >/dev/null; \
+	fi
+
+unit:
+	$(SWIFT) test --parallel --num-workers 2
+
+integration: static
+	USHER_BIN=$(CURDIR)/dist/usher python3 -m pytest -q Tests/Integration
+
+test: deps unit integration
+
+demo: static
+	bash images/examples/sidecars-by-flags/demo.sh $(CURDIR)/dist/usher
+
+clean:
+	rm -rf .build .build-embedded dist
