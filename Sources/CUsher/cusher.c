@@ -1,6 +1,7 @@
 #define _GNU_SOURCE 1
 #include "cusher.h"
 #include <sys/epoll.h>
+#include <sys/mman.h>
 
 int cusher_errno(void) { return errno; }
 
@@ -32,6 +33,16 @@ int cusher_ignore_signal(int sig) {
 }
 
 int cusher_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
+
+extern char __executable_start[];
+extern char etext[];
+int cusher_release_text_pages(void) {
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t start = ((uintptr_t)__executable_start + page - 1) & ~(page - 1);
+    uintptr_t end = (uintptr_t)etext & ~(page - 1);
+    if (end <= start) return 0;
+    return madvise((void *)start, end - start, MADV_DONTNEED);
+}
 
 int cusher_sigrtmax(void) { return SIGRTMAX; }
 

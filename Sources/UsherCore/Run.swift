@@ -70,6 +70,7 @@ struct Driver {
 
     mutating func run() -> Int32 {
         feed(.start)
+        if exitCode == nil { releaseStartupCode() }
         var tokens = [UInt64](repeating: 0, count: 4)
         while exitCode == nil {
             timer.set(supervisor.nextWakeup)

@@ -41,6 +41,11 @@ int cusher_ignore_signal(int sig);
 // prctl is variadic, which Swift cannot call.
 int cusher_set_child_subreaper(void);
 
+// Drops this process's page mappings of its own program text (from __executable_start to etext,
+// linker-provided symbols Swift cannot name). The pages are clean, read-only and file-backed:
+// the next use faults them back in from the page cache, byte for byte. See Memory.swift.
+int cusher_release_text_pages(void);
+
 // SIGRTMAX is a macro over a libc call; NSIG bounds the signal numbers.
 int cusher_sigrtmax(void);
 
