@@ -20,18 +20,17 @@ dist/usher: $(SOURCES)
 	mkdir -p dist
 	strip -o dist/usher .build-embedded/release/usher
 
-# What the tests need beyond the Swift toolchain: a C compiler for the helper programs,
-# pytest, unshare (util-linux), strip (binutils), and the peers the measurements compare with.
+# What the tests need beyond the Swift toolchain: a C compiler and static libc for the helper
+# program, pytest, unshare (util-linux), script (bsdutils) and strip (binutils).
 deps:
 	@missing=""; \
 	for c in gcc strip unshare script; do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
-	python3 -c 'import pytest' 2>/dev/null || missing="$$missing pytest"; \
-	command -v tini-static >/dev/null || missing="$$missing tini"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && \
-	  apt-get install -y -qq gcc binutils util-linux bsdutils python3-pytest tini >/dev/null; \
+	  apt-get install -y -qq gcc libc6-dev binutils util-linux bsdutils >/dev/null; \
 	fi
+	@python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q pytest
 
 unit:
 	$(SWIFT) test --parallel --num-workers 2
