@@ -21,14 +21,15 @@ dist/usher: $(SOURCES)
 	strip -o dist/usher .build-embedded/release/usher
 
 # What the tests need beyond the Swift toolchain: a C compiler and static libc for the helper
-# program, pytest, unshare (util-linux), script (bsdutils) and strip (binutils).
+# program, pytest, unshare (util-linux), script (bsdutils), strip (binutils), strace for the
+# idle test, and tini-static to compare memory with.
 deps:
 	@missing=""; \
-	for c in gcc strip unshare script; do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	for c in gcc strip unshare script strace tini-static; do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && \
-	  apt-get install -y -qq gcc libc6-dev binutils util-linux bsdutils >/dev/null; \
+	  apt-get install -y -qq gcc libc6-dev binutils util-linux bsdutils strace tini >/dev/null; \
 	fi
 	@python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q pytest
 

@@ -1,0 +1,103 @@
+"""The release binary's promises: fully static, runs in an empty root filesystem, small, and
+silent while idle (no system call at all), with an idle resident set no larger than tini-static's.
+"""
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+USHER = os.environ.get("USHER_BIN", os.path.join(os.path.dirname(__file__), "../../dist/usher"))
+
+
+def test_is_static_and_stripped():
+    out = subprocess.run(["readelf", "-lS", USHER], capture_output=True, text=True, check=True).stdout
+    assert "INTERP" not in out, "dist/usher must not need a dynamic loader"
+    assert ".symtab" not in out, "dist/usher must be stripped"
+
+
+def test_size_at_most_one_megabyte():
+    size = os.path.getsize(USHER)
+    assert size <= 1_000_000, f"dist/usher is {size} bytes"
+
+
+def test_runs_in_an_empty_root_filesystem():
+    # A root with nothing but the binary: usher starts itself as the main process.
+    root = tempfile.mkdtemp()
+    try:
+        shutil.copy(USHER, os.path.join(root, "usher"))
+        r = subprocess.run(
+            ["unshare", "--pid", "--fork", "chroot", root, "/usher", "--", "/usher", "--version"],
+            capture_output=True, text=True, timeout=20)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.startswith("usher ")
+        assert "usher[2] started" in r.stderr, r.stderr  # the child, as seen by PID 1
+        assert "exiting with status 0" in r.stderr
+    finally:
+        shutil.rmtree(root)
+
+
+def _pid1(argv):
+    """Starts argv as PID 1 of a new pid namespace; returns (unshare process, pid of PID 1)."""
+    outer = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc"] + argv,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        try:
+            children = open(f"/proc/{outer.pid}/task/{outer.pid}/children").read().split()
+        except FileNotFoundError:
+            children = []
+        if children and os.path.exists(f"/proc/{children[0]}/status"):
+            # Wait until the supervisor has started its child.
+            if open(f"/proc/{children[0]}/task/{children[0]}/children").read().split():
+                return outer, int(children[0])
+        time.sleep(0.02)
+    outer.kill()
+    raise AssertionError(f"{argv[0]} did not start its child")
+
+
+def _stop(outer, pid):
+    try:
+        os.kill(pid, 9)
+    except ProcessLookupError:
+        pass
+    outer.wait(timeout=10)
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is installed by make deps")
+def test_no_system_calls_while_idle():
+    outer, pid = _pid1([USHER, "--", "sleep", "60"])
+    try:
+        time.sleep(0.3)
+        r = subprocess.run(["timeout", "-s", "INT", "3", "strace", "-c", "-p", str(pid)],
+                           capture_output=True, text=True)
+        # strace -c prints a table with a "total" row only when it saw calls.
+        calls = [l for l in r.stderr.splitlines() if l.rstrip().endswith(" total")]
+        counted = int(calls[0].split()[3]) if calls else 0
+        assert counted == 0, r.stderr
+        assert "attached" in r.stderr or "detached" in r.stderr or r.returncode in (0, 124), r.stderr
+    finally:
+        _stop(outer, pid)
+
+
+def _rss_kb(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_idle_resident_memory_not_above_tini_static():
+    tini = shutil.which("tini-static")
+    if tini is None:
+        pytest.fail("tini-static is missing: make deps installs Debian's tini package")
+    measured = {}
+    for name, argv in (("usher", [USHER, "--"]), ("tini-static", [tini, "--"])):
+        outer, pid = _pid1(argv + ["sleep", "60"])
+        try:
+            time.sleep(0.3)
+            measured[name] = _rss_kb(pid)
+        finally:
+            _stop(outer, pid)
+    assert measured["usher"] <= measured["tini-static"], measured
