@@ -63,6 +63,8 @@ import Testing
         ("$HOME *", ["$HOME", "*"]),
         ("", []),
         ("x \"multi\nline\"", ["x", "multi\nline"]),
+        ("a \\\n b", ["a", "b"]),
+        ("a\\\nb", ["ab"]),
     ] as [(String, [String])])
     func splits(text: String, expected: [String]) throws {
         #expect(try splitWords(text) == expected)

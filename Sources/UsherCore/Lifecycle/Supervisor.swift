@@ -47,7 +47,7 @@ public struct Supervisor {
     /// (then the driver blocks without a timeout: an idle usher makes no system calls).
     public var nextWakeup: Nanos? {
         var next: Nanos?
-        if case .stopping(let until) = phase, isRunning(plan.mainIndex), mainSignalPending {
+        if case .stopping(let until) = phase, mainSignalPending {
             next = until
         }
         if let deadline, !killedAtDeadline {

@@ -35,6 +35,10 @@ public func splitWords(_ text: String) throws(WordSplitError) -> [String] {
             i += 1
             continue
         }
+        if b == 92 && i + 1 < bytes.count && bytes[i + 1] == 10 {  // line continuation: nothing
+            i += 2
+            continue
+        }
         inWord = true
         switch b {
         case 39:  // '
@@ -71,7 +75,7 @@ public func splitWords(_ text: String) throws(WordSplitError) -> [String] {
             if !closed { throw .unterminatedDoubleQuote }
         case 92:  // backslash
             guard i + 1 < bytes.count else { throw .trailingBackslash }
-            if bytes[i + 1] != 10 { current.append(bytes[i + 1]) }
+            current.append(bytes[i + 1])
             i += 2
         default:
             current.append(b)
