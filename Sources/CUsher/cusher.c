@@ -46,6 +46,8 @@ int cusher_release_text_pages(void) {
 
 int cusher_sigrtmax(void) { return SIGRTMAX; }
 
+void cusher_sigset_every_signal(sigset_t *set) { memset(set, 0xff, sizeof *set); }
+
 int cusher_spawn_add_tcsetpgrp(posix_spawn_file_actions_t *actions, int fd) {
     return posix_spawn_file_actions_addtcsetpgrp_np(actions, fd);
 }

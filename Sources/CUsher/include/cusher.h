@@ -49,6 +49,12 @@ int cusher_release_text_pages(void);
 // SIGRTMAX is a macro over a libc call; NSIG bounds the signal numbers.
 int cusher_sigrtmax(void);
 
+// A signal set with every bit set. sigfillset leaves out glibc's internal signals 32 and 33, and
+// posix_spawn's child sets any internal signal outside its SETSIGDEF set to SIG_IGN, which exec
+// keeps: children would start with signals 32 and 33 ignored. With every bit set the child
+// resets them to SIG_DFL too, as if started by fork and exec from a clean parent.
+void cusher_sigset_every_signal(sigset_t *set);
+
 // posix_spawn_file_actions_addtcsetpgrp_np is a GNU extension that needs _GNU_SOURCE, which the
 // Glibc module Swift imports in normal mode is not built with.
 int cusher_spawn_add_tcsetpgrp(posix_spawn_file_actions_t *actions, int fd);

@@ -15,7 +15,7 @@ func spawn(_ argv: [String], foreground: Bool) -> Result<Int32, SpawnFailure> {
     sigemptyset(&empty)
     posix_spawnattr_setsigmask(&attr, &empty)
     var all = sigset_t()
-    sigfillset(&all)
+    cusher_sigset_every_signal(&all)
     posix_spawnattr_setsigdefault(&attr, &all)
     posix_spawnattr_setpgroup(&attr, 0)
     posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
