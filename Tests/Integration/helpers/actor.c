@@ -1,0 +1,175 @@
+// actor: plays an app or a sidecar under usher in the integration tests, and records what
+// happens to it, one line per event, appended to a log file shared by all actors of a test:
+//   NAME EVENT DETAIL MONOTONIC_NS PID
+// CLOCK_MONOTONIC is the clock Python's time.monotonic_ns() reads, so a test can compare when
+// it sent a signal with when an actor received it.
+//
+// actor NAME --log FILE [--ignore SIG]... [--stop-on SIG] [--linger MS] [--code N]
+//       [--exit-after MS] [--orphans N] [--orphan-ms MS] [--report]
+//   TERM, INT, QUIT and --stop-on SIG end the actor: it logs the signal, waits --linger ms,
+//   logs "exit", then exits with --code if given, else dies of that same signal.
+//   Other catchable signals are only logged. --ignore sets SIG_IGN (the kernel drops them).
+//   --exit-after: exit by itself with --code (default 0) after MS.
+//   --orphans N: double-fork N grandchildren that outlive their parent (reparented to usher),
+//   log their new ppid, and exit after --orphan-ms (default 200).
+//   --report: log pgid, blocked and ignored signal masks (as inherited), $ACTOR_ENV, ppid and
+//   the terminal's foreground process group, before installing any handler.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *name = "actor";
+static const char *log_path;
+static int pipe_fds[2];
+
+static long long now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void log_event_at(const char *event, const char *detail, long long ns) {
+    if (!log_path) return;
+    char line[512];
+    int n = snprintf(line, sizeof line, "%s %s %s %lld %d\n", name, event, detail, ns, (int)getpid());
+    int fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return;
+    if (write(fd, line, (size_t)n) < 0) { /* nothing to do: the test will notice */ }
+    close(fd);
+}
+
+static void log_event(const char *event, const char *detail) { log_event_at(event, detail, now_ns()); }
+
+struct record { int sig; long long ns; };
+
+static void on_signal(int sig) {
+    int saved = errno;
+    struct record r = { sig, now_ns() };
+    if (write(pipe_fds[1], &r, sizeof r) < 0) { /* pipe full: dropped */ }
+    errno = saved;
+}
+
+static int signal_number(const char *s) {
+    static const char *names[] = { "", "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE",
+        "KILL", "USR1", "SEGV", "USR2", "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP",
+        "TSTP", "TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS" };
+    if (strncmp(s, "SIG", 3) == 0) s += 3;
+    for (int i = 1; i < 32; i++) if (strcmp(s, names[i]) == 0) return i;
+    return atoi(s);
+}
+
+static void status_field(const char *field, char *out, size_t size) {
+    snprintf(out, size, "-");
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return;
+    char line[256];
+    size_t len = strlen(field);
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, field, len) == 0 && line[len] == ':') {
+            char *v = line + len + 1;
+            while (*v == ' ' || *v == '\t') v++;
+            v[strcspn(v, "\n")] = 0;
+            snprintf(out, size, "%s", v);
+        }
+    }
+    fclose(f);
+}
+
+static void make_orphans(int count, int ms) {
+    for (int i = 0; i < count; i++) {
+        pid_t middle = fork();
+        if (middle == 0) {
+            if (fork() == 0) {
+                usleep(50 * 1000);  // let the middle process exit first
+                char detail[32];
+                snprintf(detail, sizeof detail, "%d", (int)getppid());
+                log_event("orphan-ppid", detail);
+                if (ms > 50) usleep((useconds_t)(ms - 50) * 1000);
+                log_event("orphan-exit", "0");
+                _exit(0);
+            }
+            _exit(0);
+        }
+        if (middle > 0) waitpid(middle, NULL, 0);
+    }
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) { fprintf(stderr, "usage: actor NAME --log FILE [options]\n"); return 64; }
+    name = argv[1];
+    int ignore[64] = {0}, stop_on[64] = {0};
+    long linger_ms = 0, exit_after_ms = -1, orphan_ms = 200;
+    int code = -1, orphans = 0, report = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
+        if (!strcmp(a, "--log")) { log_path = v; i++; }
+        else if (!strcmp(a, "--ignore")) { ignore[signal_number(v) & 63] = 1; i++; }
+        else if (!strcmp(a, "--stop-on")) { stop_on[signal_number(v) & 63] = 1; i++; }
+        else if (!strcmp(a, "--linger")) { linger_ms = atol(v); i++; }
+        else if (!strcmp(a, "--code")) { code = atoi(v); i++; }
+        else if (!strcmp(a, "--exit-after")) { exit_after_ms = atol(v); i++; }
+        else if (!strcmp(a, "--orphans")) { orphans = atoi(v); i++; }
+        else if (!strcmp(a, "--orphan-ms")) { orphan_ms = atol(v); i++; }
+        else if (!strcmp(a, "--report")) { report = 1; }
+        else { fprintf(stderr, "actor: unknown option %s\n", a); return 64; }
+    }
+    stop_on[SIGTERM] = stop_on[SIGINT] = stop_on[SIGQUIT] = 1;
+
+    if (report) {
+        char buf[128];
+        snprintf(buf, sizeof buf, "%d", (int)getpgrp()); log_event("pgid", buf);
+        status_field("SigBlk", buf, sizeof buf); log_event("sigblk", buf);
+        status_field("SigIgn", buf, sizeof buf); log_event("sigign", buf);
+        const char *env = getenv("ACTOR_ENV");
+        log_event("env", env && *env ? env : "-");
+        snprintf(buf, sizeof buf, "%d", (int)getppid()); log_event("ppid", buf);
+        snprintf(buf, sizeof buf, "%d", (int)tcgetpgrp(0)); log_event("tty_fg", buf);
+    }
+
+    if (pipe2(pipe_fds, O_CLOEXEC) != 0) return 70;
+    for (int sig = 1; sig < 32; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP || sig == SIGCHLD) continue;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = ignore[sig] ? SIG_IGN : on_signal;
+        sa.sa_flags = SA_RESTART;
+        sigaction(sig, &sa, NULL);
+    }
+    log_event("start", "-");
+    if (orphans > 0) make_orphans(orphans, (int)orphan_ms);
+
+    long long start = now_ns();
+    long long hard_cap = start + 120LL * 1000000000LL;  // never outlive a broken test
+    for (;;) {
+        long long deadline = exit_after_ms >= 0 ? start + exit_after_ms * 1000000LL : hard_cap;
+        long long left_ms = (deadline - now_ns()) / 1000000LL;
+        if (left_ms <= 0) {
+            log_event("exit", "self");
+            return code >= 0 ? code : 0;
+        }
+        struct pollfd p = { pipe_fds[0], POLLIN, 0 };
+        int n = poll(&p, 1, (int)(left_ms > 1000000 ? 1000000 : left_ms));
+        if (n <= 0) continue;
+        struct record r;
+        if (read(pipe_fds[0], &r, sizeof r) != (ssize_t)sizeof r) continue;
+        char detail[16];
+        snprintf(detail, sizeof detail, "%d", r.sig);
+        log_event_at("signal", detail, r.ns);
+        if (stop_on[r.sig]) {
+            if (linger_ms > 0) usleep((useconds_t)linger_ms * 1000);
+            log_event("exit", detail);
+            if (code >= 0) return code;
+            signal(r.sig, SIG_DFL);
+            raise(r.sig);
+            return 127;  // not reached: the default action of a stop signal ends the process
+        }
+    }
+}
