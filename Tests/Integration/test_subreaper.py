@@ -1,0 +1,28 @@
+"""usher started directly, not as PID 1: it makes itself a child subreaper, so orphans come to it
+and are reaped, as they would be in a container; and it leaves nothing of its own behind."""
+import os
+import signal
+import time
+
+
+def test_orphans_are_reparented_to_usher_and_reaped(usher, act):
+    u = usher(["--", *act("main", "--orphans", 5, "--orphan-ms", 300)], pid1=False)
+    u.wait_for(lambda: len([e for e in u.events() if e[1] == "orphan-ppid"]) == 5, what="orphans")
+    ppids = {e[2] for e in u.events() if e[1] == "orphan-ppid"}
+    assert ppids == {str(u.pid)}, f"orphans should be reparented to usher ({u.pid}), got {ppids}"
+    u.wait_for(lambda: len([e for e in u.events() if e[1] == "orphan-exit"]) == 5, what="orphans to exit")
+    u.wait_for(lambda: "Z" not in u.children_states().values(), timeout=5, what="no zombie left")
+    assert len(u.children_states()) == 1, u.children_states()
+    u.signal(signal.SIGTERM)
+    assert u.wait() == 143
+
+
+def test_what_is_left_of_its_process_groups_dies_with_usher(usher, act):
+    # The shell exits at once; its background child ignores SIGTERM and stays in the group.
+    u = usher(["--", "sh", "-c", act.line("straggler", "--ignore", "TERM") + " & sleep 0.2"], pid1=False)
+    u.wait_started("straggler")
+    pid = u.first("straggler", "start")[4]
+    assert u.wait() == 0
+    time.sleep(0.1)
+    assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split(") ")[1][0] == "Z", \
+        "usher left a process of its own behind"
