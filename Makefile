@@ -7,7 +7,7 @@ SWIFT_ROOT := $(shell dirname $$(dirname $$(readlink -f $$(command -v swiftc))))
 EMBEDDED_LIB := $(SWIFT_ROOT)/lib/swift/embedded/$(ARCH)-unknown-linux-gnu
 SOURCES := $(shell find Sources -type f) Package.swift
 
-.PHONY: all static test unit integration demo deps clean
+.PHONY: all static test unit integration demo deps container-env image clean
 
 all: static
 
@@ -22,24 +22,36 @@ dist/usher: $(SOURCES)
 
 # What the tests need beyond the Swift toolchain: a C compiler and static libc for the helper
 # program, pytest, unshare (util-linux), script (bsdutils), strip (binutils), strace for the
-# idle test, and tini-static to compare memory with.
+# idle test, tini-static to compare memory with, busybox-static as a base image for the example.
 deps:
 	@missing=""; \
-	for c in gcc strip unshare script strace tini-static; do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	for c in gcc strip unshare script strace tini-static busybox; do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && \
-	  apt-get install -y -qq gcc libc6-dev binutils util-linux bsdutils strace tini >/dev/null; \
+	  apt-get install -y -qq gcc libc6-dev binutils util-linux bsdutils strace tini busybox-static >/dev/null; \
 	fi
 	@python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q pytest
 
 unit:
 	$(SWIFT) test --parallel --num-workers 2
 
+# podman with runc, set up for these machines by the shared script (vfs storage, no network).
+container-env:
+	@if [ -f ../shared/container-env.sh ]; then \
+	  bash ../shared/container-env.sh >/dev/null; \
+	else \
+	  command -v podman >/dev/null || { echo "podman is missing and ../shared/container-env.sh is not there"; exit 1; }; \
+	fi
+
+# The usher image from the binary built here (images/Dockerfile builds it inside the Swift image).
+image: static
+	podman build -q -f images/Dockerfile.local -t localhost/usher:local .
+
 integration: static
 	USHER_BIN=$(CURDIR)/dist/usher python3 -m pytest -q Tests/Integration
 
-test: deps unit integration
+test: deps container-env unit integration
 
 demo: static
 	bash images/examples/sidecars-by-flags/demo.sh $(CURDIR)/dist/usher
