@@ -42,7 +42,7 @@ struct Driver {
     var supervisor: Supervisor
     let signals: SignalSource
     var timer: Timer
-    let epoll: Int32
+    let poller: Poller
     let isInit: Bool
     let foreground: Bool
     /// pid of each started process by plan index; also its process group id (each child leads
@@ -58,11 +58,9 @@ struct Driver {
         pids = Array(repeating: nil, count: plan.processes.count)
         signals = try SignalSource.takeOver()
         timer = try Timer()
-        epoll = cusher_epoll_create()
-        guard epoll >= 0 else { throw SystemError("epoll_create1") }
-        guard cusher_epoll_add(epoll, signals.fd, Driver.signalToken) == 0,
-              cusher_epoll_add(epoll, timer.fd, Driver.timerToken) == 0
-        else { throw SystemError("epoll_ctl") }
+        poller = try Poller()
+        try poller.add(signals.fd, token: Driver.signalToken)
+        try poller.add(timer.fd, token: Driver.timerToken)
         isInit = getpid() == 1
         if !isInit { becomeSubreaper() }
         foreground = ownsForegroundTerminal()
@@ -71,17 +69,16 @@ struct Driver {
     mutating func run() -> Int32 {
         feed(.start)
         if exitCode == nil { releaseStartupCode() }
-        var tokens = [UInt64](repeating: 0, count: 4)
         while exitCode == nil {
             timer.set(supervisor.nextWakeup)
-            let n = tokens.withUnsafeMutableBufferPointer { buf in
-                retryingEINTR { cusher_epoll_wait(epoll, buf.baseAddress, Int32(buf.count), -1) }
-            }
-            if n < 0 {
-                writeAll(2, "usher: \(SystemError("epoll_wait").message)\n")
+            let tokens: [UInt64]
+            do {
+                tokens = try poller.wait()
+            } catch {
+                writeAll(2, "usher: \(error.message)\n")
                 return 1
             }
-            for token in tokens[0..<Int(n)] {
+            for token in tokens {
                 if token == Driver.signalToken {
                     for sig in signals.drain() {
                         if sig == sigchld {
