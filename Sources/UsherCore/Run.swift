@@ -25,9 +25,9 @@ public func usherMain() -> Int32 {
     case .version:
         writeAll(1, "usher \(usherVersion)\n")
         return 0
-    case .run(let plan):
+    case .run(let plan, let options):
         do {
-            var driver = try Driver(plan: plan)
+            var driver = try Driver(plan: plan, options: options)
             return driver.run()
         } catch {
             writeAll(2, "usher: \(error.message)\n")
@@ -40,6 +40,7 @@ public func usherMain() -> Int32 {
 /// signalfd, the reaper and the timer, and blocks in epoll with no timeout when nothing is due.
 struct Driver {
     var supervisor: Supervisor
+    let options: RunOptions
     let signals: SignalSource
     var timer: Timer
     let poller: Poller
@@ -53,8 +54,9 @@ struct Driver {
     private static let signalToken: UInt64 = 1
     private static let timerToken: UInt64 = 2
 
-    init(plan: Plan) throws(SystemError) {
+    init(plan: Plan, options: RunOptions) throws(SystemError) {
         supervisor = Supervisor(plan: plan)
+        self.options = options
         pids = Array(repeating: nil, count: plan.processes.count)
         signals = try SignalSource.takeOver()
         timer = try Timer()
@@ -125,7 +127,11 @@ struct Driver {
                 case .signalProcess(let i, let sig):
                     if let pid = pids[i] { signalProcess(pid, sig) }
                 case .log(let record):
-                    writeAll(2, "\(formatTimestamp(unixNanos: wallClockNow())) usher: \(logText(record))\n")
+                    let now = wallClockNow()
+                    switch options.logFormat {
+                    case .text: writeAll(2, "\(formatTimestamp(unixNanos: now)) usher: \(logText(record))\n")
+                    case .json: writeAll(2, logJSON(record, unixNanos: now) + "\n")
+                    }
                 case .exit(let code):
                     exitCode = code
                 }

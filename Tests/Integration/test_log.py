@@ -27,3 +27,37 @@ def test_a_healthy_run_is_short_readable_and_complete(usher, act):
     assert text[9] == f"proxy[{proxy}] stopping with SIGTERM"
     assert text[-1] == "exiting with status 143"
     assert "hunter2" not in err, "an environment value leaked into the log"
+
+
+def test_json_log_lines_for_log_pipelines(usher, act):
+    import json
+    u = usher(["--log-format", "json", "--grace", "500ms", "--sidecar", "side=" + act.line("side"),
+               "--", *act("main", "--ignore", "TERM")], env={"SECRET_TOKEN": "s3cr3t-value"})
+    u.wait_started("side", "main")
+    u.signal(signal.SIGTERM)
+    assert u.wait() == 137
+    err = u.stderr()
+    records = [json.loads(line) for line in err.splitlines()]  # every line is one JSON object
+    assert all({"time", "level", "event", "message"} <= r.keys() for r in records), records
+    main_pid = u.first("main", "start")[4]
+    events = [(r["event"], r.get("process"), r.get("pid")) for r in records]
+    assert ("started", "actor", main_pid) in events
+    # At the deadline everything still alive is killed: the main process, and the sidecar that
+    # was still waiting for its turn.
+    killed = [r for r in records if r["event"] == "killed_at_deadline"]
+    side_pid = u.first("side", "start")[4]
+    assert sorted((r["process"], r["pid"], r["level"]) for r in killed) == \
+        [("actor", main_pid, "error"), ("side", side_pid, "error")]
+    exited = next(r for r in records if r["event"] == "exited" and r["process"] == "actor")
+    assert exited["status"] == 137 and exited["signal"] == "SIGKILL" and exited["stop_duration_ms"] >= 450
+    assert records[-1]["event"] == "exiting" and records[-1]["status"] == 137
+    assert "s3cr3t" not in err
+
+
+def test_usher_log_format_variable(usher, act):
+    u = usher(["--", *act("main", "--exit-after", 50)], env={"USHER_LOG_FORMAT": "json"})
+    assert u.wait() == 0
+    assert u.stderr().startswith('{"time":"')
+    bad = usher(["--", *act("main2")], env={"USHER_LOG_FORMAT": "xml"})
+    assert bad.wait() == 2
+    assert 'USHER_LOG_FORMAT: unknown log format "xml"' in bad.stderr()

@@ -83,7 +83,7 @@ import Testing
     }
 
     func plan(_ args: [String], env: [String: String] = [:]) throws -> Plan {
-        guard case .run(let plan) = try parse(args, env: env) else {
+        guard case .run(let plan, _) = try parse(args, env: env) else {
             Issue.record("expected a plan")
             return Plan(processes: [])
         }

@@ -1,9 +1,22 @@
 /// The command line and the USHER_* environment, parsed into a Plan. Pure: no I/O, so every
 /// rule (a flag wins over its variable, the first error is named precisely) is unit-tested.
 public enum Invocation: Equatable {
-    case run(Plan)
+    case run(Plan, RunOptions)
     case help
     case version
+}
+
+/// How usher reports, as opposed to what it runs (the Plan).
+public struct RunOptions: Equatable {
+    public enum LogFormat: Equatable {
+        case text
+        case json
+    }
+
+    /// The lifecycle log's form on stderr: short text lines, or JSON lines for log pipelines.
+    public var logFormat: LogFormat = .text
+
+    public init(logFormat: LogFormat = .text) { self.logFormat = logFormat }
 }
 
 /// A usage or configuration error: usher prints `usher: <message>` and exits with status 2,
@@ -32,6 +45,8 @@ public let usageText = """
                               then SIGKILL to everything left (default 30s)  [USHER_GRACE]
       --stop-signal SIGNAL    the signal that stops the main process (default SIGTERM)
                                                                        [USHER_STOP_SIGNAL]
+      --log-format FORMAT     the lifecycle log on stderr: text (default) or json, one JSON
+                              object per line                          [USHER_LOG_FORMAT]
       -h, --help              show this help
       --version               show the version
 
@@ -51,6 +66,7 @@ public func parseInvocation(
     var preStopFlag: String?
     var graceFlag: String?
     var stopSignalFlag: String?
+    var logFormatFlag: String?
     var command: [String] = []
 
     var i = 0
@@ -82,6 +98,8 @@ public func parseInvocation(
             graceFlag = try value()
         } else if same(name, "--stop-signal") {
             stopSignalFlag = try value()
+        } else if same(name, "--log-format") {
+            logFormatFlag = try value()
         } else {
             throw UsageError("unknown option '\(name)' (see usher --help)")
         }
@@ -111,7 +129,17 @@ public func parseInvocation(
         }
         plan.stopSignal = sig
     }
-    return .run(plan)
+    var options = RunOptions()
+    if let text = try setting(flag: "--log-format", logFormatFlag, variable: "USHER_LOG_FORMAT", env) {
+        if same(text.value, "text") {
+            options.logFormat = .text
+        } else if same(text.value, "json") {
+            options.logFormat = .json
+        } else {
+            throw UsageError("\(text.source): unknown log format \"\(text.value)\" (use text or json)")
+        }
+    }
+    return .run(plan, options)
 }
 
 private func splitOption(_ arg: String) -> (String, String?) {

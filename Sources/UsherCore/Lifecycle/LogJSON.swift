@@ -1,0 +1,87 @@
+/// The lifecycle log as JSON lines (`--log-format json`), for log pipelines that alert on events
+/// such as `killed_at_deadline`. One object per line, always with `time`, `level`, `event` and
+/// `message` (the text form); the other fields appear where the event has them:
+/// `process`, `pid`, `signal`, `status` (usher's or the process's exit status, 128+N for a
+/// signal), `duration_ms` (how long the process ran), `stop_duration_ms` (from its stop signal
+/// to its exit), `grace_ms`, `reason`. Like the text form, it never holds environment values
+/// or command arguments.
+public func logJSON(_ record: LogRecord, unixNanos: Nanos) -> String {
+    var o = JSONObject()
+    o.string("time", formatTimestamp(unixNanos: unixNanos))
+    switch record {
+    case .started(let name, let pid):
+        o.string("level", "info"); o.string("event", "started"); o.process(name, pid)
+    case .startFailed(let name, let failure):
+        o.string("level", "error"); o.string("event", "start_failed"); o.string("process", name)
+        o.number("status", Int64(failure.code)); o.string("reason", failure.reason)
+    case .signalReceived(let sig, let grace):
+        o.string("level", "info"); o.string("event", "stop_requested"); o.string("signal", signalName(sig))
+        o.number("grace_ms", grace / 1_000_000)
+    case .stopAlreadyUnderway(let sig):
+        o.string("level", "warn"); o.string("event", "stop_repeated"); o.string("signal", signalName(sig))
+    case .preStop(let wait):
+        o.string("level", "info"); o.string("event", "pre_stop"); o.number("duration_ms", wait / 1_000_000)
+    case .stopping(let name, let pid, let sig):
+        o.string("level", "info"); o.string("event", "stopping"); o.process(name, pid)
+        o.string("signal", signalName(sig))
+    case .exited(let name, let pid, let status, let ran, let afterSignal, _, _):
+        let clean: Bool
+        if case .exited(0) = status { clean = true } else { clean = false }
+        o.string("level", clean ? "info" : "warn"); o.string("event", "exited"); o.process(name, pid)
+        o.number("status", Int64(status.code))
+        if case .signaled(let s) = status { o.string("signal", signalName(s)) }
+        o.number("duration_ms", ran / 1_000_000)
+        if let afterSignal { o.number("stop_duration_ms", afterSignal / 1_000_000) }
+    case .killedAtDeadline(let name, let pid):
+        o.string("level", "error"); o.string("event", "killed_at_deadline"); o.process(name, pid)
+        o.string("signal", "SIGKILL")
+    case .exiting(let code):
+        o.string("level", "info"); o.string("event", "exiting"); o.number("status", Int64(code))
+    }
+    o.string("message", logText(record))
+    return o.text + "}"
+}
+
+/// Just enough of a JSON writer for flat objects of strings and integers.
+struct JSONObject {
+    private(set) var text = "{"
+
+    mutating func string(_ key: String, _ value: String) {
+        field(key)
+        text += "\"" + escapeJSON(value) + "\""
+    }
+
+    mutating func number(_ key: String, _ value: Int64) {
+        field(key)
+        text += "\(value)"
+    }
+
+    mutating func process(_ name: String, _ pid: Int32) {
+        string("process", name)
+        number("pid", Int64(pid))
+    }
+
+    private mutating func field(_ key: String) {
+        if text.utf8.count > 1 { text += "," }
+        text += "\"" + key + "\":"
+    }
+}
+
+/// Escapes a string for a JSON string literal: quote, backslash and control characters. Works
+/// on UTF-8 bytes; other bytes pass through (names come from the command line and are UTF-8).
+func escapeJSON(_ s: String) -> String {
+    var out: [UInt8] = []
+    let hex: [UInt8] = Array("0123456789abcdef".utf8)
+    for b in s.utf8 {
+        switch b {
+        case 34: out += [92, 34]  // \"
+        case 92: out += [92, 92]  // \\
+        case 10: out += [92, 110]  // \n
+        case 13: out += [92, 114]  // \r
+        case 9: out += [92, 116]  // \t
+        case 0..<32: out += [92, 117, 48, 48, hex[Int(b >> 4)], hex[Int(b & 15)]]  // \u00XX
+        default: out.append(b)
+        }
+    }
+    return String(decoding: out, as: UTF8.self)
+}
