@@ -66,6 +66,7 @@ class Supervisor:
 
 
 def supervisors(usher):
+    """The five supervisors at their installed paths (main() measures snapshots of them)."""
     return [
         Supervisor("usher", usher),
         Supervisor("tini-static", "/usr/bin/tini-static"),
@@ -73,6 +74,33 @@ def supervisors(usher):
         Supervisor("dumb-init", "/usr/bin/dumb-init", separator=False),
         Supervisor("catatonit", "/usr/bin/catatonit"),
     ]
+
+
+def snapshot(sups):
+    """Copies every supervisor's binary into .out/bin and returns supervisors that run the
+    copies: one file for the whole run (dist/usher may be rebuilt meanwhile), and the same
+    page-cache history for all of them (see evict)."""
+    directory = os.path.join(OUT, "bin")
+    os.makedirs(directory, exist_ok=True)
+    copies = []
+    for s in sups:
+        path = os.path.join(directory, s.name)
+        shutil.copy2(s.path, path + ".tmp")
+        os.replace(path + ".tmp", path)
+        copies.append(Supervisor(s.name, path, s.separator))
+    return copies
+
+
+def evict(path):
+    """Drops path's pages from the page cache (they are clean and, between runs, unmapped), so
+    the next exec reads it afresh. The resident set of a process that drops and refaults its
+    text (usher does) depends on the size of the page-cache folios it maps, and those depend on
+    how the file was last read; this makes it the same for every supervisor."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
 
 
 class BenchError(Exception):
@@ -298,11 +326,13 @@ def measure_sizes(sups, cfg):
 
 def measure_memory(sups, cfg):
     """Memory: VmRSS (and its anonymous/file parts) of the supervisor as PID 1 supervising one
-    idle `sleep`, read SETTLE seconds after the sleep started; median of runs."""
+    idle `sleep`, read SETTLE seconds after the sleep started; median of runs. Each run starts
+    from the binary evicted from the page cache (see evict)."""
     result = {}
     for s in sups:
         samples = []
         for _ in range(cfg["memory_runs"]):
+            evict(s.path)
             with as_pid1(s.argv(["sleep", "600"])) as p:
                 time.sleep(SETTLE)
                 samples.append(status_fields(p.pid, "VmRSS", "RssAnon", "RssFile"))
@@ -762,7 +792,11 @@ def render_markdown(r):
             "- All figures except start-up: each supervisor as PID 1 of its own pid namespace "
             "(`unshare --pid --fork --mount-proc`). Start-up runs the supervisor directly (not as PID 1): "
             "tini then prints a warning (to /dev/null) and usher makes itself a subreaper.",
-            "- Memory is read 0.3 s after the child started (usher drops its start-up code mappings after spawning).",
+            "- Every binary is copied into Tests/Benchmarks/.out/bin at the start and run from there. "
+            "Memory is read 0.3 s after the child started (usher drops its start-up code mappings "
+            "after spawning), each run starting with the binary evicted from the page cache: usher's "
+            "resident set after it refaults its code depends on the size of the page-cache folios "
+            "it maps, which depends on how the file was last read.",
             "- Signal forwarding: SIGUSR1 sent from the parent namespace to the supervisor; dumb-init "
             "forwards it to the child's process group, the others to the child. The first signal "
             "is also shown alone: it may fault in pages.",
@@ -799,13 +833,14 @@ def main():
     args = parser.parse_args()
     quick = args.quick or os.environ.get("BENCH_QUICK", "") not in ("", "0")
     cfg = {key: counts[1 if quick else 0] for key, counts in COUNTS.items()}
-    sups = supervisors(os.path.abspath(args.usher))
-    check_prerequisites(sups)
+    installed = supervisors(os.path.abspath(args.usher))
+    check_prerequisites(installed)
+    sups = snapshot(installed)
     # A SIGTERM or Ctrl-C still runs the clean-up below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     r = {"mode": "quick" if quick else "full", "machine": machine(), "counts": cfg,
-         "supervisors": [s.name for s in sups], "paths": {s.name: s.path for s in sups},
+         "supervisors": [s.name for s in sups], "paths": {s.name: s.path for s in installed},
          "versions": versions(sups[0].path), "errors": {}}
     usher = sups[0].path
     steps = [
