@@ -389,19 +389,26 @@ def measure_startup(sups, cfg):
 def measure_signals(sups, cfg):
     """Signal forwarding latency: CLOCK_MONOTONIC just before kill(supervisor, SIGUSR1) in the
     C probe, to CLOCK_MONOTONIC inside the child's SIGUSR1 handler; the next signal goes after
-    the child's acknowledgement. p50/p99 over all signals, and the first one on its own."""
-    result = {}
+    the child's acknowledgement. All supervisors run side by side and take turns, one signal
+    each per round. p50/p99 over all signals, and the first one on its own."""
     count = cfg["signals"]
-    for s in sups:
-        with tempfile.TemporaryDirectory(prefix="usher-bench-") as tmp:
-            fifo = os.path.join(tmp, "ack")
+    with tempfile.TemporaryDirectory(prefix="usher-bench-") as tmp, ExitStack() as stack:
+        targets = []
+        for s in sups:
+            fifo = os.path.join(tmp, s.name)
             os.mkfifo(fifo)
-            with as_pid1(s.argv([CHILD, "sigack", fifo])) as p:
-                r = subprocess.run([PROBE, "signal", str(p.pid), fifo, str(count)],
-                                   capture_output=True, text=True, timeout=60 + count * 0.05)
-        if r.returncode != 0:
-            raise BenchError(f"{s.name}: probe signal failed: {r.stderr.strip()}")
-        ns = [int(x) for x in r.stdout.split()]
+            p = stack.enter_context(as_pid1(s.argv([CHILD, "sigack", fifo])))
+            targets += [str(p.pid), fifo]
+        r = subprocess.run([PROBE, "signal", str(count)] + targets,
+                           capture_output=True, text=True, timeout=60 + count * len(sups) * 0.05)
+    if r.returncode != 0:
+        raise BenchError(f"probe signal failed: {r.stderr.strip()}")
+    samples = [[] for _ in sups]
+    for line in r.stdout.splitlines():
+        index, ns = line.split()
+        samples[int(index)].append(int(ns))
+    result = {}
+    for s, ns in zip(sups, samples):
         if len(ns) != count:
             raise BenchError(f"{s.name}: {len(ns)} of {count} signals acknowledged")
         result[s.name] = {"p50_us": us(percentile(ns, 50)), "p99_us": us(percentile(ns, 99)),
@@ -454,15 +461,18 @@ def reap_once(s, n, tmp):
 
 
 def measure_reaping(sups, cfg):
-    """Reaping: median over runs of the storm's duration (see reap_once)."""
-    result = {}
+    """Reaping: median over runs of the storm's duration (see reap_once); each run goes
+    through all supervisors in turn."""
     n = cfg["orphans"]
-    for s in sups:
-        with tempfile.TemporaryDirectory(prefix="usher-bench-") as tmp:
-            samples = [reap_once(s, n, tmp) for _ in range(cfg["reap_runs"])]
-        result[s.name] = {"median_ms": ms(statistics.median(samples)), "orphans": n,
-                          "runs": len(samples), "zombies_left": 0}
-    return result
+    samples = {s.name: [] for s in sups}
+    with tempfile.TemporaryDirectory(prefix="usher-bench-") as tmp:
+        for _ in range(cfg["reap_runs"]):
+            for s in sups:
+                samples[s.name].append(reap_once(s, n, tmp))
+    # zombies_left: reap_once fails the measurement when any is left.
+    return {name: {"median_ms": ms(statistics.median(ns)), "orphans": n, "runs": len(ns),
+                   "zombies_left": 0}
+            for name, ns in samples.items()}
 
 
 def parse_strace_summary(text):
@@ -705,9 +715,10 @@ def table_rows(r, names):
     rows.append(("signal forwarding, p50 µs", take("signals", "p50_us"), "{:.1f}"))
     rows.append(("signal forwarding, p99 µs", take("signals", "p99_us"), "{:.1f}"))
     rows.append(("signal forwarding, first signal µs", take("signals", "first_us"), "{:.1f}"))
-    rows.append(("reaping an orphan storm, median ms", take("reaping", "median_ms"), "{:.2f}"))
-    rows.append(("idle system calls", take("idle", "syscalls"), "{:.0f}"))
-    rows.append(("idle wake-ups (context switches)", take("idle", "wakeups"), "{:.0f}"))
+    orphans, idle = r["counts"]["orphans"], r["counts"]["idle_seconds"]
+    rows.append((f"reaping {orphans} orphans exiting at once, median ms", take("reaping", "median_ms"), "{:.2f}"))
+    rows.append((f"system calls in {idle} s idle", take("idle", "syscalls"), "{:.0f}"))
+    rows.append((f"wake-ups (context switches) in {idle} s idle", take("idle", "wakeups"), "{:.0f}"))
     return rows
 
 
@@ -727,7 +738,6 @@ def render_markdown(r):
     names = list(r["supervisors"])
     peers = names[1:]
     m = r["machine"]
-    c = r["counts"]
     out = [f"# usher benchmark ({r['mode']} mode)", "",
            f"Machine: Linux {m['kernel']}, {m['cpu']}, nproc {m['nproc']}; load average "
            f"{' '.join(m['loadavg_start'])} at start, {' '.join(m['loadavg_end'])} at end. "
@@ -735,17 +745,9 @@ def render_markdown(r):
            "Versions: " + ", ".join(f"{k} {v}" for k, v in r["versions"].items()
                                     if k != "usher_sha256") + ".", ""]
     sizes = r.get("sizes", {})
-    if "idle" in r:
-        idle_window = f" in {c['idle_seconds']} s"
-    else:
-        idle_window = ""
     out += ["| figure | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
     rows = table_rows(r, names)
     for figure, values, pattern in rows:
-        if figure.startswith("idle "):
-            figure += idle_window
-        if figure.startswith("reaping") and "reaping" in r:
-            figure = f"reaping {c['orphans']} orphans exiting at once, median ms"
         cells = []
         for n in names:
             cell = fmt(values[n], pattern)

@@ -8,11 +8,13 @@
  *       all of them alike) with stdout/stderr on /dev/null, and prints "INDEX NS": the wall
  *       time from just before posix_spawn to waitpid's return (CLOCK_MONOTONIC).
  *
- *   probe signal PID FIFO COUNT
- *       Signal forwarding: waits for `child sigack FIFO` to report ready, then COUNT times:
- *       takes CLOCK_MONOTONIC, sends SIGUSR1 to PID (the supervisor), and waits for the
- *       child's CLOCK_MONOTONIC from inside its handler. Prints the difference. The next
- *       signal goes only after the acknowledgement, so no two signals coalesce.
+ *   probe signal COUNT PID FIFO [PID FIFO]...
+ *       Signal forwarding: waits for each `child sigack FIFO` to report ready, then COUNT
+ *       rounds, each going through the targets in turn (interleaved, so noise hits all of
+ *       them alike): takes CLOCK_MONOTONIC, sends SIGUSR1 to PID (the supervisor), and waits
+ *       for the child's CLOCK_MONOTONIC from inside its handler. Prints "INDEX NS", the
+ *       difference. The next signal goes only after the acknowledgement, so no two signals
+ *       coalesce and only one supervisor is busy at a time.
  *
  *   probe kill-chain COUNT ARGV...
  *       The baseline for usher's sidecar shutdown: starts COUNT copies of ARGV (a process that
@@ -136,19 +138,27 @@ static int64_t read_stamp(int fd) {
     return stamp;
 }
 
-static int signal_main(char **argv) {
-    pid_t target = (pid_t)atol(argv[2]);
-    long count = atol(argv[4]);
-    if (target <= 0 || count <= 0) fail("%s", "usage: probe signal PID FIFO COUNT");
-    /* Non-blocking open never waits for the writer; poll() then bounds every wait. */
-    int fd = open(argv[3], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) fail("cannot open %s", argv[3]);
-    if (read_stamp(fd) != 0) fail("%s", "unexpected ready message");
+static int signal_main(int argc, char **argv) {
+    long count = atol(argv[2]);
+    int ntargets = (argc - 3) / 2;
+    if (count <= 0 || ntargets <= 0 || ntargets > 64 || (argc - 3) % 2 != 0)
+        fail("%s", "usage: probe signal COUNT PID FIFO [PID FIFO]...");
+    pid_t pids[64];
+    int fds[64];
+    for (int t = 0; t < ntargets; t++) {
+        pids[t] = (pid_t)atol(argv[3 + 2 * t]);
+        /* Non-blocking open never waits for the writer; poll() then bounds every wait. */
+        fds[t] = open(argv[4 + 2 * t], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (pids[t] <= 0 || fds[t] < 0) fail("cannot open %s", argv[4 + 2 * t]);
+        if (read_stamp(fds[t]) != 0) fail("%s", "unexpected ready message");
+    }
     for (long i = 0; i < count; i++) {
-        int64_t sent = now_ns();
-        if (kill(target, SIGUSR1) != 0) fail("kill: %s", strerror(errno));
-        int64_t handled = read_stamp(fd);
-        printf("%lld\n", (long long)(handled - sent));
+        for (int t = 0; t < ntargets; t++) {
+            int64_t sent = now_ns();
+            if (kill(pids[t], SIGUSR1) != 0) fail("kill: %s", strerror(errno));
+            int64_t handled = read_stamp(fds[t]);
+            printf("%d %lld\n", t, (long long)(handled - sent));
+        }
     }
     return 0;
 }
@@ -212,8 +222,8 @@ int main(int argc, char **argv) {
     if (argc >= 4 && strcmp(argv[1], "spawn") == 0) return spawn_main(argc, argv);
     if (argc >= 4 && strcmp(argv[1], "kill-chain") == 0) return kill_chain_main(argv);
     if (argc == 4 && strcmp(argv[1], "timer") == 0) return timer_main(argv);
-    if (argc == 5 && strcmp(argv[1], "signal") == 0) return signal_main(argv);
-    fail("%s", "usage: probe spawn ROUNDS --cmd ARGV... | probe signal PID FIFO COUNT | "
+    if (argc >= 5 && strcmp(argv[1], "signal") == 0) return signal_main(argc, argv);
+    fail("%s", "usage: probe spawn ROUNDS --cmd ARGV... | probe signal COUNT PID FIFO... | "
                "probe kill-chain COUNT ARGV... | probe timer COUNT MS");
     return 2;
 }
