@@ -416,6 +416,53 @@ def measure_signals(sups, cfg):
     return result
 
 
+def attach_strace(pid, summary_path, timeout=10):
+    """Starts `strace -c -f -p pid -o summary_path` and returns once it has attached."""
+    tracer = start(["strace", "-c", "-f", "-p", str(pid), "-o", summary_path],
+                   stderr=subprocess.PIPE)
+    deadline = time.monotonic() + timeout
+    seen = b""
+    while b"attached" not in seen:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([tracer.stderr], [], [], left)[0]:
+            raise BenchError(f"strace did not attach to {pid}: {seen.decode(errors='replace')}")
+        chunk = os.read(tracer.stderr.fileno(), 4096)
+        if not chunk:
+            raise BenchError(f"strace exited: {seen.decode(errors='replace')}")
+        seen += chunk
+    return tracer
+
+
+def measure_signal_syscalls(sups, cfg):
+    """System calls per forwarded signal: each supervisor (PID 1, with `child sigack`) under
+    `strace -c -f` while the driver sends it SIGUSR1 one at a time, each acknowledged before
+    the next; every system call the supervisor made, divided by the signals. A count, not a
+    timing: it does not depend on the machine's load."""
+    count = max(20, cfg["signals"] // 50)
+    result = {}
+    with tempfile.TemporaryDirectory(prefix="usher-bench-") as tmp:
+        for s in sups:
+            fifo = Fifo(tmp, s.name)
+            try:
+                with as_pid1(s.argv([CHILD, "sigack", fifo.path])) as p:
+                    fifo.read_stamp(10, f"{s.name}'s child to be ready")
+                    summary = os.path.join(tmp, s.name + ".strace")
+                    tracer = attach_strace(p.pid, summary)
+                    for _ in range(count):
+                        p.signal(signal.SIGUSR1)
+                        fifo.read_stamp(5, f"{s.name}: the child's acknowledgement")
+                    stop(tracer, signal.SIGINT)
+                    tracer.stderr.close()
+                    with open(summary) as f:
+                        calls = parse_strace_summary(f.read())
+            finally:
+                fifo.close()
+            result[s.name] = {"per_signal": round(sum(calls.values()) / count, 2),
+                              "by_name": {k: round(v / count, 2) for k, v in calls.items()},
+                              "signals": count}
+    return result
+
+
 def reap_once(s, n, tmp):
     """One storm: the child starts n orphans (reparented to the supervisor), then all exit at
     once. Timed from the byte that releases them to the moment the supervisor's children list
@@ -715,6 +762,7 @@ def table_rows(r, names):
     rows.append(("signal forwarding, p50 µs", take("signals", "p50_us"), "{:.1f}"))
     rows.append(("signal forwarding, p99 µs", take("signals", "p99_us"), "{:.1f}"))
     rows.append(("signal forwarding, first signal µs", take("signals", "first_us"), "{:.1f}"))
+    rows.append(("system calls per forwarded signal", take("signal_syscalls", "per_signal"), "{:.1f}"))
     orphans, idle = r["counts"]["orphans"], r["counts"]["idle_seconds"]
     rows.append((f"reaping {orphans} orphans exiting at once, median ms", take("reaping", "median_ms"), "{:.2f}"))
     rows.append((f"system calls in {idle} s idle", take("idle", "syscalls"), "{:.0f}"))
@@ -765,6 +813,10 @@ def render_markdown(r):
         out += ["", f"Start-up baselines: bare static true median {b['true_static']['median_ms']:.3f} ms "
                 f"(p90 {b['true_static']['p90_ms']:.3f}), bare /bin/true median "
                 f"{b['bin_true']['median_ms']:.3f} ms (p90 {b['bin_true']['p90_ms']:.3f})."]
+    if "signal_syscalls" in r:
+        out += ["", "System calls per forwarded signal, by name: " + "; ".join(
+            f"{n} " + " + ".join(f"{call} {v:g}" for call, v in sorted(r["signal_syscalls"][n]["by_name"].items()))
+            for n in names if n in r["signal_syscalls"]) + "."]
     if "deadlines" in r:
         d = r["deadlines"]
         out += ["", "usher only, lateness after its deadlines (target: p99 under 5 ms):", "",
@@ -850,6 +902,7 @@ def main():
         ("memory", lambda: measure_memory(sups, cfg)),
         ("startup", lambda: measure_startup(sups, cfg)),
         ("signals", lambda: measure_signals(sups, cfg)),
+        ("signal_syscalls", lambda: measure_signal_syscalls(sups, cfg)),
         ("reaping", lambda: measure_reaping(sups, cfg)),
         ("idle", lambda: measure_idle(sups, cfg)),
         ("deadlines", lambda: measure_deadlines(usher, cfg)),
