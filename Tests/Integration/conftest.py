@@ -122,6 +122,10 @@ class Usher:
     def log_lines(self):
         return [l for l in self.stderr().splitlines() if LOG_LINE.match(l)]
 
+    def log_texts(self):
+        """The lifecycle log's lines without their timestamp: `app[4] started`."""
+        return [l.split(" usher: ", 1)[1] for l in self.log_lines()]
+
     def children_states(self):
         """{pid: state letter} of usher's children, read from this (the parent) namespace."""
         out = {}
@@ -130,29 +134,73 @@ class Usher:
         except FileNotFoundError:
             return out
         for k in kids:
-            try:
-                stat = open(f"/proc/{k}/stat").read()
-                out[int(k)] = stat[stat.rindex(")") + 2]
-            except FileNotFoundError:
-                pass
+            letter = state(int(k))
+            if letter is not None:
+                out[int(k)] = letter
         return out
 
     def cleanup(self):
+        """Kills whatever this run left: usher, and the process group of every process below it
+        (each child of usher leads its own group, and a shell's background jobs share its group).
+        The tree is read before anything is killed: once usher is gone its children are
+        reparented and can no longer be found from here."""
         if self.proc.poll() is None:
-            for target in (self.pid, self.proc.pid):
-                try:
-                    if self.pid1:
-                        os.kill(target, signal.SIGKILL)  # PID 1 dying takes its namespace along
-                    else:
-                        os.killpg(target, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError, TypeError):
-                    pass
+            kill_tree(self.proc.pid)
             try:
                 self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 pass
         self.stderr_file.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def descendants(pid):
+    """Every process below pid, parents before children (read from /proc/*/task/*/children)."""
+    out, queue = [], [pid]
+    while queue:
+        p = queue.pop(0)
+        try:
+            tasks = os.listdir(f"/proc/{p}/task")
+        except FileNotFoundError:
+            continue
+        for t in tasks:
+            try:
+                kids = [int(k) for k in open(f"/proc/{p}/task/{t}/children").read().split()]
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            out.extend(kids)
+            queue.extend(kids)
+    return out
+
+
+def kill_tree(pid):
+    """SIGKILL to pid, everything below it, and the process groups they are in (never ours)."""
+    tree = descendants(pid)
+    for p in [pid] + tree:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    own_group = os.getpgrp()
+    for p in tree:
+        try:
+            pgid = os.getpgid(p)
+        except ProcessLookupError:
+            continue
+        if pgid != own_group:
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def state(pid):
+    """The state letter of pid (R, S, Z, ...), or None when it is gone."""
+    try:
+        stat = open(f"/proc/{pid}/stat").read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return stat[stat.rindex(")") + 2]
 
 
 @pytest.fixture
@@ -184,6 +232,28 @@ def usher(events_log):
     yield start
     for u in runs:
         u.cleanup()
+
+
+@pytest.fixture
+def spawn():
+    """spawn(argv, **popen): a process started outside the Usher class (with its own stdio or
+    launcher); it and everything below it is killed at the test's end."""
+    procs = []
+
+    def start(argv, **popen):
+        popen.setdefault("start_new_session", "preexec_fn" not in popen)
+        p = subprocess.Popen(argv, **popen)
+        procs.append(p)
+        return p
+
+    yield start
+    for p in procs:
+        if p.poll() is None:
+            kill_tree(p.pid)
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
 
 
 def ms(ns):

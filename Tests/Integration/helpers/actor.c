@@ -10,6 +10,8 @@
 //   logs "exit", then exits with --code if given, else dies of that same signal.
 //   Other catchable signals are only logged. --ignore sets SIG_IGN (the kernel drops them).
 //   --exit-after: exit by itself with --code (default 0) after MS.
+//   The "exit" line's detail is the status its parent will see, as a shell shows it: the code,
+//   or 128+N when it dies of signal N.
 //   --orphans N: double-fork N grandchildren that outlive their parent (reparented to usher),
 //   log their new ppid, and exit after --orphan-ms (default 200).
 //   --report: log pgid, blocked and ignored signal masks (as inherited), $ACTOR_ENV, ppid and
@@ -40,9 +42,12 @@ static void log_event_at(const char *event, const char *detail, long long ns) {
     if (!log_path) return;
     char line[512];
     int n = snprintf(line, sizeof line, "%s %s %s %lld %d\n", name, event, detail, ns, (int)getpid());
+    // One write() per line on an O_APPEND file: lines of concurrent actors never interleave.
+    // A log that cannot be written means the test is gone (its folder removed): leave quietly
+    // rather than run on unobserved.
     int fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return;
-    if (write(fd, line, (size_t)n) < 0) { /* nothing to do: the test will notice */ }
+    if (fd < 0) _exit(0);
+    if (write(fd, line, (size_t)n) != (ssize_t)n) _exit(0);
     close(fd);
 }
 
@@ -135,6 +140,8 @@ int main(int argc, char **argv) {
     }
 
     if (pipe2(pipe_fds, O_CLOEXEC) != 0) return 70;
+    // The handler must never block: a full pipe drops the record instead.
+    fcntl(pipe_fds[1], F_SETFL, O_NONBLOCK);
     for (int sig = 1; sig < 32; sig++) {
         if (sig == SIGKILL || sig == SIGSTOP || sig == SIGCHLD) continue;
         struct sigaction sa;
@@ -152,8 +159,11 @@ int main(int argc, char **argv) {
         long long deadline = exit_after_ms >= 0 ? start + exit_after_ms * 1000000LL : hard_cap;
         long long left_ms = (deadline - now_ns()) / 1000000LL;
         if (left_ms <= 0) {
-            log_event("exit", "self");
-            return code >= 0 ? code : 0;
+            int status = code >= 0 ? code : 0;
+            char detail[16];
+            snprintf(detail, sizeof detail, "%d", status);
+            log_event("exit", detail);
+            return status;
         }
         struct pollfd p = { pipe_fds[0], POLLIN, 0 };
         int n = poll(&p, 1, (int)(left_ms > 1000000 ? 1000000 : left_ms));
@@ -165,7 +175,9 @@ int main(int argc, char **argv) {
         log_event_at("signal", detail, r.ns);
         if (stop_on[r.sig]) {
             if (linger_ms > 0) usleep((useconds_t)linger_ms * 1000);
-            log_event("exit", detail);
+            char status[16];
+            snprintf(status, sizeof status, "%d", code >= 0 ? code : 128 + r.sig);
+            log_event("exit", status);
             if (code >= 0) return code;
             signal(r.sig, SIG_DFL);
             raise(r.sig);
