@@ -631,26 +631,28 @@ def observer_once():
         stop(p)
 
 
+def timer_once():
+    """The machine's own timer lateness for one 20 ms timerfd + epoll_wait (probe timer)."""
+    r = subprocess.run([PROBE, "timer", "1", "20"], capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        raise BenchError(f"probe timer failed: {r.stderr.strip()}")
+    return int(r.stdout)
+
+
 def measure_deadlines(usher, cfg):
     """Deadline precision: how late after the grace deadline SIGKILL lands (and usher exits),
     and how late after the pre-stop delay the stop signal lands; p50/p99 over runs. The
     observer figure is the part of the SIGKILL lateness that is the measurement's own; the
     timer figure is how late this machine wakes a plain timerfd + epoll_wait loop (20 ms)."""
-    kill_late, exit_late, stop_late, observer = [], [], [], []
+    kill_late, exit_late, stop_late, observer, timer = [], [], [], [], []
     with tempfile.TemporaryDirectory(prefix="usher-bench-") as tmp:
-        for _ in range(cfg["deadline_runs"]):
+        for _ in range(cfg["deadline_runs"]):  # the baselines interleaved with usher's runs
             k, e = deadline_once(usher, tmp)
             kill_late.append(k)
             exit_late.append(e)
             stop_late.append(pre_stop_once(usher, tmp))
             observer.append(observer_once())
-
-    runs = cfg["deadline_runs"]
-    r = subprocess.run([PROBE, "timer", str(runs), "20"], capture_output=True, text=True,
-                       timeout=30 + runs)
-    if r.returncode != 0:
-        raise BenchError(f"probe timer failed: {r.stderr.strip()}")
-    timer = [int(x) for x in r.stdout.split()]
+            timer.append(timer_once())
 
     def summary(ns):
         return {"p50_ms": ms(percentile(ns, 50)), "p99_ms": ms(percentile(ns, 99)),
