@@ -32,6 +32,8 @@ int cusher_ignore_signal(int sig) {
     return sigaction(sig, &sa, NULL);
 }
 
+int cusher_open_read(const char *path) { return open(path, O_RDONLY | O_CLOEXEC); }
+
 int cusher_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
 
 extern char __executable_start[];

@@ -33,7 +33,33 @@ public func usherMain() -> Int32 {
             writeAll(2, "usher: \(error.message)\n")
             return 1
         }
+    case .rehearse(let plan, let options, let rehearsal):
+        return rehearse(plan, options, rehearsal)
     }
+}
+
+/// `usher rehearse`: the normal run, as many times as asked, each with a stop signal sent after
+/// `--after` and an observer that records the timeline; then the report on stdout. Exit status
+/// 0 only when every run passed.
+func rehearse(_ plan: Plan, _ options: RunOptions, _ rehearsal: RehearseOptions) -> Int32 {
+    var driver: Driver
+    do {
+        driver = try Driver(plan: plan, options: options)
+    } catch {
+        writeAll(2, "usher: \(error.message)\n")
+        return 1
+    }
+    var runs: [Rehearsal] = []
+    for _ in 0..<rehearsal.repeatCount {
+        guard let run = driver.rehearseOnce(after: rehearsal.after, signal: rehearsal.signal) else { return 1 }
+        runs.append(run)
+        if driver.interrupted { break }
+    }
+    switch rehearsal.format {
+    case .text: writeAll(1, rehearsalText(runs))
+    case .json: writeAll(1, rehearsalJSON(runs))
+    }
+    return runs.allSatisfy { $0.passed } && !driver.interrupted ? 0 : 1
 }
 
 /// Connects the pure Supervisor to the system: performs its actions, feeds it events from the
@@ -50,6 +76,11 @@ struct Driver {
     /// its own group).
     var pids: [Int32?]
     var exitCode: Int32?
+    /// For a rehearsal: the stop signal to send at an instant, and the observer.
+    var trigger: (at: Nanos, signal: Int32)?
+    var observer: Rehearsal?
+    /// A stop signal from outside arrived during a rehearsal: do not start another run.
+    var interrupted = false
 
     private static let signalToken: UInt64 = 1
     private static let timerToken: UInt64 = 2
@@ -71,14 +102,48 @@ struct Driver {
     mutating func run() -> Int32 {
         feed(.start)
         if exitCode == nil { releaseStartupCode() }
+        let code = loop()
+        sweepLeftovers()
+        return code
+    }
+
+    /// One rehearsal run: a fresh supervisor, the stop signal `after` the start, and what the
+    /// observer saw; orphans are checked and killed before returning. nil if the loop failed.
+    mutating func rehearseOnce(after: Nanos, signal: Int32) -> Rehearsal? {
+        supervisor = Supervisor(plan: supervisor.plan)
+        pids = Array(repeating: nil, count: pids.count)
+        exitCode = nil
+        let start = monotonicNow()
+        observer = Rehearsal(plan: supervisor.plan, startedAt: start)
+        trigger = (start + after, signal)
+        feed(.start)
+        guard loop() >= 0 else { return nil }
+        trigger = nil
+        guard var run = observer else { return nil }
+        observer = nil
+        // What outlived the shutdown: members left in a process group usher started, and
+        // children of usher in no such group (daemons that left their group).
+        for (i, pid) in pids.enumerated() {
+            if let pid, groupHasMembers(pid) { run.processes[i].leftOrphans = true }
+        }
+        let groups = pids.compactMap { $0 }
+        run.strayOrphans = killRemainingChildren(outside: groups)
+        for pgid in groups { signalGroup(pgid, sigkill) }
+        return run
+    }
+
+    /// The event loop: until the supervisor says exit. Returns its exit status, or -1 when the
+    /// loop itself failed (reported on stderr).
+    private mutating func loop() -> Int32 {
         while exitCode == nil {
-            timer.set(supervisor.nextWakeup)
+            let due = [supervisor.nextWakeup, trigger?.at].compactMap { $0 }.min()
+            timer.set(due)
             let tokens: [UInt64]
             do {
                 tokens = try poller.wait()
             } catch {
                 writeAll(2, "usher: \(error.message)\n")
-                return 1
+                return -1
             }
             for token in tokens {
                 if token == Driver.signalToken {
@@ -89,16 +154,22 @@ struct Driver {
                                 if let i = pids.firstIndex(of: pid) { feed(.exited(i, status)) }
                             }
                         } else {
+                            if trigger != nil || observer != nil, sig == sigterm || sig == sigint || sig == sigquit {
+                                interrupted = true  // a real stop request ends the rehearsal series
+                            }
                             feed(.signal(sig))
                         }
                     }
                 } else if token == Driver.timerToken {
                     timer.acknowledge()
+                    if let t = trigger, monotonicNow() >= t.at {
+                        trigger = nil
+                        feed(.signal(t.signal))  // the rehearsal's stop, as if sent from outside
+                    }
                     feed(.tick)
                 }
             }
         }
-        sweepLeftovers()
         return exitCode ?? 1
     }
 
@@ -108,7 +179,10 @@ struct Driver {
         var queue = [event]
         while !queue.isEmpty {
             let next = queue.removeFirst()
-            for action in supervisor.handle(next, now: monotonicNow()) {
+            let now = monotonicNow()
+            observer?.observe(next, at: now)
+            for action in supervisor.handle(next, now: now) {
+                observer?.observe(action, at: now)
                 switch action {
                 case .spawn(let i):
                     let process = supervisor.plan.processes[i]

@@ -31,7 +31,7 @@ def actor():
 class Usher:
     """One usher run. `pid` is usher's pid as seen from here (PID 1 inside its namespace)."""
 
-    def __init__(self, args, log, pid1=True, env=None, stdin=subprocess.DEVNULL, **popen):
+    def __init__(self, args, log, pid1=True, env=None, stdin=subprocess.DEVNULL, stdout_file=False, **popen):
         self.workdir = tempfile.mkdtemp(prefix="usher-test-")
         self.log = log
         self.stderr_path = os.path.join(self.workdir, "stderr")
@@ -44,8 +44,10 @@ class Usher:
         if pid1:
             argv = ["unshare", "--pid", "--fork", "--mount-proc"] + argv
         self.stderr_file = open(self.stderr_path, "w")
+        self.stdout_path = os.path.join(self.workdir, "stdout")
+        self.stdout_file = open(self.stdout_path, "w") if stdout_file else None
         self.started_at = time.monotonic_ns()
-        self.proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(argv, stdin=stdin, stdout=self.stdout_file or subprocess.DEVNULL,
                                      stderr=self.stderr_file, env=full_env,
                                      start_new_session="preexec_fn" not in popen, **popen)
         self.pid = self._find_usher() if pid1 else self.proc.pid
@@ -119,6 +121,9 @@ class Usher:
         self.stderr_file.flush()
         return open(self.stderr_path).read()
 
+    def stdout(self):
+        return open(self.stdout_path).read() if self.stdout_file else ""
+
     def log_lines(self):
         return [l for l in self.stderr().splitlines() if LOG_LINE.match(l)]
 
@@ -151,6 +156,8 @@ class Usher:
             except subprocess.TimeoutExpired:
                 pass
         self.stderr_file.close()
+        if self.stdout_file:
+            self.stdout_file.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 

@@ -10,10 +10,13 @@ struct Harness {
     var nextPid: Int32 = 100
     var failSpawn: [Int: SpawnFailure] = [:]
     var exitCode: Int32?
+    /// Watches the exchange as the driver's rehearsal observer does.
+    var observer: Rehearsal?
 
-    init(_ plan: Plan, failSpawn: [Int: SpawnFailure] = [:]) {
+    init(_ plan: Plan, failSpawn: [Int: SpawnFailure] = [:], observe: Bool = false) {
         supervisor = Supervisor(plan: plan)
         self.failSpawn = failSpawn
+        if observe { observer = Rehearsal(plan: plan, startedAt: 0) }
         send(.start)
     }
 
@@ -21,7 +24,9 @@ struct Harness {
         var queue = [event]
         while !queue.isEmpty {
             let next = queue.removeFirst()
+            observer?.observe(next, at: now)
             for action in supervisor.handle(next, now: now) {
+                observer?.observe(action, at: now)
                 actions.append(action)
                 switch action {
                 case .spawn(let i):

@@ -38,6 +38,9 @@ int cusher_wtermsig(int status);
 // SIG_IGN is a cast macro, and sigaction's handler is a union.
 int cusher_ignore_signal(int sig);
 
+// open is variadic, which Swift cannot call. Opens read-only, close-on-exec.
+int cusher_open_read(const char *path);
+
 // prctl is variadic, which Swift cannot call.
 int cusher_set_child_subreaper(void);
 

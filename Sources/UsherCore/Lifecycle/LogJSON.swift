@@ -42,7 +42,7 @@ public func logJSON(_ record: LogRecord, unixNanos: Nanos) -> String {
     return o.text + "}"
 }
 
-/// Just enough of a JSON writer for flat objects of strings and integers.
+/// Just enough of a JSON writer for usher's log lines and reports.
 struct JSONObject {
     private(set) var text = "{"
 
@@ -54,6 +54,12 @@ struct JSONObject {
     mutating func number(_ key: String, _ value: Int64) {
         field(key)
         text += "\(value)"
+    }
+
+    /// A value already in JSON form (a decimal, a boolean, an array).
+    mutating func raw(_ key: String, _ json: String) {
+        field(key)
+        text += json
     }
 
     mutating func process(_ name: String, _ pid: Int32) {

@@ -2,6 +2,8 @@
 /// rule (a flag wins over its variable, the first error is named precisely) is unit-tested.
 public enum Invocation: Equatable {
     case run(Plan, RunOptions)
+    /// `usher rehearse ...`: run the plan, stop it as Kubernetes would, and report.
+    case rehearse(Plan, RunOptions, RehearseOptions)
     case help
     case version
 }
@@ -19,6 +21,24 @@ public struct RunOptions: Equatable {
     public init(logFormat: LogFormat = .text) { self.logFormat = logFormat }
 }
 
+/// What `usher rehearse` adds to a normal run: when and how to trigger the shutdown, how often,
+/// and the report's form.
+public struct RehearseOptions: Equatable {
+    public enum Format: Equatable {
+        case text
+        case json
+    }
+
+    /// How long after the last process started to send the stop signal.
+    public var after: Nanos = nanosPerSecond
+    /// The signal sent to usher itself, as the kubelet or `docker stop` would send it.
+    public var signal: Int32 = sigterm
+    public var repeatCount = 1
+    public var format: Format = .text
+
+    public init() {}
+}
+
 /// A usage or configuration error: usher prints `usher: <message>` and exits with status 2,
 /// before anything is started.
 public struct UsageError: Error, Equatable {
@@ -30,6 +50,7 @@ public let usherVersion = "0.1.0"
 
 public let usageText = """
     usage: usher [OPTIONS] [--] COMMAND [ARG...]
+           usher rehearse [OPTIONS] [REHEARSAL OPTIONS] [--] COMMAND [ARG...]
 
     Runs COMMAND as the main process of a container, with optional sidecars, as PID 1:
     forwards signals, reaps zombies, and on SIGTERM, SIGINT or SIGQUIT stops the main process
@@ -50,6 +71,14 @@ public let usageText = """
       -h, --help              show this help
       --version               show the version
 
+    rehearse: start everything as usher would, send the stop signal as Kubernetes would, run
+    the real shutdown, and report each process's timeline and verdict; exit 0 only when every
+    process stopped cleanly within the deadline (1 otherwise).
+      --after DURATION        send the stop signal this long after the start (default 1s)
+      --signal SIGNAL         the signal to send to usher (default SIGTERM)
+      --repeat N              rehearse N times and report the spread (default 1)
+      --format FORMAT         the report: text (default) or json, on stdout
+
     DURATION: 500ms, 10s, 1m30s; a bare number is seconds. SIGNAL: SIGTERM, TERM or 15.
     A flag wins over its environment variable.
 
@@ -68,8 +97,13 @@ public func parseInvocation(
     var stopSignalFlag: String?
     var logFormatFlag: String?
     var command: [String] = []
+    var rehearsal: RehearseOptions?
 
     var i = 0
+    if let first = arguments.first, same(first, "rehearse") {
+        rehearsal = RehearseOptions()
+        i = 1
+    }
     while i < arguments.count {
         let arg = arguments[i]
         if same(arg, "--") {
@@ -100,6 +134,29 @@ public func parseInvocation(
             stopSignalFlag = try value()
         } else if same(name, "--log-format") {
             logFormatFlag = try value()
+        } else if rehearsal != nil && same(name, "--after") {
+            rehearsal?.after = try duration(try value(), what: "--after")
+        } else if rehearsal != nil && same(name, "--signal") {
+            let text = try value()
+            guard let sig = parseSignal(text) else {
+                throw UsageError("--signal: unknown signal \"\(text)\" (use a name such as SIGTERM or TERM, or a number)")
+            }
+            rehearsal?.signal = sig
+        } else if rehearsal != nil && same(name, "--repeat") {
+            let text = try value()
+            guard let n = parseCount(text), n >= 1, n <= 1000 else {
+                throw UsageError("--repeat: \"\(text)\" is not a number of runs from 1 to 1000")
+            }
+            rehearsal?.repeatCount = n
+        } else if rehearsal != nil && same(name, "--format") {
+            let text = try value()
+            if same(text, "text") {
+                rehearsal?.format = .text
+            } else if same(text, "json") {
+                rehearsal?.format = .json
+            } else {
+                throw UsageError("--format: unknown report format \"\(text)\" (use text or json)")
+            }
         } else {
             throw UsageError("unknown option '\(name)' (see usher --help)")
         }
@@ -139,6 +196,7 @@ public func parseInvocation(
             throw UsageError("\(text.source): unknown log format \"\(text.value)\" (use text or json)")
         }
     }
+    if let rehearsal { return .rehearse(plan, options, rehearsal) }
     return .run(plan, options)
 }
 
@@ -189,6 +247,13 @@ private func parseSidecar(_ text: String) throws(UsageError) -> Plan.Process {
         throw UsageError("--sidecar \(name): empty command")
     }
     return Plan.Process(name: name, argv: argv, role: .sidecar)
+}
+
+/// A decimal count such as `5`.
+private func parseCount(_ text: String) -> Int? {
+    let bytes = Array(text.utf8)
+    guard !bytes.isEmpty, bytes.count <= 6, bytes.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+    return bytes.reduce(0) { $0 * 10 + Int($1 - 48) }
 }
 
 /// Byte-wise string equality. `==` on String compares canonical equivalence, which links

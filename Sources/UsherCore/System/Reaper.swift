@@ -21,3 +21,42 @@ func reapAll(_ each: (Int32, ExitStatus) -> Void) {
 func becomeSubreaper() {
     _ = cusher_set_child_subreaper()
 }
+
+/// True while the process group `pgid` still has a member (signal 0 checks without sending).
+/// Only asked right after usher reaped the group's leader, before anything else can run here.
+func groupHasMembers(_ pgid: Int32) -> Bool {
+    kill(-pgid, 0) == 0
+}
+
+/// Kills and reaps every child usher still has (orphans reparented to it), and returns how many
+/// were outside the process groups in `groups` (those are already accounted for). They are found
+/// in /proc/self/task/<pid>/children; a child is usher's own and not yet reaped, so its pid
+/// cannot have been reused. Without /proc, nothing is found.
+func killRemainingChildren(outside groups: [Int32]) -> Int {
+    let path = "/proc/self/task/\(getpid())/children"
+    let fd = cusher_open_read(path)
+    guard fd >= 0 else { return 0 }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { buf in retryingEINTR { read(fd, buf.baseAddress, buf.count) } }
+        if n <= 0 { break }
+        bytes += chunk[0..<n]
+    }
+    close(fd)
+    var strays = 0
+    var pid: Int32 = 0
+    for b in bytes + [32] {
+        if b >= 48 && b <= 57 {
+            pid = pid * 10 + Int32(b - 48)
+        } else if pid > 0 {
+            if !groups.contains(getpgid(pid)) { strays += 1 }
+            signalProcess(pid, sigkill)
+            var status: Int32 = 0
+            _ = retryingEINTR { waitpid(pid, &status, 0) }
+            pid = 0
+        }
+    }
+    reapAll { _, _ in }
+    return strays
+}

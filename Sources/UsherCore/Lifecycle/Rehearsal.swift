@@ -1,0 +1,146 @@
+/// The observer of a rehearsal (`usher rehearse`): it watches the same events and actions the
+/// supervisor exchanges with the driver in a normal run, and builds the timeline and verdicts of
+/// the report from them. It never drives anything: the shutdown it reports on is the real one.
+public struct Rehearsal: Equatable {
+    public struct Process: Equatable {
+        public var name: String
+        public var role: Plan.Role
+        public var pid: Int32?
+        public var startedAt: Nanos?
+        public var startFailure: SpawnFailure?
+        /// When usher sent it its stop signal, and which.
+        public var signaledAt: Nanos?
+        public var signal: Int32?
+        public var exitedAt: Nanos?
+        public var status: ExitStatus?
+        public var killedAtDeadline = false
+        /// Its process group still had members after it and everything else had exited.
+        public var leftOrphans = false
+    }
+
+    public var processes: [Process]
+    public let grace: Nanos
+    public var startedAt: Nanos
+    /// When the rehearsal sent the stop signal (as Kubernetes would), and which.
+    public var stopAt: Nanos?
+    public var stopSignal: Int32?
+    public var finishedAt: Nanos?
+    public var exitCode: Int32?
+    /// Children of usher still alive after the shutdown that belong to no process group it
+    /// started (a daemon that double-forked and left its group).
+    public var strayOrphans = 0
+
+    public init(plan: Plan, startedAt: Nanos) {
+        processes = plan.processes.map { Process(name: $0.name, role: $0.role) }
+        grace = plan.grace
+        self.startedAt = startedAt
+    }
+
+    public mutating func observe(_ event: Event, at now: Nanos) {
+        switch event {
+        case .spawned(let i, let pid):
+            processes[i].pid = pid
+            processes[i].startedAt = now
+        case .spawnFailed(let i, let failure):
+            processes[i].startFailure = failure
+        case .exited(let i, let status):
+            processes[i].exitedAt = now
+            processes[i].status = status
+        case .signal(let sig) where stopAt == nil && (sig == sigterm || sig == sigint || sig == sigquit):
+            stopAt = now
+            stopSignal = sig
+        default:
+            break
+        }
+    }
+
+    public mutating func observe(_ action: Action, at now: Nanos) {
+        switch action {
+        case .signalGroup(let i, let sig):
+            if sig == sigkill {
+                processes[i].killedAtDeadline = true
+            } else if processes[i].signaledAt == nil {
+                processes[i].signaledAt = now
+                processes[i].signal = sig
+            }
+        case .exit(let code):
+            finishedAt = now
+            exitCode = code
+        default:
+            break
+        }
+    }
+
+    // MARK: - Verdicts
+
+    public enum Verdict: Equatable {
+        case clean
+        case endedBySignal(Int32)
+        case exitedNonZero(ExitStatus)
+        case killedAtDeadline
+        case exitedBeforeStop(ExitStatus)
+        case leftOrphans
+        case couldNotStart(SpawnFailure)
+        case neverStarted
+
+        public var passes: Bool {
+            switch self {
+            case .clean, .endedBySignal: return true
+            default: return false
+            }
+        }
+
+        public var text: String {
+            switch self {
+            case .clean: return "exited cleanly in time"
+            case .endedBySignal(let s): return "ended by \(signalName(s)) in time (no handler ran)"
+            case .exitedNonZero(let st): return "exited with \(st.description)"
+            case .killedAtDeadline: return "ignored its stop signal: killed at the deadline"
+            case .exitedBeforeStop(let st): return "exited before the stop signal, with \(st.description)"
+            case .leftOrphans: return "left orphans behind in its process group"
+            case .couldNotStart(let f): return "could not be started: \(f.reason)"
+            case .neverStarted: return "never started"
+            }
+        }
+
+        /// A short machine name for the JSON report.
+        public var key: String {
+            switch self {
+            case .clean: return "clean"
+            case .endedBySignal: return "ended_by_signal"
+            case .exitedNonZero: return "exited_non_zero"
+            case .killedAtDeadline: return "killed_at_deadline"
+            case .exitedBeforeStop: return "exited_before_stop"
+            case .leftOrphans: return "left_orphans"
+            case .couldNotStart: return "could_not_start"
+            case .neverStarted: return "never_started"
+            }
+        }
+    }
+
+    /// The worst thing that can be said of one process: being killed at the deadline outweighs
+    /// leaving orphans, which outweighs a non-zero status.
+    public func verdict(_ i: Int) -> Verdict {
+        let p = processes[i]
+        if let failure = p.startFailure { return .couldNotStart(failure) }
+        guard p.startedAt != nil, let status = p.status else { return .neverStarted }
+        if p.killedAtDeadline { return .killedAtDeadline }
+        if p.leftOrphans { return .leftOrphans }
+        if let stopAt, let exitedAt = p.exitedAt, exitedAt < stopAt { return .exitedBeforeStop(status) }
+        switch status {
+        case .exited(0): return .clean
+        case .signaled(let s) where s == p.signal: return .endedBySignal(s)
+        default: return .exitedNonZero(status)
+        }
+    }
+
+    /// How long the shutdown took, from the stop signal to usher's exit.
+    public var shutdownDuration: Nanos? {
+        guard let stopAt, let finishedAt else { return nil }
+        return finishedAt - stopAt
+    }
+
+    public var passed: Bool {
+        strayOrphans == 0 && stopAt != nil && processes.indices.allSatisfy { verdict($0).passes }
+    }
+}

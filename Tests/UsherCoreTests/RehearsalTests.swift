@@ -1,0 +1,133 @@
+import Testing
+@testable import UsherCore
+
+/// The rehearsal observer and report, fed by the real Supervisor through the fake-clock harness.
+@Suite struct RehearsalVerdicts {
+    func rehearsed(grace: Nanos = 10 * second) -> Harness {
+        var h = Harness(twoSidecars(grace: grace), observe: true)
+        h.now = 1 * second
+        h.send(.signal(sigterm))
+        return h
+    }
+
+    @Test func cleanShutdownPasses() {
+        var h = rehearsed()
+        h.now = 1 * second + 300 * ms
+        h.send(.exited(2, .exited(0)))
+        h.now = 1 * second + 400 * ms
+        h.send(.exited(1, .signaled(sigterm)))
+        h.now = 1 * second + 500 * ms
+        h.send(.exited(0, .exited(0)))
+        let r = h.observer!
+        #expect(r.passed)
+        #expect(r.verdict(2) == .clean)
+        #expect(r.verdict(1) == .endedBySignal(sigterm))
+        #expect(r.stopAt == 1 * second)
+        #expect(r.processes[2].signaledAt == 1 * second)
+        #expect(r.processes[1].signaledAt == 1 * second + 300 * ms)
+        #expect(r.shutdownDuration == 500 * ms)
+        #expect(r.exitCode == 0)
+        let text = rehearsalText([r])
+        #expect(text.contains("app      102  +0.000s  SIGTERM  +1.000s  +1.300s  0.300s     0       exited cleanly in time"))
+        #expect(text.contains("shutdown took 0.500s of the 10s grace period (5.0%)"))
+        #expect(text.hasSuffix("verdict: PASS: every process stopped cleanly within the deadline\n"))
+        let json = rehearsalJSON([r])
+        #expect(json.hasPrefix(#"{"passed":true,"runs":[{"passed":true,"stop_signal":"SIGTERM","stop_ms":1000.000,"shutdown_ms":500.000,"grace_used":0.0500,"grace_ms":10000.000,"exit_status":0,"stray_orphans":0,"processes":[{"name":"a","role":"sidecar","pid":100,"started_ms":0.000,"signal":"SIGTERM","signal_ms":1400.000,"exited_ms":1500.000,"stop_took_ms":100.000,"status":0,"verdict":"clean""#))
+    }
+
+    @Test func ignoringTheSignalIsKilledAndFails() {
+        var h = rehearsed(grace: 2 * second)
+        h.advance(to: 3 * second)
+        h.send(.exited(0, .signaled(sigkill)))
+        h.send(.exited(1, .signaled(sigkill)))
+        h.send(.exited(2, .signaled(sigkill)))
+        let r = h.observer!
+        #expect(!r.passed)
+        #expect(r.verdict(2) == .killedAtDeadline)
+        #expect(r.processes[2].signal == sigterm, "the stop signal is kept, not overwritten by SIGKILL")
+        #expect(rehearsalText([r]).contains("verdict: FAIL: a ignored its stop signal: killed at the deadline; b ignored"))
+        #expect(rehearsalJSON([r]).contains(#""verdict":"killed_at_deadline""#))
+    }
+
+    @Test func nonZeroOrphansAndEarlyExits() {
+        var h = rehearsed()
+        h.send(.exited(2, .exited(3)))
+        h.send(.exited(1, .exited(0)))
+        h.send(.exited(0, .exited(0)))
+        var r = h.observer!
+        #expect(r.verdict(2) == .exitedNonZero(.exited(3)))
+        r.processes[1].leftOrphans = true
+        #expect(r.verdict(1) == .leftOrphans)
+        #expect(!r.passed)
+
+        var early = Harness(twoSidecars(), observe: true)
+        early.now = 500 * ms
+        early.send(.exited(0, .exited(0)))  // a sidecar that quits before the stop signal
+        early.now = 1 * second
+        early.send(.signal(sigterm))
+        early.send(.exited(2, .exited(0)))
+        early.send(.exited(1, .exited(0)))
+        #expect(early.observer!.verdict(0) == .exitedBeforeStop(.exited(0)))
+        #expect(!early.observer!.passed)
+    }
+
+    @Test func strayOrphansFailTheRun() {
+        var h = rehearsed()
+        h.send(.exited(2, .exited(0)))
+        h.send(.exited(1, .exited(0)))
+        h.send(.exited(0, .exited(0)))
+        var r = h.observer!
+        #expect(r.passed)
+        r.strayOrphans = 2
+        #expect(!r.passed)
+        #expect(rehearsalText([r]).contains("2 orphaned process(es) outlived the shutdown"))
+    }
+
+    @Test func noStopSignalMeansFail() {
+        var h = Harness(twoSidecars(), observe: true)
+        h.send(.exited(2, .exited(0)))
+        h.send(.exited(1, .exited(0)))
+        h.send(.exited(0, .exited(0)))
+        #expect(!h.observer!.passed)
+        #expect(rehearsalText([h.observer!]).contains("the stop signal was never sent"))
+    }
+
+    @Test func repeatsReportTheSpread() {
+        func run(_ mainStop: Nanos) -> Rehearsal {
+            var h = rehearsed()
+            h.now = 1 * second + mainStop
+            h.send(.exited(2, .exited(0)))
+            h.send(.exited(1, .exited(0)))
+            h.send(.exited(0, .exited(0)))
+            return h.observer!
+        }
+        let runs = [run(100 * ms), run(300 * ms), run(200 * ms)]
+        let text = rehearsalText(runs)
+        #expect(text.contains("shutdown over 3 runs: min 0.100s, median 0.200s, max 0.300s"))
+        #expect(text.contains("  app: stop took min 0.100s, median 0.200s, max 0.300s; clean in every run"))
+        #expect(text.contains("in all 3 runs"))
+        #expect(rehearsalJSON(runs).hasSuffix(#","shutdown_ms":{"min":100.000,"median":200.000,"max":300.000}}"# + "\n"))
+    }
+
+    @Test func rehearseCommandLine() throws {
+        let inv = try parseInvocation(["rehearse", "--after", "2s", "--signal", "INT", "--repeat", "5",
+                                       "--format", "json", "--grace", "3s", "--", "app"]) { _ in nil }
+        guard case .rehearse(let plan, _, let opts) = inv else { Issue.record("expected rehearse"); return }
+        #expect(opts.after == 2 * second && opts.signal == sigint && opts.repeatCount == 5 && opts.format == .json)
+        #expect(plan.grace == 3 * second && plan.processes[0].argv == ["app"])
+        #expect(throws: UsageError("unknown option '--after' (see usher --help)")) {
+            try parseInvocation(["--after", "1s", "app"]) { _ in nil }
+        }
+        #expect(throws: UsageError("--repeat: \"0\" is not a number of runs from 1 to 1000")) {
+            try parseInvocation(["rehearse", "--repeat", "0", "app"]) { _ in nil }
+        }
+        #expect(throws: UsageError("--format: unknown report format \"yaml\" (use text or json)")) {
+            try parseInvocation(["rehearse", "--format", "yaml", "app"]) { _ in nil }
+        }
+        // A command called rehearse still runs after --.
+        guard case .run(let p, _) = try parseInvocation(["--", "rehearse"], env: { _ in nil }) else {
+            Issue.record("expected run"); return
+        }
+        #expect(p.processes[0].argv == ["rehearse"])
+    }
+}
