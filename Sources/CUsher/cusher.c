@@ -34,6 +34,13 @@ int cusher_ignore_signal(int sig) {
 
 int cusher_open_read(const char *path) { return open(path, O_RDONLY | O_CLOEXEC); }
 
+int cusher_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int cusher_set_nonblocking(int fd) {
+    int flags = fcntl(fd, F_GETFL);
+    return flags < 0 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
 int cusher_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
 
 extern char __executable_start[];

@@ -81,6 +81,9 @@ struct Driver {
     var observer: Rehearsal?
     /// A stop signal from outside arrived during a rehearsal: do not start another run.
     var interrupted = false
+    /// `--prefix`: the children's output pipes, and the label width that aligns them.
+    var outputs = OutputPipes()
+    let labelWidth: Int
 
     private static let signalToken: UInt64 = 1
     private static let timerToken: UInt64 = 2
@@ -88,6 +91,7 @@ struct Driver {
     init(plan: Plan, options: RunOptions) throws(SystemError) {
         supervisor = Supervisor(plan: plan)
         self.options = options
+        labelWidth = plan.processes.reduce(0) { max($0, $1.name.utf8.count) }
         pids = Array(repeating: nil, count: plan.processes.count)
         signals = try SignalSource.takeOver()
         timer = try Timer()
@@ -103,6 +107,7 @@ struct Driver {
         feed(.start)
         if exitCode == nil { releaseStartupCode() }
         let code = loop()
+        outputs.flushAll()
         sweepLeftovers()
         return code
     }
@@ -118,6 +123,7 @@ struct Driver {
         trigger = (start + after, signal)
         feed(.start)
         guard loop() >= 0 else { return nil }
+        outputs.flushAll()
         trigger = nil
         guard var run = observer else { return nil }
         observer = nil
@@ -151,7 +157,10 @@ struct Driver {
                         if sig == sigchld {
                             reapAll { pid, status in
                                 // Orphans reparented to usher are reaped and forgotten.
-                                if let i = pids.firstIndex(of: pid) { feed(.exited(i, status)) }
+                                if let i = pids.firstIndex(of: pid) {
+                                    outputs.drain(process: i)  // its last lines before its exit
+                                    feed(.exited(i, status))
+                                }
                             }
                         } else {
                             if trigger != nil || observer != nil, sig == sigterm || sig == sigint || sig == sigquit {
@@ -167,6 +176,8 @@ struct Driver {
                         feed(.signal(t.signal))  // the rehearsal's stop, as if sent from outside
                     }
                     feed(.tick)
+                } else {
+                    outputs.readable(token: token)
                 }
             }
         }
@@ -186,7 +197,21 @@ struct Driver {
                 switch action {
                 case .spawn(let i):
                     let process = supervisor.plan.processes[i]
-                    switch spawn(process.argv, foreground: foreground && process.role == .main) {
+                    var output: (Int32, Int32)?
+                    if options.prefix {
+                        do {
+                            output = try outputs.open(for: i, name: process.name, width: labelWidth, poller: poller)
+                        } catch {
+                            queue.append(.spawnFailed(i, SpawnFailure(code: 126, reason: "cannot prefix its output: \(error.message)")))
+                            continue
+                        }
+                    }
+                    let result = spawn(process.argv, foreground: foreground && process.role == .main, output: output)
+                    if let (out, err) = output {  // the child has its own copies now
+                        close(out)
+                        close(err)
+                    }
+                    switch result {
                     case .success(let pid):
                         pids[i] = pid
                         queue.append(.spawned(i, pid: pid))

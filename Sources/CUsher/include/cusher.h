@@ -41,6 +41,12 @@ int cusher_ignore_signal(int sig);
 // open is variadic, which Swift cannot call. Opens read-only, close-on-exec.
 int cusher_open_read(const char *path);
 
+// pipe2 is a GNU extension that needs _GNU_SOURCE. Both ends close-on-exec.
+int cusher_pipe_cloexec(int fds[2]);
+
+// fcntl is variadic. Sets O_NONBLOCK on one end of a pipe only: the child's end must block.
+int cusher_set_nonblocking(int fd);
+
 // prctl is variadic, which Swift cannot call.
 int cusher_set_child_subreaper(void);
 

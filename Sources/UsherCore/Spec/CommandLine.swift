@@ -17,8 +17,13 @@ public struct RunOptions: Equatable {
 
     /// The lifecycle log's form on stderr: short text lines, or JSON lines for log pipelines.
     public var logFormat: LogFormat = .text
+    /// Label each line of each child's stdout and stderr with its name (foreman-style).
+    public var prefix = false
 
-    public init(logFormat: LogFormat = .text) { self.logFormat = logFormat }
+    public init(logFormat: LogFormat = .text, prefix: Bool = false) {
+        self.logFormat = logFormat
+        self.prefix = prefix
+    }
 }
 
 /// What `usher rehearse` adds to a normal run: when and how to trigger the shutdown, how often,
@@ -68,6 +73,8 @@ public let usageText = """
                                                                        [USHER_STOP_SIGNAL]
       --log-format FORMAT     the lifecycle log on stderr: text (default) or json, one JSON
                               object per line                          [USHER_LOG_FORMAT]
+      --prefix                label each line of each process's stdout and stderr with its
+                              name, aligned, coloured on a terminal        [USHER_PREFIX]
       -h, --help              show this help
       --version               show the version
 
@@ -96,6 +103,7 @@ public func parseInvocation(
     var graceFlag: String?
     var stopSignalFlag: String?
     var logFormatFlag: String?
+    var prefixFlag = false
     var command: [String] = []
     var rehearsal: RehearseOptions?
 
@@ -134,6 +142,9 @@ public func parseInvocation(
             stopSignalFlag = try value()
         } else if same(name, "--log-format") {
             logFormatFlag = try value()
+        } else if same(name, "--prefix") {
+            if inline != nil { throw UsageError("--prefix takes no value") }
+            prefixFlag = true
         } else if rehearsal != nil && same(name, "--after") {
             rehearsal?.after = try duration(try value(), what: "--after")
         } else if rehearsal != nil && same(name, "--signal") {
@@ -194,6 +205,15 @@ public func parseInvocation(
             options.logFormat = .json
         } else {
             throw UsageError("\(text.source): unknown log format \"\(text.value)\" (use text or json)")
+        }
+    }
+    if prefixFlag {
+        options.prefix = true
+    } else if let v = env("USHER_PREFIX"), !v.isEmpty {
+        if same(v, "1") || same(v, "true") || same(v, "yes") || same(v, "on") {
+            options.prefix = true
+        } else if !(same(v, "0") || same(v, "false") || same(v, "no") || same(v, "off")) {
+            throw UsageError("USHER_PREFIX: \"\(v)\" is not a yes or no (use 1, true, yes, on, or 0, false, no, off)")
         }
     }
     if let rehearsal { return .rehearse(plan, options, rehearsal) }

@@ -7,7 +7,9 @@ import CUsher
 /// the child before exec, so `docker run -it` and Ctrl-C reach the app as with tini; glibc's
 /// child runs with all signals blocked until exec, so that tcsetpgrp from a background group
 /// cannot be stopped by SIGTTOU.
-func spawn(_ argv: [String], foreground: Bool) -> Result<Int32, SpawnFailure> {
+/// With `output`, the child's stdout and stderr are those two descriptors (pipe ends for
+/// `--prefix`) instead of usher's own.
+func spawn(_ argv: [String], foreground: Bool, output: (Int32, Int32)? = nil) -> Result<Int32, SpawnFailure> {
     var attr = posix_spawnattr_t()
     posix_spawnattr_init(&attr)
     defer { posix_spawnattr_destroy(&attr) }
@@ -24,6 +26,10 @@ func spawn(_ argv: [String], foreground: Bool) -> Result<Int32, SpawnFailure> {
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     if foreground { _ = cusher_spawn_add_tcsetpgrp(&actions, 0) }
+    if let (out, err) = output {
+        posix_spawn_file_actions_adddup2(&actions, out, 1)
+        posix_spawn_file_actions_adddup2(&actions, err, 2)
+    }
 
     var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
     cArgs.append(nil)
