@@ -5,7 +5,7 @@
 // it sent a signal with when an actor received it.
 //
 // actor NAME --log FILE [--ignore SIG]... [--stop-on SIG] [--linger MS] [--code N]
-//       [--exit-after MS] [--orphans N] [--orphan-ms MS] [--report]
+//       [--exit-after MS] [--orphans N] [--orphan-ms MS] [--report] [--tag WORD]
 //   TERM, INT, QUIT and --stop-on SIG end the actor: it logs the signal, waits --linger ms,
 //   logs "exit", then exits with --code if given, else dies of that same signal.
 //   Other catchable signals are only logged. --ignore sets SIG_IGN (the kernel drops them).
@@ -14,6 +14,7 @@
 //   or 128+N when it dies of signal N.
 //   --orphans N: double-fork N grandchildren that outlive their parent (reparented to usher),
 //   log their new ppid, and exit after --orphan-ms (default 200).
+//   --tag WORD: ignored (a test's marker on the command line, e.g. a fake secret).
 //   --report: log pgid, blocked and ignored signal masks (as inherited), $ACTOR_ENV, ppid and
 //   the terminal's foreground process group, before installing any handler.
 #define _GNU_SOURCE
@@ -124,6 +125,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--orphans")) { orphans = atoi(v); i++; }
         else if (!strcmp(a, "--orphan-ms")) { orphan_ms = atol(v); i++; }
         else if (!strcmp(a, "--report")) { report = 1; }
+        else if (!strcmp(a, "--tag")) { i++; }  // means nothing: a word a test wants on the command line
         else { fprintf(stderr, "actor: unknown option %s\n", a); return 64; }
     }
     stop_on[SIGTERM] = stop_on[SIGINT] = stop_on[SIGQUIT] = 1;
