@@ -321,11 +321,9 @@ def test_orphaned_grandchildren_are_reaped_as_pid1(usher, act):
     u.wait_for(lambda: len([e for e in u.events() if e[1] == "orphan-exit"]) == 20, what="20 orphans to exit")
     ppids = {e[2] for e in u.events() if e[1] == "orphan-ppid"}
     assert ppids == {"1"}, f"orphans should be reparented to usher as PID 1, got {ppids}"
-    u.wait_for(lambda: "Z" not in u.children_states().values(), timeout=5, what="no zombie left")
-    time.sleep(0.2)
-    states = u.children_states()
-    assert list(states.values()).count("Z") == 0, states
-    assert len(states) == 1, f"only the main process should remain, got {states}"
+    # An orphan that has exited stays listed as a zombie (Z) until usher reaps it.
+    u.wait_for(lambda: list(u.children_states().values()) in (["S"], ["R"]), timeout=5,
+               what="every orphan reaped, only the main process left")
     u.signal(signal.SIGTERM)
     assert u.wait() == 143
 
