@@ -254,18 +254,9 @@ def test_forwarded_signals_go_to_the_main_process_not_its_group(usher, act, tmp_
     assert u.wait() == 143
 
 
-# USHER BUG (found by this suite, left unfixed on purpose): usher sets SIGTTIN, SIGTTOU and
-# SIGPIPE to SIG_IGN but also blocks every signal for its signalfd. The kernel never discards a
-# blocked signal as ignored, so these three are queued, read from the signalfd and forwarded to
-# the main process like SIGHUP, although the README says usher ignores them. Worst case: with
-# stderr a closed pipe, each log line usher writes raises SIGPIPE at usher, which forwards it to
-# the main process, which dies of it (usher exits 141 before the app has run at all).
-USHER_BUG_IGNORED_SIGNALS_FORWARDED = pytest.mark.xfail(strict=True, reason=(
-    "USHER BUG: SIGPIPE/SIGTTIN/SIGTTOU are blocked as well as ignored, so usher forwards them "
-    "to the main process instead of ignoring them"))
-
-
-@USHER_BUG_IGNORED_SIGNALS_FORWARDED
+# SIGTTIN, SIGTTOU and SIGPIPE are ignored by usher. They must not be blocked as well: the kernel
+# never discards a blocked signal as ignored, so usher would read them from its signalfd and
+# forward them (a closed stderr would then kill the main process with usher's own SIGPIPE).
 @pytest.mark.parametrize("sig", [signal.SIGPIPE, signal.SIGTTIN, signal.SIGTTOU])
 def test_sigpipe_sigttin_sigttou_are_ignored_not_forwarded(usher, act, sig):
     u = usher(["--", *act("main")])
@@ -280,7 +271,6 @@ def test_sigpipe_sigttin_sigttou_are_ignored_not_forwarded(usher, act, sig):
     assert u.wait() == 143
 
 
-@USHER_BUG_IGNORED_SIGNALS_FORWARDED
 def test_a_closed_stderr_does_not_reach_the_main_process(spawn, act, events_log):
     read_end, write_end = os.pipe()
     os.close(read_end)  # nobody reads usher's log: every write fails with EPIPE

@@ -6,17 +6,21 @@ import CUsher
 struct SignalSource {
     let fd: Int32
 
-    /// Blocks all signals except the synchronous ones (a crash must stay a crash), ignores the
-    /// ones usher must never act on, and opens the signalfd.
+    /// Blocks all signals except the synchronous ones (a crash must stay a crash) and the ones
+    /// usher ignores, and opens the signalfd.
     static func takeOver() throws(SystemError) -> SignalSource {
         // SIGTTIN/SIGTTOU: usher writes its log to a terminal it may have handed to the main
         // process; as tini does, it ignores job-control stops. SIGPIPE: a closed stderr must not
-        // kill PID 1; write() reports EPIPE instead. Children get default dispositions back
-        // (posix_spawn's SETSIGDEF), so ignoring here does not leak into them.
-        for sig in [SIGTTIN, SIGTTOU, SIGPIPE] { _ = cusher_ignore_signal(sig) }
+        // kill PID 1; write() reports EPIPE instead. These three must also stay unblocked: the
+        // kernel never discards a blocked signal as ignored (the handler could change before it
+        // is unblocked), so blocked they would be queued, read from the signalfd and forwarded
+        // to the main process. Children get default dispositions back (posix_spawn's SETSIGDEF),
+        // so ignoring here does not leak into them.
+        let ignored = [SIGTTIN, SIGTTOU, SIGPIPE]
+        for sig in ignored { _ = cusher_ignore_signal(sig) }
         var mask = sigset_t()
         sigfillset(&mask)
-        for sig in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGABRT, SIGSYS] { sigdelset(&mask, sig) }
+        for sig in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGABRT, SIGSYS] + ignored { sigdelset(&mask, sig) }
         guard sigprocmask(SIG_SETMASK, &mask, nil) == 0 else { throw SystemError("sigprocmask") }
         let fd = signalfd(-1, &mask, Int32(SFD_NONBLOCK | SFD_CLOEXEC))
         guard fd >= 0 else { throw SystemError("signalfd") }
