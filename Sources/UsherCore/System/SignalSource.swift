@@ -28,15 +28,17 @@ struct SignalSource {
     }
 
     /// Reads every pending signal. Standard signals coalesce while pending (POSIX); the kernel
-    /// keeps one of each, and so does this.
+    /// keeps one of each, and so does this. Up to 16 at a time, and a short read means nothing
+    /// more is pending, so one signal costs one read, not a second one that says EAGAIN.
     func drain() -> [Int32] {
         var out: [Int32] = []
-        var info = signalfd_siginfo()
-        let size = MemoryLayout<signalfd_siginfo>.size
+        let size = MemoryLayout<signalfd_siginfo>.stride
+        var infos = [signalfd_siginfo](repeating: signalfd_siginfo(), count: 16)
         while true {
-            let n = retryingEINTR { read(fd, &info, size) }
-            if n != size { break }
-            out.append(Int32(bitPattern: info.ssi_signo))
+            let n = infos.withUnsafeMutableBytes { buf in retryingEINTR { read(fd, buf.baseAddress, buf.count) } }
+            if n < size { break }
+            for i in 0..<(n / size) { out.append(Int32(bitPattern: infos[i].ssi_signo)) }
+            if n < size * infos.count { break }
         }
         return out
     }
