@@ -7,7 +7,7 @@ SWIFT_ROOT := $(shell dirname $$(dirname $$(readlink -f $$(command -v swiftc))))
 EMBEDDED_LIB := $(SWIFT_ROOT)/lib/swift/embedded/$(ARCH)-unknown-linux-gnu
 SOURCES := $(shell find Sources -type f) Package.swift
 
-.PHONY: all static test unit integration demo deps container-env image clean
+.PHONY: all static test unit integration demo deps container-env image bench bench-quick clean
 
 all: static
 
@@ -52,6 +52,15 @@ integration: static
 	USHER_BIN=$(CURDIR)/dist/usher python3 -m pytest -q Tests/Integration
 
 test: deps container-env unit integration
+
+# usher against tini-static, tini, dumb-init and catatonit, as root (installs the peers when
+# missing); writes Tests/Benchmarks/results/results.{json,md}. bench-quick: small counts, for CI,
+# so the harness cannot rot; it fails when a measurement breaks, never on a timing.
+bench: static
+	Tests/Benchmarks/run.sh
+
+bench-quick: static
+	Tests/Benchmarks/run.sh --quick
 
 demo: static
 	bash images/examples/sidecars-by-flags/demo.sh $(CURDIR)/dist/usher
