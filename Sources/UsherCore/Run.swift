@@ -51,7 +51,11 @@ func rehearse(_ plan: Plan, _ options: RunOptions, _ rehearsal: RehearseOptions)
     }
     var runs: [Rehearsal] = []
     for _ in 0..<rehearsal.repeatCount {
-        guard let run = driver.rehearseOnce(after: rehearsal.after, signal: rehearsal.signal) else { return 1 }
+        let probeFor = rehearsal.probeFor ?? plan.preStop
+        guard var run = driver.rehearseOnce(after: rehearsal.after, signal: rehearsal.signal,
+                                            probes: rehearsal.probes, probeFor: probeFor)
+        else { return 1 }
+        run.probeURLs = rehearsal.probeTexts
         runs.append(run)
         if driver.interrupted { break }
     }
@@ -79,6 +83,8 @@ struct Driver {
     /// For a rehearsal: the stop signal to send at an instant, and the observer.
     var trigger: (at: Nanos, signal: Int32)?
     var observer: Rehearsal?
+    var prober: RequestProber?
+    var probeFor: Nanos = 0
     /// A stop signal from outside arrived during a rehearsal: do not start another run.
     var interrupted = false
     /// `--prefix`: the children's output pipes, and the label width that aligns them.
@@ -114,19 +120,27 @@ struct Driver {
 
     /// One rehearsal run: a fresh supervisor, the stop signal `after` the start, and what the
     /// observer saw; orphans are checked and killed before returning. nil if the loop failed.
-    mutating func rehearseOnce(after: Nanos, signal: Int32) -> Rehearsal? {
+    mutating func rehearseOnce(after: Nanos, signal: Int32, probes: [HTTPURL], probeFor: Nanos) -> Rehearsal? {
         supervisor = Supervisor(plan: supervisor.plan)
         pids = Array(repeating: nil, count: pids.count)
         exitCode = nil
         let start = monotonicNow()
         observer = Rehearsal(plan: supervisor.plan, startedAt: start)
+        observer?.probeFor = probeFor
+        self.probeFor = probeFor
         trigger = (start + after, signal)
+        prober = probes.isEmpty ? nil : RequestProber(urls: probes, startAt: start)
         feed(.start)
         guard loop() >= 0 else { return nil }
         outputs.flushAll()
         trigger = nil
         guard var run = observer else { return nil }
         observer = nil
+        if var p = prober {
+            p.stop()
+            run.requests = p.records
+            prober = nil
+        }
         // What outlived the shutdown: members left in a process group usher started, and
         // children of usher in no such group (daemons that left their group).
         for (i, pid) in pids.enumerated() {
@@ -141,8 +155,8 @@ struct Driver {
     /// The event loop: until the supervisor says exit. Returns its exit status, or -1 when the
     /// loop itself failed (reported on stderr).
     private mutating func loop() -> Int32 {
-        while exitCode == nil {
-            let due = [supervisor.nextWakeup, trigger?.at].compactMap { $0 }.min()
+        while exitCode == nil || prober?.stillSending(at: monotonicNow()) == true {
+            let due = [supervisor.nextWakeup, trigger?.at, prober?.nextWakeup].compactMap { $0 }.min()
             timer.set(due)
             let tokens: [UInt64]
             do {
@@ -171,11 +185,16 @@ struct Driver {
                     }
                 } else if token == Driver.timerToken {
                     timer.acknowledge()
-                    if let t = trigger, monotonicNow() >= t.at {
+                    let now = monotonicNow()
+                    prober?.tick(now: now, poller: poller)
+                    if let t = trigger, now >= t.at {
                         trigger = nil
+                        prober?.stopSending(at: now + probeFor)
                         feed(.signal(t.signal))  // the rehearsal's stop, as if sent from outside
                     }
                     feed(.tick)
+                } else if token >= RequestProber.tokenBase {
+                    prober?.ready(token: token, now: monotonicNow(), poller: poller)
                 } else {
                     outputs.readable(token: token)
                 }

@@ -63,3 +63,59 @@ def test_json_report_and_repeats(usher, act):
         assert main["verdict"] == "clean" and main["signal"] == "SIGTERM" and main["status"] == 0
         assert 250 <= run["stop_ms"] < 2000
     assert report["shutdown_ms"]["min"] <= report["shutdown_ms"]["median"] <= report["shutdown_ms"]["max"]
+
+
+# --- --probe: requests dropped during the shutdown ---------------------------------------------
+
+import os
+import socket
+import sys
+
+WEBAPP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "helpers", "webapp.py")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def probe_rehearsal(usher, mode, delay, *flags):
+    port = free_port()
+    return rehearse(usher, ["--after", "1s", "--probe", f"http://127.0.0.1:{port}/", *flags,
+                            "--", sys.executable, WEBAPP, str(port), mode, str(delay)])
+
+
+def probe_line(out):
+    return next(l for l in out.splitlines() if l.startswith("probe http://127.0.0.1:"))
+
+
+def test_an_app_that_dies_with_requests_in_flight_drops_them(usher):
+    code, out, _ = probe_rehearsal(usher, "abrupt", 0.2)
+    assert code == 1, out
+    line = probe_line(out)
+    assert " 0 dropped" not in line and "dropped" in line, out
+    assert "verdict: FAIL: requests were dropped during the shutdown" in out
+
+
+def test_an_app_that_drains_behind_a_pre_stop_drops_nothing(usher):
+    code, out, _ = probe_rehearsal(usher, "graceful", 0.2, "--pre-stop", "500ms")
+    assert code == 0, out
+    line = probe_line(out)
+    assert "sent in the 500ms after it, 0 dropped" in line, out
+    assert int(line.split("; ")[1].split(" ")[0]) >= 3, "requests kept coming during the preStop wait"
+
+
+def test_a_pre_stop_shorter_than_the_traffic_drops_requests(usher):
+    # The load balancer keeps sending for 1 s, but the app is gone after 200 ms of preStop.
+    code, out, _ = probe_rehearsal(usher, "graceful", 0.05, "--pre-stop", "200ms", "--probe-for", "1s")
+    assert code == 1, out
+    assert "sent in the 1s after it" in probe_line(out) and " 0 dropped" not in probe_line(out), out
+
+
+def test_probe_counts_in_the_json_report(usher):
+    code, out, _ = probe_rehearsal(usher, "abrupt", 0.2, "--format", "json")
+    report = json.loads(out)
+    [probe] = report["runs"][0]["probes"]
+    assert probe["dropped"] >= 1 and probe["requests"] >= probe["during_shutdown"] >= probe["dropped"]
+    assert report["passed"] is False and code == 1

@@ -131,3 +131,38 @@ import Testing
         #expect(p.processes[0].argv == ["rehearse"])
     }
 }
+
+@Suite struct ProbeWindow {
+    func run(probeFor: Nanos, _ requests: [(start: Nanos, end: Nanos, ok: Bool)]) -> Rehearsal {
+        var h = Harness(twoSidecars(), observe: true)
+        h.now = 1 * second
+        h.send(.signal(sigterm))
+        h.send(.exited(2, .exited(0)))
+        h.send(.exited(1, .exited(0)))
+        h.send(.exited(0, .exited(0)))
+        var r = h.observer!
+        r.probeURLs = ["http://127.0.0.1:8080/"]
+        r.probeFor = probeFor
+        r.requests = requests.map { .init(url: 0, startedAt: $0.start, endedAt: $0.end, passed: $0.ok, detail: $0.ok ? "HTTP 200" : "refused") }
+        return r
+    }
+
+    @Test func failuresBeforeTheStopDoNotCount() {
+        let r = run(probeFor: 0, [(100 * ms, 110 * ms, false), (500 * ms, 510 * ms, true)])
+        #expect(r.requestCounts(0) == (duringShutdown: 0, dropped: 0, failedBefore: 1))
+        #expect(r.passed)
+    }
+
+    @Test func aRequestInFlightAtTheStopMustSucceed() {
+        let r = run(probeFor: 0, [(950 * ms, 1100 * ms, false)])
+        #expect(r.requestCounts(0).dropped == 1)
+        #expect(!r.passed)
+        #expect(rehearsalText([r]).contains("1 in flight at the stop signal, 1 dropped; first drop at +0.950s: refused"))
+    }
+
+    @Test func requestsSentWhileTheBalancerStillSendsCount() {
+        let r = run(probeFor: 500 * ms, [(1200 * ms, 1210 * ms, false), (1600 * ms, 1610 * ms, false)])
+        // Sent 200ms after the stop, inside --probe-for: dropped. Sent 600ms after: not counted.
+        #expect(r.requestCounts(0) == (duringShutdown: 1, dropped: 1, failedBefore: 0))
+    }
+}

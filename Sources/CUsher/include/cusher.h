@@ -47,6 +47,13 @@ int cusher_pipe_cloexec(int fds[2]);
 // fcntl is variadic. Sets O_NONBLOCK on one end of a pipe only: the child's end must block.
 int cusher_set_nonblocking(int fd);
 
+// Starts a non-blocking TCP connect to an IPv4 address (network byte order) and port; returns the
+// socket (close-on-exec) with the connect under way, or -1 with errno. sockaddr_in and glibc's
+// socket-type enum make this clumsy from Swift. cusher_socket_error reads SO_ERROR: 0 once the
+// connect succeeded, else its errno.
+int cusher_tcp_connect(uint32_t address, uint16_t port);
+int cusher_socket_error(int fd);
+
 // prctl is variadic, which Swift cannot call.
 int cusher_set_child_subreaper(void);
 
@@ -71,6 +78,8 @@ int cusher_spawn_add_tcsetpgrp(posix_spawn_file_actions_t *actions, int fd);
 // struct epoll_event is packed on x86_64, which Swift does not import faithfully.
 int cusher_epoll_create(void);
 int cusher_epoll_add(int epfd, int fd, uint64_t token);
+// Changes what `fd` is watched for: input, or (writable != 0) the end of a non-blocking connect.
+int cusher_epoll_watch(int epfd, int fd, uint64_t token, int writable);
 // Waits for events; writes up to `max` tokens. timeout_ms < 0 blocks without a timeout.
 int cusher_epoll_wait(int epfd, uint64_t *tokens, int max, int timeout_ms);
 #endif

@@ -29,6 +29,11 @@ public struct Rehearsal: Equatable {
     /// Children of usher still alive after the shutdown that belong to no process group it
     /// started (a daemon that double-forked and left its group).
     public var strayOrphans = 0
+    /// `--probe`: the URLs as given, and every request's outcome.
+    public var probeURLs: [String] = []
+    var requests: [RequestProber.Record] = []
+    /// How long after the stop signal requests kept coming (`--probe-for`).
+    public var probeFor: Nanos = 0
 
     public init(plan: Plan, startedAt: Nanos) {
         processes = plan.processes.map { Process(name: $0.name, role: $0.role) }
@@ -140,7 +145,35 @@ public struct Rehearsal: Equatable {
         return finishedAt - stopAt
     }
 
+    /// Whether a request belongs to the shutdown: it was in flight at the stop signal or sent
+    /// after it (until `probeFor` ran out). Such a request must succeed: a load balancer still
+    /// sends traffic until the pod's endpoint is gone, and what it sent must be answered.
+    func inShutdown(_ r: RequestProber.Record) -> Bool {
+        guard let stopAt else { return false }
+        return r.endedAt >= stopAt && r.startedAt <= stopAt + probeFor
+    }
+
+    /// For URL `url`: requests that belong to the shutdown, how many of those failed (dropped),
+    /// and how many failed before the stop signal (the app was not up yet; not counted).
+    func requestCounts(_ url: Int) -> (duringShutdown: Int, dropped: Int, failedBefore: Int) {
+        var during = 0, dropped = 0, before = 0
+        for r in requests where r.url == url {
+            if inShutdown(r) {
+                during += 1
+                if !r.passed { dropped += 1 }
+            } else if let stopAt, r.endedAt < stopAt, !r.passed {
+                before += 1
+            }
+        }
+        return (during, dropped, before)
+    }
+
+    public var droppedRequests: Int {
+        probeURLs.indices.reduce(0) { $0 + requestCounts($1).dropped }
+    }
+
     public var passed: Bool {
-        strayOrphans == 0 && stopAt != nil && processes.indices.allSatisfy { verdict($0).passes }
+        strayOrphans == 0 && stopAt != nil && droppedRequests == 0
+            && processes.indices.allSatisfy { verdict($0).passes }
     }
 }

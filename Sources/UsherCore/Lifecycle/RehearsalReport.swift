@@ -27,6 +27,10 @@ public func rehearsalText(_ runs: [Rehearsal]) -> String {
                 let line = "\(run.strayOrphans) orphaned process(es) outlived the shutdown"
                 if !reasons.contains(where: { same($0, line) }) { reasons.append(line) }
             }
+            if run.droppedRequests > 0 {
+                let line = "requests were dropped during the shutdown"
+                if !reasons.contains(where: { same($0, line) }) { reasons.append(line) }
+            }
             if run.stopAt == nil {
                 let line = "the stop signal was never sent: everything exited before"
                 if !reasons.contains(where: { same($0, line) }) { reasons.append(line) }
@@ -70,6 +74,18 @@ private func timeline(_ run: Rehearsal) -> String {
     }
     if run.strayOrphans > 0 {
         out += "\(run.strayOrphans) orphaned process(es) outlived the shutdown (killed after the report)\n"
+    }
+    for (u, url) in run.probeURLs.enumerated() {
+        let c = run.requestCounts(u)
+        let total = run.requests.filter { $0.url == u }.count
+        out += "probe \(url): \(total) requests; \(c.duringShutdown) in flight at the stop signal"
+        if run.probeFor > 0 { out += " or sent in the \(formatDuration(run.probeFor)) after it" }
+        out += ", \(c.dropped) dropped"
+        if c.failedBefore > 0 { out += "; \(c.failedBefore) failed before the stop signal (not counted)" }
+        if let first = run.requests.first(where: { $0.url == u && !$0.passed && run.inShutdown($0) }) {
+            out += "; first drop at +\(formatSeconds(first.startedAt - run.startedAt)): \(first.detail)"
+        }
+        out += "\n"
     }
     return out
 }
@@ -121,6 +137,20 @@ public func rehearsalJSON(_ runs: [Rehearsal]) -> String {
         o.raw("grace_ms", millis(run.grace))
         if let code = run.exitCode { o.number("exit_status", Int64(code)) }
         o.number("stray_orphans", Int64(run.strayOrphans))
+        if !run.probeURLs.isEmpty {
+            var probes = "["
+            for (u, url) in run.probeURLs.enumerated() {
+                let c = run.requestCounts(u)
+                var q = JSONObject()
+                q.string("url", url)
+                q.number("requests", Int64(run.requests.filter { $0.url == u }.count))
+                q.number("during_shutdown", Int64(c.duringShutdown))
+                q.number("dropped", Int64(c.dropped))
+                q.number("failed_before_stop", Int64(c.failedBefore))
+                probes += (u > 0 ? "," : "") + q.text + "}"
+            }
+            o.raw("probes", probes + "]")
+        }
         var list = "["
         for (i, p) in run.processes.enumerated() {
             if i > 0 { list += "," }

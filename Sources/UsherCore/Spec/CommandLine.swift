@@ -40,6 +40,12 @@ public struct RehearseOptions: Equatable {
     public var signal: Int32 = sigterm
     public var repeatCount = 1
     public var format: Format = .text
+    /// `--probe URL`: HTTP requests sent throughout, to count the ones dropped in the shutdown.
+    public var probes: [HTTPURL] = []
+    public var probeTexts: [String] = []
+    /// How long after the stop signal probe requests keep coming, as from a load balancer that
+    /// has not yet seen the pod go; nil means the preStop delay.
+    public var probeFor: Nanos?
 
     public init() {}
 }
@@ -84,6 +90,11 @@ public let usageText = """
       --after DURATION        send the stop signal this long after the start (default 1s)
       --signal SIGNAL         the signal to send to usher (default SIGTERM)
       --repeat N              rehearse N times and report the spread (default 1)
+      --probe URL             send HTTP GETs to URL (http://IP:PORT/PATH) every 50ms, as a load
+                              balancer would; one sent after the stop signal, or in flight at
+                              it, that fails is a dropped request and fails the rehearsal
+      --probe-for DURATION    keep sending for this long after the stop signal (default: the
+                              preStop delay, the time your endpoints need to converge)
       --format FORMAT         the report: text (default) or json, on stdout
 
     DURATION: 500ms, 10s, 1m30s; a bare number is seconds. SIGNAL: SIGTERM, TERM or 15.
@@ -159,6 +170,15 @@ public func parseInvocation(
                 throw UsageError("--repeat: \"\(text)\" is not a number of runs from 1 to 1000")
             }
             rehearsal?.repeatCount = n
+        } else if rehearsal != nil && same(name, "--probe") {
+            let text = try value()
+            guard let url = HTTPURL(text) else {
+                throw UsageError("--probe: \"\(text)\" is not an http://HOST:PORT/PATH URL with an IPv4 address or localhost as HOST")
+            }
+            rehearsal?.probes.append(url)
+            rehearsal?.probeTexts.append(text)
+        } else if rehearsal != nil && same(name, "--probe-for") {
+            rehearsal?.probeFor = try duration(try value(), what: "--probe-for")
         } else if rehearsal != nil && same(name, "--format") {
             let text = try value()
             if same(text, "text") {

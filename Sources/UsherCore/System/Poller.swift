@@ -16,6 +16,11 @@ struct Poller {
         guard cusher_epoll_add(fd, watched, token) == 0 else { throw SystemError("epoll_ctl") }
     }
 
+    /// Watches `watched` for the end of a connect (`writable`) or for input.
+    func watch(_ watched: Int32, token: UInt64, writable: Bool) {
+        _ = cusher_epoll_watch(fd, watched, token, writable ? 1 : 0)
+    }
+
     /// Blocks until at least one watched descriptor is readable; returns their tokens.
     func wait() throws(SystemError) -> [UInt64] {
         var tokens = [UInt64](repeating: 0, count: 8)

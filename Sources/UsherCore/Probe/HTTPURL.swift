@@ -1,0 +1,69 @@
+/// A plain-HTTP URL as probes use it: `http://127.0.0.1:8080/healthz`. The host must be an IPv4
+/// address or `localhost`: the static binary carries no DNS resolver (glibc's would need NSS
+/// modules at run time), and a probe of the app in the same container needs none.
+public struct HTTPURL: Equatable {
+    public var host: String
+    /// The IPv4 address in network byte order, as sockaddr_in wants it.
+    public var address: UInt32
+    public var port: UInt16
+    public var path: String
+
+    public init?(_ text: String) {
+        var rest = Array(text.utf8)
+        let scheme = Array("http://".utf8)
+        guard rest.starts(with: scheme) else { return nil }
+        rest.removeFirst(scheme.count)
+        let slash = rest.firstIndex(of: 47) ?? rest.count
+        let authority = rest[..<slash]
+        path = slash < rest.count ? String(decoding: rest[slash...], as: UTF8.self) : "/"
+        let colon = authority.lastIndex(of: 58)
+        let hostBytes = colon.map { authority[..<$0] } ?? authority
+        host = String(decoding: hostBytes, as: UTF8.self)
+        if let colon {
+            let digits = authority[(colon + 1)...]
+            guard !digits.isEmpty, digits.count <= 5, digits.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+            let n = digits.reduce(0) { $0 * 10 + Int($1 - 48) }
+            guard n >= 1 && n <= 65535 else { return nil }
+            port = UInt16(n)
+        } else {
+            port = 80
+        }
+        if same(host, "localhost") {
+            address = ipv4(127, 0, 0, 1)
+        } else if let a = parseIPv4(hostBytes) {
+            address = a
+        } else {
+            return nil
+        }
+    }
+}
+
+private func ipv4(_ a: UInt32, _ b: UInt32, _ c: UInt32, _ d: UInt32) -> UInt32 {
+    // Network byte order in memory: a is the first byte.
+    (a | b << 8 | c << 16 | d << 24)
+}
+
+private func parseIPv4(_ bytes: ArraySlice<UInt8>) -> UInt32? {
+    let parts = bytes.split(separator: 46, omittingEmptySubsequences: false)
+    guard parts.count == 4 else { return nil }
+    var octets: [UInt32] = []
+    for p in parts {
+        guard !p.isEmpty, p.count <= 3, p.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+        let n = p.reduce(UInt32(0)) { $0 * 10 + UInt32($1 - 48) }
+        guard n <= 255 else { return nil }
+        octets.append(n)
+    }
+    return ipv4(octets[0], octets[1], octets[2], octets[3])
+}
+
+/// The status code of an HTTP response, from its first line (`HTTP/1.1 204 No Content`), once
+/// that line is complete; nil while it is not, or when it is not HTTP.
+public func httpStatus(_ head: [UInt8]) -> Int? {
+    guard let end = head.firstIndex(of: 10) else { return nil }
+    let line = head[..<end]
+    let prefix = Array("HTTP/".utf8)
+    guard line.starts(with: prefix), let space = line.firstIndex(of: 32), space + 4 <= line.endIndex else { return nil }
+    let code = line[(space + 1)..<(space + 4)]
+    guard code.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+    return code.reduce(0) { $0 * 10 + Int($1 - 48) }
+}

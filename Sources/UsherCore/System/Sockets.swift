@@ -1,0 +1,25 @@
+import CUsher
+
+/// Non-blocking TCP for probes: every socket call usher makes, wrapped once.
+enum TCP {
+    /// Starts connecting; the socket becomes writable when the connect has finished.
+    static func connect(_ url: HTTPURL) -> Result<Int32, SystemError> {
+        let fd = cusher_tcp_connect(url.address, url.port)
+        return fd >= 0 ? .success(fd) : .failure(SystemError("connect"))
+    }
+
+    /// 0 once a connect succeeded, else why it failed.
+    static func pendingError(_ fd: Int32) -> Int32 { cusher_socket_error(fd) }
+
+    /// Sends what it can; returns how much, or -1 (EAGAIN: try again when writable).
+    static func send(_ fd: Int32, _ bytes: ArraySlice<UInt8>) -> Int {
+        bytes.withUnsafeBytes { buf in retryingEINTR { write(fd, buf.baseAddress, buf.count) } }
+    }
+
+    /// Reads what is there into `buffer`; returns the count, 0 at end of stream, -1 otherwise.
+    static func receive(_ fd: Int32, into buffer: inout [UInt8]) -> Int {
+        buffer.withUnsafeMutableBytes { buf in retryingEINTR { read(fd, buf.baseAddress, buf.count) } }
+    }
+
+    static func close(_ fd: Int32) { _ = CUsher.close(fd) }
+}
