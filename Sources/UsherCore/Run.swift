@@ -49,6 +49,7 @@ func rehearse(_ plan: Plan, _ options: RunOptions, _ rehearsal: RehearseOptions)
         writeAll(2, "usher: \(error.message)\n")
         return 1
     }
+    driver.childStdout = 2
     var runs: [Rehearsal] = []
     for _ in 0..<rehearsal.repeatCount {
         let probeFor = rehearsal.probeFor ?? plan.preStop
@@ -90,6 +91,9 @@ struct Driver {
     /// `--prefix`: the children's output pipes, and the label width that aligns them.
     var outputs = OutputPipes()
     let labelWidth: Int
+    /// Where children's stdout goes: usher's stdout, or in a rehearsal its stderr, so that
+    /// stdout holds the report alone (and `--format json` stays parseable).
+    var childStdout: Int32 = 1
 
     private static let signalToken: UInt64 = 1
     private static let timerToken: UInt64 = 2
@@ -219,14 +223,16 @@ struct Driver {
                     var output: (Int32, Int32)?
                     if options.prefix {
                         do {
-                            output = try outputs.open(for: i, name: process.name, width: labelWidth, poller: poller)
+                            output = try outputs.open(for: i, name: process.name, width: labelWidth,
+                                                      stdoutTo: childStdout, poller: poller)
                         } catch {
                             queue.append(.spawnFailed(i, SpawnFailure(code: 126, reason: "cannot prefix its output: \(error.message)")))
                             continue
                         }
                     }
-                    let result = spawn(process.argv, foreground: foreground && process.role == .main, output: output)
-                    if let (out, err) = output {  // the child has its own copies now
+                    let result = spawn(process.argv, foreground: foreground && process.role == .main,
+                                       output: output ?? (childStdout == 1 ? nil : (childStdout, 2)))
+                    if options.prefix, let (out, err) = output {  // the child has its own copies now
                         close(out)
                         close(err)
                     }

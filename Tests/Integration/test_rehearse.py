@@ -119,3 +119,14 @@ def test_probe_counts_in_the_json_report(usher):
     [probe] = report["runs"][0]["probes"]
     assert probe["dropped"] >= 1 and probe["requests"] >= probe["during_shutdown"] >= probe["dropped"]
     assert report["passed"] is False and code == 1
+
+
+def test_the_report_is_alone_on_stdout(usher):
+    # The children's stdout goes to usher's stderr in a rehearsal, so the JSON report parses.
+    code, out, u = rehearse(usher, ["--format", "json", "--prefix", "--sidecar", "chatty=sh -c 'echo side-noise; exec sleep 100'",
+                                    "--", "sh", "-c", "echo main-noise; trap 'exit 0' TERM; sleep 100 & wait"])
+    assert code == 0, out
+    assert json.loads(out)["passed"] is True
+    assert "chatty | side-noise" in u.stderr() and "sh     | main-noise" in u.stderr()
+    code, out, u = rehearse(usher, ["--format", "json", "--", "sh", "-c", "echo plain-noise; trap 'exit 0' TERM; sleep 100 & wait"])
+    assert json.loads(out)["passed"] is True and "plain-noise" in u.stderr()

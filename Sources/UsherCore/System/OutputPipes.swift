@@ -17,9 +17,9 @@ struct OutputPipes {
 
     /// Opens the two pipes for process `index`; returns the child's ends (stdout, stderr),
     /// which the caller closes once the child is spawned.
-    mutating func open(for index: Int, name: String, width: Int, poller: Poller) throws(SystemError) -> (Int32, Int32) {
+    mutating func open(for index: Int, name: String, width: Int, stdoutTo: Int32, poller: Poller) throws(SystemError) -> (Int32, Int32) {
         var childEnds: [Int32] = []
-        for destination: Int32 in [1, 2] {
+        for destination: Int32 in [stdoutTo, 2] {
             var fds: [Int32] = [-1, -1]
             guard cusher_pipe_cloexec(&fds) == 0 else { throw SystemError("pipe2") }
             _ = cusher_set_nonblocking(fds[0])
