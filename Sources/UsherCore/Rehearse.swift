@@ -1,0 +1,68 @@
+/// `usher rehearse`: the driver's normal run with a trigger and an observer added. The lifecycle
+/// itself is the same Supervisor, driven by the same loop.
+
+/// `usher rehearse`: the normal run, as many times as asked, each with a stop signal sent after
+/// `--after` and an observer that records the timeline; then the report on stdout. Exit status
+/// 0 only when every run passed.
+func rehearse(_ plan: Plan, _ options: RunOptions, _ rehearsal: RehearseOptions) -> Int32 {
+    var driver: Driver
+    do {
+        driver = try Driver(plan: plan, options: options)
+    } catch {
+        writeAll(2, "usher: \(error.message)\n")
+        return 1
+    }
+    driver.childStdout = 2
+    var runs: [Rehearsal] = []
+    for _ in 0..<rehearsal.repeatCount {
+        let probeFor = rehearsal.probeFor ?? plan.preStop
+        guard var run = driver.rehearseOnce(after: rehearsal.after, signal: rehearsal.signal,
+                                            probes: rehearsal.probes, probeFor: probeFor)
+        else { return 1 }
+        run.probeURLs = rehearsal.probeTexts
+        runs.append(run)
+        if driver.interrupted { break }
+    }
+    switch rehearsal.format {
+    case .text: writeAll(1, rehearsalText(runs))
+    case .json: writeAll(1, rehearsalJSON(runs))
+    }
+    return runs.allSatisfy { $0.passed } && !driver.interrupted ? 0 : 1
+}
+
+extension Driver {
+    /// One rehearsal run: a fresh supervisor, the stop signal `after` the start, and what the
+    /// observer saw; orphans are checked and killed before returning. nil if the loop failed.
+    mutating func rehearseOnce(after: Nanos, signal: Int32, probes: [HTTPURL], probeFor: Nanos) -> Rehearsal? {
+        supervisor = Supervisor(plan: supervisor.plan)
+        pids = Array(repeating: nil, count: pids.count)
+        exitCode = nil
+        let start = monotonicNow()
+        observer = Rehearsal(plan: supervisor.plan, startedAt: start)
+        observer?.probeFor = probeFor
+        self.probeFor = probeFor
+        trigger = (start + after, signal)
+        prober = probes.isEmpty ? nil : RequestProber(urls: probes, startAt: start)
+        feed(.start)
+        guard loop() >= 0 else { return nil }
+        outputs.flushAll()
+        trigger = nil
+        guard var run = observer else { return nil }
+        observer = nil
+        if var p = prober {
+            p.stop()
+            run.requests = p.records
+            prober = nil
+        }
+        // What outlived the shutdown: members left in a process group usher started, and
+        // children of usher in no such group (daemons that left their group).
+        for (i, pid) in pids.enumerated() {
+            if let pid, groupHasMembers(pid) { run.processes[i].leftOrphans = true }
+        }
+        let groups = pids.compactMap { $0 }
+        run.strayOrphans = killRemainingChildren(outside: groups)
+        for pgid in groups { signalGroup(pgid, sigkill) }
+        return run
+    }
+
+}
