@@ -13,7 +13,7 @@
 //   The "exit" line's detail is the status its parent will see, as a shell shows it: the code,
 //   or 128+N when it dies of signal N.
 //   --orphans N: double-fork N grandchildren that outlive their parent (reparented to usher),
-//   log their new ppid, and exit after --orphan-ms (default 200).
+//   log their new ppid, and all exit together --orphan-ms (default 200) after the first was made.
 //   --tag WORD: ignored (a test's marker on the command line, e.g. a fake secret).
 //   --report: log pgid, blocked and ignored signal masks (as inherited), $ACTOR_ENV, ppid and
 //   the terminal's foreground process group, before installing any handler.
@@ -89,7 +89,10 @@ static void status_field(const char *field, char *out, size_t size) {
     fclose(f);
 }
 
+// All orphans exit at the same instant (ms after the first was made), so that their SIGCHLDs
+// coalesce: a reaper that handles one exit per SIGCHLD leaves zombies behind.
 static void make_orphans(int count, int ms) {
+    long long exit_at = now_ns() + (long long)ms * 1000000LL;
     for (int i = 0; i < count; i++) {
         pid_t middle = fork();
         if (middle == 0) {
@@ -98,7 +101,8 @@ static void make_orphans(int count, int ms) {
                 char detail[32];
                 snprintf(detail, sizeof detail, "%d", (int)getppid());
                 log_event("orphan-ppid", detail);
-                if (ms > 50) usleep((useconds_t)(ms - 50) * 1000);
+                struct timespec at = { (time_t)(exit_at / 1000000000LL), (long)(exit_at % 1000000000LL) };
+                while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL) == EINTR) {}
                 log_event("orphan-exit", "0");
                 _exit(0);
             }
