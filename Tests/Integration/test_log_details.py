@@ -99,8 +99,6 @@ def test_no_command_argument_or_environment_value_is_ever_logged(usher, act):
 # itself and the sidecars are being stopped, the first SIGTERM usher ever receives is logged as
 # "received SIGTERM again; ...": the supervisor logs every stop request after the shutdown began
 # as a repeat, whatever began it.
-@pytest.mark.xfail(strict=True, reason="USHER BUG: a first SIGTERM during a shutdown begun by the "
-                                       "main process's own exit is logged as 'received SIGTERM again'")
 def test_a_first_stop_request_during_the_sidecars_shutdown_is_not_called_a_repeat(usher, act):
     u = usher(["--sidecar", "side=" + act.line("side", "--linger", 600),
                "--", *act("main", "--exit-after", 100)])

@@ -207,6 +207,16 @@ func twoSidecars(preStop: Nanos = 0, grace: Nanos = 30 * second, stopSignal: Int
         #expect(h.exitCode == 3)
     }
 
+    @Test func aFirstStopRequestAfterTheMainsOwnExitIsNotCalledARepeat() {
+        var h = Harness(twoSidecars())
+        h.send(.exited(2, .exited(0)))
+        let mark = h.actions.count
+        h.send(.signal(sigterm))
+        #expect(h.logs(since: mark) == [.stopJoinsShutdown(sigterm)])
+        h.send(.signal(sigint))
+        #expect(h.logs(since: mark).last == .stopAlreadyUnderway(sigint))
+    }
+
     @Test func mainKilledBySignalGives128PlusN() {
         var h = Harness(twoSidecars())
         h.send(.signal(sigterm))

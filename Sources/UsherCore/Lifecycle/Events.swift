@@ -36,6 +36,8 @@ public enum LogRecord: Equatable {
     case startFailed(name: String, SpawnFailure)
     case signalReceived(Int32, grace: Nanos)
     case stopAlreadyUnderway(Int32)
+    /// The first stop request, arriving after the main process's own exit began the shutdown.
+    case stopJoinsShutdown(Int32)
     case preStop(Nanos)
     case stopping(name: String, pid: Int32, signal: Int32)
     /// `afterSignal` is the time since the stop signal was sent to it, when it was sent one.

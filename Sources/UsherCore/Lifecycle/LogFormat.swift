@@ -10,6 +10,8 @@ public func logText(_ record: LogRecord) -> String {
         return "received \(signalName(sig)), shutting down (deadline in \(formatDuration(grace)))"
     case .stopAlreadyUnderway(let sig):
         return "received \(signalName(sig)) again; the shutdown already under way continues"
+    case .stopJoinsShutdown(let sig):
+        return "received \(signalName(sig)); the shutdown already under way continues"
     case .preStop(let wait):
         return "preStop: waiting \(formatDuration(wait)) before stopping the main process"
     case .stopping(let name, let pid, let sig):

@@ -19,6 +19,8 @@ public func logJSON(_ record: LogRecord, unixNanos: Nanos) -> String {
         o.number("grace_ms", grace / 1_000_000)
     case .stopAlreadyUnderway(let sig):
         o.string("level", "warn"); o.string("event", "stop_repeated"); o.string("signal", signalName(sig))
+    case .stopJoinsShutdown(let sig):
+        o.string("level", "info"); o.string("event", "stop_requested"); o.string("signal", signalName(sig))
     case .preStop(let wait):
         o.string("level", "info"); o.string("event", "pre_stop"); o.number("duration_ms", wait / 1_000_000)
     case .stopping(let name, let pid, let sig):

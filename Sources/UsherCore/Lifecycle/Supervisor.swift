@@ -35,6 +35,8 @@ public struct Supervisor {
     /// The grace deadline, set when shutdown begins.
     var deadline: Nanos?
     var killedAtDeadline = false
+    /// A stop signal has been received (the shutdown may also begin with the main's own exit).
+    var stopRequested = false
     /// usher's exit status, decided by the first thing that settles it.
     var exitCode: Int32?
 
@@ -98,10 +100,11 @@ public struct Supervisor {
                     }
                     beginShutdown(now: now, preStop: plan.preStop)
                 } else {
-                    // A repeated stop request neither restarts the preStop wait nor moves the
-                    // deadline: the shutdown already under way is the one that counts.
-                    out.append(.log(.stopAlreadyUnderway(sig)))
+                    // A stop request during a shutdown neither restarts the preStop wait nor
+                    // moves the deadline: the shutdown already under way is the one that counts.
+                    out.append(.log(stopRequested ? .stopAlreadyUnderway(sig) : .stopJoinsShutdown(sig)))
                 }
+                stopRequested = true
             } else if let main = plan.mainIndex, case .running = states[main] {
                 out.append(.signalProcess(main, sig))
             }
