@@ -118,7 +118,7 @@ struct Driver {
                                 }
                             }
                         } else {
-                            if trigger != nil || observer != nil, sig == sigterm || sig == sigint || sig == sigquit {
+                            if trigger != nil || observer != nil, isStopRequest(sig) {
                                 interrupted = true  // a real stop request ends the rehearsal series
                             }
                             feed(.signal(sig))

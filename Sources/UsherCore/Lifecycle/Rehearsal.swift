@@ -51,7 +51,7 @@ public struct Rehearsal: Equatable {
         case .exited(let i, let status):
             processes[i].exitedAt = now
             processes[i].status = status
-        case .signal(let sig) where stopAt == nil && (sig == sigterm || sig == sigint || sig == sigquit):
+        case .signal(let sig) where stopAt == nil && isStopRequest(sig):
             stopAt = now
             stopSignal = sig
         default:

@@ -18,23 +18,16 @@ public func rehearsalText(_ runs: [Rehearsal]) -> String {
         out += "verdict: FAIL"
         out += runs.count > 1 ? " in \(failed) of \(runs.count) runs" : ""
         var reasons: [String] = []
+        func add(_ line: String) {
+            if !reasons.contains(where: { same($0, line) }) { reasons.append(line) }
+        }
         for run in runs where !run.passed {
             for i in run.processes.indices where !run.verdict(i).passes {
-                let line = "\(run.processes[i].name) \(run.verdict(i).text)"
-                if !reasons.contains(where: { same($0, line) }) { reasons.append(line) }
+                add("\(run.processes[i].name) \(run.verdict(i).text)")
             }
-            if run.strayOrphans > 0 {
-                let line = "\(run.strayOrphans) orphaned process(es) outlived the shutdown"
-                if !reasons.contains(where: { same($0, line) }) { reasons.append(line) }
-            }
-            if run.droppedRequests > 0 {
-                let line = "requests were dropped during the shutdown"
-                if !reasons.contains(where: { same($0, line) }) { reasons.append(line) }
-            }
-            if run.stopAt == nil {
-                let line = "the stop signal was never sent: everything exited before"
-                if !reasons.contains(where: { same($0, line) }) { reasons.append(line) }
-            }
+            if run.strayOrphans > 0 { add("\(run.strayOrphans) orphaned process(es) outlived the shutdown") }
+            if run.droppedRequests > 0 { add("requests were dropped during the shutdown") }
+            if run.stopAt == nil { add("the stop signal was never sent: everything exited before") }
         }
         out += ": " + reasons.joined(separator: "; ") + "\n"
     }

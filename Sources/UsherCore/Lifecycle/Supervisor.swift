@@ -89,7 +89,7 @@ public struct Supervisor {
                 beginShutdown(now: now, preStop: 0)
             }
         case .signal(let sig):
-            if sig == sigterm || sig == sigint || sig == sigquit {
+            if isStopRequest(sig) {
                 if deadline == nil {
                     out.append(.log(.signalReceived(sig, grace: plan.grace)))
                     if plan.preStop > 0 && isRunning(plan.mainIndex) {

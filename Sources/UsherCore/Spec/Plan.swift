@@ -48,3 +48,8 @@ public let sigquit: Int32 = 3
 public let sigkill: Int32 = 9
 public let sigterm: Int32 = 15
 public let sigchld: Int32 = 17
+
+/// SIGTERM, SIGINT and SIGQUIT ask usher to shut down; every other signal is forwarded.
+public func isStopRequest(_ sig: Int32) -> Bool {
+    sig == sigterm || sig == sigint || sig == sigquit
+}
