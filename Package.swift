@@ -22,7 +22,12 @@ let executableLinker: [LinkerSetting] = embedded
 
 var targets: [Target] = [
     .target(name: "CUsher"),
-    .target(name: "UsherCore", dependencies: ["CUsher"], swiftSettings: swiftSettings),
+    // libyaml for `--config FILE`: the system's copy through pkg-config. The static link of the
+    // release binary picks libyaml.a.
+    .systemLibrary(
+        name: "CYAML", path: "Sources/CYAML", pkgConfig: "yaml-0.1",
+        providers: [.apt(["libyaml-dev"])]),
+    .target(name: "UsherCore", dependencies: ["CUsher", "CYAML"], swiftSettings: swiftSettings),
     .executableTarget(
         name: "usher", dependencies: ["UsherCore"],
         swiftSettings: swiftSettings, linkerSettings: executableLinker),
