@@ -76,7 +76,7 @@ def test_working_dir_env_and_expansion_in_command_and_args(usher, tmp_path, shar
     out = os.path.join(shared_dir, "web")
     other = os.path.join(shared_dir, "other")
     script = ('{ pwd; echo "GREETING=$GREETING"; echo "URL=$URL"; echo "SHARED=$SHARED"; '
-              'echo "OVERRIDE=$OVERRIDE"; echo "arg=$1"; echo "second=$2"; } > ' + out + '; exec sleep 100')
+              'echo "OVERRIDE=$OVERRIDE"; echo "arg=$1"; echo "second=$2"; } > ' + out + '.part; mv ' + out + '.part ' + out + '; exec sleep 100')
     pod = write_pod(tmp_path, containers=[
         container("web", ["sh", "-c", script, "sh"], workingDir=shared_dir,
                   env=[{"name": "GREETING", "value": "hello world"},
