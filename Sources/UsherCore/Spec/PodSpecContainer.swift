@@ -1,0 +1,210 @@
+/// The part of a `securityContext` usher acts on: it switches user and group and nothing else
+/// (capabilities, seccomp, SELinux belong to the container runtime, for the whole container).
+struct Identity {
+    var user: UInt32?
+    var group: UInt32?
+    var nonRoot: Bool?
+    /// Where `runAsNonRoot` was set, for the error when it cannot hold.
+    var nonRootNode: YAMLNode?
+}
+
+/// Security fields accepted and ignored, pod level and container level.
+let ignoredPodSecurityFields = [
+    "fsGroup", "fsGroupChangePolicy", "seccompProfile", "sysctls", "supplementalGroups",
+    "supplementalGroupsPolicy", "seLinuxOptions", "seLinuxChangePolicy", "windowsOptions", "appArmorProfile",
+]
+private let ignoredContainerSecurityFields = [
+    "capabilities", "privileged", "seLinuxOptions", "windowsOptions", "readOnlyRootFilesystem",
+    "allowPrivilegeEscalation", "procMount", "seccompProfile", "appArmorProfile",
+]
+
+/// Container fields accepted and ignored: the image is already there, and resources, mounts and
+/// terminals belong to the container runtime. (`ports` is read only to resolve named probe ports.)
+let ignoredContainerFields = [
+    "image", "imagePullPolicy", "resources", "resizePolicy", "volumeMounts", "volumeDevices",
+    "terminationMessagePath", "terminationMessagePolicy", "stdin", "stdinOnce", "tty",
+]
+
+/// Kubernetes' user and group ids: anything but -1 as an unsigned 32-bit number.
+private let maxID: Int64 = 4_294_967_294
+
+/// The `securityContext` of a pod spec or a container (`owner`).
+func decodeIdentity(_ owner: Fields, ignored: [String]) throws(UsageError) -> Identity {
+    var identity = Identity()
+    guard let s = try owner.mapping("securityContext", used: ["runAsUser", "runAsGroup", "runAsNonRoot"], ignored: ignored) else {
+        return identity
+    }
+    identity.user = try s.integer("runAsUser", min: 0, max: maxID).map { UInt32(truncatingIfNeeded: $0) }
+    identity.group = try s.integer("runAsGroup", min: 0, max: maxID).map { UInt32(truncatingIfNeeded: $0) }
+    identity.nonRoot = try s.bool("runAsNonRoot")
+    identity.nonRootNode = s["runAsNonRoot"]
+    return identity
+}
+
+/// One entry of `initContainers` or `containers` as a process; also returns its name's node,
+/// for the message when another container has the same name.
+func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int64) throws(UsageError) -> (Plan.Process, YAMLNode) {
+    let nameNode = try c.required("name")
+    let name = try readString(c.file, nameNode, c.path("name"))
+    guard isDNSLabel(name) else {
+        throw c.error(nameNode, "name", quoted(name) + " is not a valid name (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)")
+    }
+
+    var role: Plan.Role = isInit ? .initStep : .main
+    if let policy = try c.string("restartPolicy") {
+        guard isInit else {
+            throw c.error(c["restartPolicy"] ?? c.node, "restartPolicy", "only init containers take a restartPolicy (Always, which makes one a sidecar)")
+        }
+        guard same(policy, "Always") else {
+            throw c.error(c["restartPolicy"] ?? c.node, "restartPolicy", quoted(policy) + " is not valid for an init container (use Always for a sidecar, or leave it out)")
+        }
+        role = .sidecar
+    }
+
+    if let key = c.key("envFrom") {
+        throw c.error(key, "envFrom", "not supported: usher cannot read ConfigMaps or Secrets (list the variables under env, each with a value)")
+    }
+    var env: [String] = []  // NAME=value, as Plan.Process.env wants them
+    for e in try c.mappings("env", of: "variables (name and value)", used: ["name", "value", "valueFrom"]) ?? [] {
+        if let key = e.key("valueFrom") {
+            throw e.error(key, "valueFrom", "usher cannot read ConfigMaps, Secrets or the downward API (set the variable with value)")
+        }
+        let nameNode = try e.required("name")
+        let variable = try readString(c.file, nameNode, e.path("name"))
+        // Kubernetes' relaxed rule: printable ASCII other than '='.
+        guard !variable.isEmpty, variable.utf8.allSatisfy({ $0 >= 32 && $0 <= 126 && $0 != 61 }) else {
+            throw e.error(nameNode, "name", quoted(variable) + " is not a valid variable name (printable ASCII characters other than '=')")
+        }
+        // As the kubelet does: a value sees the variables before it.
+        env.append(variable + "=" + expandReferences(try e.string("value") ?? "", env))
+    }
+
+    _ = try c.required("command", why: ": usher has no image ENTRYPOINT to fall back on")
+    let argv = try (c.command("command") ?? []) + (c.strings("args") ?? [])
+    // Command and args see the container's whole env.
+    var process = Plan.Process(name: name, argv: argv.map { expandReferences($0, env) }, role: role)
+    process.env = env
+    if let dir = try c.string("workingDir"), !dir.isEmpty { process.workingDir = dir }
+
+    let own = try decodeIdentity(c, ignored: ignoredContainerSecurityFields)
+    process.user = own.user ?? pod.user
+    process.group = own.group ?? pod.group
+    if own.nonRoot ?? pod.nonRoot ?? false, process.user ?? 0 == 0, let node = own.nonRootNode ?? pod.nonRootNode {
+        // The kubelet checks the image's USER when runAsUser is unset; usher has no image, and
+        // would run the process as whoever usher is: refuse rather than guess.
+        throw locatedError(c.file, node, c.path, "runAsNonRoot is true but " + (process.user == nil
+            ? "runAsUser is not set and usher has no image USER to check"
+            : "runAsUser is 0") + " (set securityContext.runAsUser to a non-zero user id)")
+    }
+
+    let lifecycleAndProbes = ["lifecycle", "startupProbe", "readinessProbe", "livenessProbe"]
+    if role == .initStep {
+        // Kubernetes' validation: only restartable init containers (sidecars) may have these.
+        for field in lifecycleAndProbes {
+            if let key = c.key(field) { throw c.error(key, field, "may not be set for an init container without restartPolicy: Always") }
+        }
+    }
+    try decodeLifecycle(c, into: &process, graceSeconds: graceSeconds)
+    process.startupProbe = try decodeProbe(c, "startupProbe")
+    process.readinessProbe = try decodeProbe(c, "readinessProbe")
+    process.livenessProbe = try decodeProbe(c, "livenessProbe")
+    return (process, nameNode)
+}
+
+/// A DNS label (RFC 1123), as Kubernetes requires of container names.
+private func isDNSLabel(_ name: String) -> Bool {
+    let b = Array(name.utf8)
+    func alnum(_ c: UInt8) -> Bool { (c >= 97 && c <= 122) || (c >= 48 && c <= 57) }
+    guard let first = b.first, let last = b.last, b.count <= 63, alnum(first), alnum(last) else { return false }
+    return b.allSatisfy { alnum($0) || $0 == 45 }
+}
+
+/// Kubernetes' `$(VAR)` expansion: `$(NAME)` becomes the value of the last `NAME=value` entry of
+/// `env`; a reference to an undefined variable, and an unclosed `$(`, stay as written; `$$` is a
+/// `$`; any other `$` stays. A port of the kubelet's `expansion.Expand`, over bytes.
+func expandReferences(_ text: String, _ env: [String]) -> String {
+    let b = Array(text.utf8)
+    guard b.contains(36) else { return text }  // no "$"
+    var out: [UInt8] = []
+    var i = 0
+    while i < b.count {
+        guard b[i] == 36, i + 1 < b.count else {
+            out.append(b[i])
+            i += 1
+            continue
+        }
+        if b[i + 1] == 36 {  // "$$"
+            out.append(36)
+            i += 2
+        } else if b[i + 1] == 40, let close = b[(i + 2)...].firstIndex(of: 41) {  // "$(NAME)"
+            let name = b[(i + 2)..<close]
+            let entry = env.last { e in
+                let e = Array(e.utf8)
+                return e.count > name.count && e[name.count] == 61 && e.starts(with: name)
+            }
+            out += entry.map { Array($0.utf8)[(name.count + 1)...] } ?? b[i...close]
+            i = close + 1
+        } else {  // a lone "$", or an unclosed "$(": copied, and scanning resumes after the "$"
+            out.append(36)
+            i += 1
+        }
+    }
+    return String(decoding: out, as: UTF8.self)
+}
+
+private func decodeLifecycle(_ c: Fields, into process: inout Plan.Process, graceSeconds: Int64) throws(UsageError) {
+    guard let l = try c.mapping("lifecycle", used: ["preStop", "postStart", "stopSignal"]) else { return }
+    if let key = l.key("postStart") {
+        throw l.error(key, "postStart", "lifecycle.postStart is not supported by usher")
+    }
+    if let text = try l.string("stopSignal") {
+        let node = l["stopSignal"] ?? l.node
+        guard let signal = parseSignal(text) else {
+            throw l.error(node, "stopSignal", "unknown signal " + quoted(text) + " (use a name such as SIGTERM, SIGINT or SIGQUIT)")
+        }
+        if signal == sigkill || signal == 19 {  // 19: SIGSTOP
+            throw l.error(node, "stopSignal", signalName(signal) + " cannot be caught, so it cannot ask for a graceful stop (use a signal such as SIGTERM)")
+        }
+        process.stopSignal = signal
+    }
+    let handlers = ["exec", "sleep", "httpGet", "tcpSocket"]
+    guard let h = try l.mapping("preStop", used: handlers) else { return }
+    switch try oneHandler(h, among: handlers, supported: "exec or sleep") {
+    case 0:
+        process.preStop = .exec(try decodeExec(h))
+    case 1:
+        guard let sleep = try h.mapping("sleep", used: ["seconds"]) else { return }  // present: oneHandler saw it
+        let seconds = try sleep.integer("seconds", min: 0) ?? 0
+        if seconds > graceSeconds {
+            throw sleep.error(sleep["seconds"] ?? sleep.node, "seconds", "must be at most terminationGracePeriodSeconds (\(graceSeconds)), got \(seconds)")
+        }
+        // A zero sleep is no hook at all, as `--pre-stop 0s` is: both front ends agree.
+        process.preStop = seconds == 0 ? nil : .sleep(seconds * nanosPerSecond)
+    case let unsupported:
+        let name = handlers[unsupported]
+        throw h.error(h.key(name) ?? h.node, name, "not supported by usher in preStop (use exec or sleep)")
+    }
+}
+
+/// The index in `names` of the one handler a preStop hook or a probe sets: none, or more than
+/// one, is an error.
+func oneHandler(_ fields: Fields, among names: [String], supported: String) throws(UsageError) -> Int {
+    var found: Int?
+    for (i, name) in names.enumerated() {
+        guard let key = fields.key(name) else { continue }
+        if let first = found {
+            throw locatedError(fields.file, key, fields.path, "has both " + names[first] + " and " + name + " (give exactly one handler)")
+        }
+        found = i
+    }
+    guard let found else { throw locatedError(fields.file, fields.node, fields.path, "needs a handler (" + supported + ")") }
+    return found
+}
+
+/// `exec: {command: [...]}` of a handler. Not expanded: the kubelet expands only a container's
+/// command and args.
+func decodeExec(_ handler: Fields) throws(UsageError) -> [String] {
+    guard let e = try handler.mapping("exec", used: ["command"]) else { return [] }  // oneHandler saw it
+    _ = try e.required("command")
+    return try e.command("command") ?? []
+}

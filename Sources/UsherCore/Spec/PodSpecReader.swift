@@ -1,0 +1,223 @@
+// Typed reads from the YAML node tree, with errors that point into the file: every message is
+// `FILE:LINE:COLUMN: <path>: <what is wrong>`, the path as Kubernetes writes it
+// (`spec.containers[0].env[1].value`).
+//
+// Size matters here: the release binary has a hard size limit, and in Embedded Swift every string
+// interpolation at a call site is code. So the decoders ask `Fields` for typed values by field
+// name, and the messages are assembled in the few non-inlined functions below.
+
+/// The fields of one mapping, checked against what is valid at its place: `used` fields can be
+/// read; `ignored` ones are accepted unread and not type-checked (they mean nothing inside one
+/// container); any other field is an error with a suggestion, unless `open` (a workload's own
+/// spec: replicas, selector, ... are none of usher's business). Duplicate fields are errors.
+/// A field whose value is null counts as absent, as in Kubernetes.
+struct Fields {
+    let file: String
+    let node: YAMLNode
+    let path: String
+    private let names: [String]
+    private let pairs: [YAMLNode.Pair?]
+
+    /// `place` names the mapping in messages when its path would not (the top of a document).
+    init(
+        _ node: YAMLNode, file: String, path: String, place: String? = nil,
+        used: [String], ignored: [String] = [], open: Bool = false
+    ) throws(UsageError) {
+        guard case .mapping(let list) = node.content else {
+            throw typeError(file, node, path, expected: "a mapping")
+        }
+        let known = used + ignored
+        let place = place ?? path
+        var found = [YAMLNode.Pair?](repeating: nil, count: known.count)
+        for pair in list {
+            guard case .scalar(let key, _, _) = pair.key.content else {
+                throw locatedError(file, pair.key, place, "expected a field name, got " + pair.key.kindDescription)
+            }
+            guard let index = known.firstIndex(where: { same($0, key) }) else {
+                if open { continue }
+                throw unknownField(file, pair.key, key, in: place, known: known)
+            }
+            if let first = found[index] {
+                throw configError(file, line: pair.key.line, column: pair.key.column,
+                                  "duplicate field \(quoted(key)) in \(place) (first at line \(first.key.line))")
+            }
+            found[index] = pair
+        }
+        self.file = file
+        self.node = node
+        self.path = path
+        self.names = used
+        self.pairs = Array(found.prefix(used.count))
+    }
+
+    private func pair(_ name: String) -> YAMLNode.Pair? {
+        guard let i = names.firstIndex(where: { same($0, name) }), let pair = pairs[i] else { return nil }
+        if case .scalar = pair.value.content, pair.value.resolvedScalar == .null { return nil }
+        return pair
+    }
+
+    /// The value, nil when the field is absent or null.
+    subscript(_ name: String) -> YAMLNode? { pair(name)?.value }
+
+    /// The key node, for errors about the field itself rather than its value.
+    func key(_ name: String) -> YAMLNode? { pair(name)?.key }
+
+    /// The path of a field of this mapping.
+    @inline(never)
+    func path(_ name: String) -> String { path.isEmpty ? name : path + "." + name }
+
+    /// `<path of field>: message` at `node`.
+    @inline(never)
+    func error(_ node: YAMLNode, _ field: String, _ message: String) -> UsageError {
+        locatedError(file, node, path(field), message)
+    }
+
+    func required(_ name: String, why: String = "") throws(UsageError) -> YAMLNode {
+        guard let value = self[name] else {
+            throw configError(file, line: node.line, column: node.column, path(name) + " is required" + why)
+        }
+        return value
+    }
+
+    func string(_ name: String) throws(UsageError) -> String? {
+        guard let value = self[name] else { return nil }
+        return try readString(file, value, path(name))
+    }
+
+    /// An integer from `min` to `max`; Kubernetes' int32 fields are the default range.
+    func integer(_ name: String, min: Int64, max: Int64 = Int64(Int32.max)) throws(UsageError) -> Int64? {
+        guard let value = self[name] else { return nil }
+        return try readInteger(file, value, path(name), min: min, max: max)
+    }
+
+    func bool(_ name: String) throws(UsageError) -> Bool? {
+        guard let value = self[name] else { return nil }
+        guard case .scalar = value.content, case .bool(let b) = value.resolvedScalar else {
+            throw typeError(file, value, path(name), expected: "true or false")
+        }
+        return b
+    }
+
+    /// The items of a list; `what` names them for the message ("a list of containers").
+    func items(_ name: String, of what: String) throws(UsageError) -> [YAMLNode]? {
+        guard let value = self[name] else { return nil }
+        guard case .sequence(let items) = value.content else {
+            throw typeError(file, value, path(name), expected: "a list of " + what)
+        }
+        return items
+    }
+
+    func strings(_ name: String) throws(UsageError) -> [String]? {
+        guard let items = try items(name, of: "strings") else { return nil }
+        var out: [String] = []
+        for (i, item) in items.enumerated() { out.append(try readString(file, item, indexed(path(name), i))) }
+        return out
+    }
+
+    /// A command (`command`, `exec.command`): a non-empty list of strings, the program first.
+    func command(_ name: String) throws(UsageError) -> [String]? {
+        guard let argv = try strings(name) else { return nil }
+        guard let program = argv.first, !program.isEmpty else {
+            throw error(self[name] ?? node, name, "must name a program")
+        }
+        return argv
+    }
+
+    /// A field whose value is a mapping, checked like this one.
+    func mapping(_ name: String, used: [String], ignored: [String] = [], open: Bool = false) throws(UsageError) -> Fields? {
+        guard let value = self[name] else { return nil }
+        return try Fields(value, file: file, path: path(name), used: used, ignored: ignored, open: open)
+    }
+
+    /// A field whose value is a list of mappings, each checked like this one.
+    func mappings(
+        _ name: String, of what: String, used: [String], ignored: [String] = [], open: Bool = false
+    ) throws(UsageError) -> [Fields]? {
+        guard let items = try items(name, of: what) else { return nil }
+        var out: [Fields] = []
+        for (i, item) in items.enumerated() {
+            out.append(try Fields(item, file: file, path: indexed(path(name), i), used: used, ignored: ignored, open: open))
+        }
+        return out
+    }
+}
+
+@inline(never)
+func indexed(_ path: String, _ index: Int) -> String { path + "[" + String(index) + "]" }
+
+/// `FILE:L:C: path: message`.
+@inline(never)
+func locatedError(_ file: String, _ node: YAMLNode, _ path: String, _ message: String) -> UsageError {
+    configError(file, line: node.line, column: node.column, path + ": " + message)
+}
+
+/// `path: expected <expected>, got <what node is>`, with a hint when quoting would fix it.
+@inline(never)
+func typeError(_ file: String, _ node: YAMLNode, _ path: String, expected: String) -> UsageError {
+    var message = "expected " + expected + ", got " + node.kindDescription
+    if expected.utf8.starts(with: "a string".utf8), case .scalar(let text, _, _) = node.content {
+        switch node.resolvedScalar {
+        case .bool, .int, .float: message += " (quote it: " + quoted(text) + ")"
+        default: break
+        }
+    }
+    return locatedError(file, node, path, message)
+}
+
+@inline(never)
+private func unknownField(_ file: String, _ key: YAMLNode, _ name: String, in place: String, known: [String]) -> UsageError {
+    var message = "unknown field " + quoted(name) + " in " + place
+    if let guess = suggestion(for: name, among: known) { message += " (did you mean " + quoted(guess) + "?)" }
+    return configError(file, line: key.line, column: key.column, message)
+}
+
+func readString(_ file: String, _ node: YAMLNode, _ path: String) throws(UsageError) -> String {
+    guard case .scalar(let text, _, _) = node.content, node.resolvedScalar == .string else {
+        throw typeError(file, node, path, expected: "a string")
+    }
+    // Strings end up in argv, the environment and HTTP requests, all NUL-terminated.
+    if text.utf8.contains(0) { throw locatedError(file, node, path, "must not contain a NUL character") }
+    return text
+}
+
+func readInteger(_ file: String, _ node: YAMLNode, _ path: String, min: Int64, max: Int64) throws(UsageError) -> Int64 {
+    guard case .scalar(let text, _, _) = node.content, case .int(let value) = node.resolvedScalar else {
+        throw typeError(file, node, path, expected: "an integer")
+    }
+    guard let value, value <= max else { throw locatedError(file, node, path, "must be at most \(max), got " + text) }
+    guard value >= min else { throw locatedError(file, node, path, "must be at least \(min), got " + text) }
+    return value
+}
+
+/// The known name closest to a misspelt one: at most 2 edits (fewer than the word is long), or
+/// up to a third of its length for long names; nil when none is that close.
+func suggestion(for word: String, among names: [String]) -> String? {
+    let w = Array(word.utf8)
+    guard w.count <= 64 else { return nil }  // the distance costs |w| * |name|
+    var best: String?
+    var bestDistance = Int.max
+    for name in names {
+        let d = editDistance(w, Array(name.utf8))
+        if (d <= 2 && d < w.count) || d * 3 <= w.count, d < bestDistance {
+            best = name
+            bestDistance = d
+        }
+    }
+    return best
+}
+
+/// Levenshtein distance over bytes, two rows at a time.
+func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
+    if a.isEmpty || b.isEmpty { return a.count + b.count }
+    var previous = Array(0...b.count)
+    var current = previous
+    for i in 1...a.count {
+        current[0] = i
+        for j in 1...b.count {
+            let substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)
+            current[j] = min(substitution, previous[j] + 1, current[j - 1] + 1)
+        }
+        swap(&previous, &current)
+    }
+    return previous[b.count]
+}

@@ -1,0 +1,477 @@
+import Testing
+@testable import UsherCore
+
+private func decode(_ text: String) throws(UsageError) -> Plan {
+    try decodeConfig(Array(text.utf8), file: "pod.yaml")
+}
+
+/// The message of the error decoding `text` gives, nil when it decodes.
+private func failure(_ text: String) -> String? {
+    do {
+        _ = try decode(text)
+        return nil
+    } catch {
+        return error.message
+    }
+}
+
+/// A one-container pod spec with `extra` lines added to the container (indented to match).
+private func container(_ extra: String) -> String {
+    "containers:\n  - name: app\n    command: [app]\n" + extra
+}
+
+
+/// The same pod in every form usher takes.
+private let podSpecBody = """
+    terminationGracePeriodSeconds: 45
+    initContainers:
+      - name: migrate
+        command: [migrate, --up]
+      - name: proxy
+        restartPolicy: Always
+        command: [proxy]
+        startupProbe:
+          tcpSocket: {port: 15000}
+    containers:
+      - name: web
+        image: example/web:1.0
+        command: [web]
+        args: [--port, "8080"]
+    """
+
+private func indented(_ text: String, by spaces: Int) -> String {
+    let pad = String(repeating: " ", count: spaces)
+    return text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : pad + $0 }.joined(separator: "\n")
+}
+
+@Suite struct PodSpecForms {
+    var expected: Plan {
+        var proxy = Plan.Process(name: "proxy", argv: ["proxy"], role: .sidecar)
+        proxy.startupProbe = Plan.Probe(check: .tcp(host: "127.0.0.1", address: 0x0100007F, port: 15000))
+        return Plan(processes: [
+            Plan.Process(name: "migrate", argv: ["migrate", "--up"], role: .initStep),
+            proxy,
+            Plan.Process(name: "web", argv: ["web", "--port", "8080"], role: .main),
+        ], grace: 45 * second)
+    }
+
+    @Test func barePodSpec() throws {
+        #expect(try decode(podSpecBody) == expected)
+    }
+
+    @Test func pod() throws {
+        let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n  labels: {a: b}\nspec:\n" + indented(podSpecBody, by: 2) + "\nstatus: {}\n"
+        #expect(try decode(text) == expected)
+    }
+
+    @Test(arguments: ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"])
+    func workload(kind: String) throws {
+        let text = """
+            apiVersion: apps/v1
+            kind: \(kind)
+            metadata: {name: web}
+            spec:
+              replicas: 3
+              selector: {matchLabels: {app: web}}
+              strategy: {type: RollingUpdate}
+              backoffLimit: 4
+              template:
+                metadata: {labels: {app: web}}
+                spec:
+
+            """ + indented(podSpecBody, by: 6)
+        #expect(try decode(text) == expected)
+    }
+
+    @Test func cronJob() throws {
+        let text = """
+            apiVersion: batch/v1
+            kind: CronJob
+            metadata: {name: nightly}
+            spec:
+              schedule: "0 3 * * *"
+              jobTemplate:
+                metadata: {}
+                spec:
+                  backoffLimit: 2
+                  template:
+                    spec:
+
+            """ + indented(podSpecBody, by: 10)
+        #expect(try decode(text) == expected)
+    }
+
+    @Test func json() throws {
+        let text = """
+            {"kind": "Pod", "spec": {"terminationGracePeriodSeconds": 45,
+              "initContainers": [{"name": "migrate", "command": ["migrate", "--up"]},
+                {"name": "proxy", "restartPolicy": "Always", "command": ["proxy"],
+                 "startupProbe": {"tcpSocket": {"port": 15000}}}],
+              "containers": [{"name": "web", "command": ["web"], "args": ["--port", "8080"]}]}}
+            """
+        #expect(try decode(text) == expected)
+    }
+
+    @Test func otherDocumentsAreSkipped() throws {
+        let text = "apiVersion: v1\nkind: Service\nspec: {ports: [{port: 80}]}\n---\n---\nkind: Pod\nspec:\n"
+            + indented(podSpecBody, by: 2) + "\n---\nkind: ConfigMap\ndata: {a: b}\n"
+        #expect(try decode(text) == expected)
+    }
+
+    @Test func documentErrors() {
+        #expect(failure("") == "pod.yaml:1:1: the file is empty (expected a Pod, a Deployment or other workload, or a bare PodSpec)")
+        #expect(failure("---\n# nothing\n---\n") == failure(""))
+        #expect(failure("kind: Service\nspec: {}\n")
+            == "pod.yaml:1:7: kind Service has no pod template (use a Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob, or a bare PodSpec)")
+        #expect(failure("kind: Service\n---\nkind: ConfigMap\n")
+            == "pod.yaml:1:7: no document in the file has a pod template: Service (line 1), ConfigMap (line 3) (use a Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, Job or CronJob, or a bare PodSpec)")
+        #expect(failure("kind: Pod\nspec: {containers: [{name: a, command: [a]}]}\n---\nkind: Deployment\nspec: {}\n")
+            == "pod.yaml:4:1: the file has 2 documents with a pod: Pod (line 1), Deployment (line 4); usher runs one pod, so keep one of them")
+        #expect(failure("- a\n") == "pod.yaml:1:1: the document: expected a mapping (a Pod, a workload or a PodSpec), got a list")
+        #expect(failure("kind: 3\n") == "pod.yaml:1:7: kind: expected a string, got the number 3 (quote it: \"3\")")
+        #expect(failure("kind: Pod\nmetadata: {}\n") == "pod.yaml:1:1: spec is required")
+        #expect(failure("kind: Pod\nspce: {}\n") == "pod.yaml:2:1: unknown field \"spce\" in the Pod (did you mean \"spec\"?)")
+        #expect(failure("kind: Deployment\nspec:\n  replicas: 1\n") == "pod.yaml:3:3: spec.template is required")
+        #expect(failure("kind: Deployment\nspec:\n  template:\n    metadata: {}\n    spek: {}\n")
+            == "pod.yaml:5:5: unknown field \"spek\" in spec.template (did you mean \"spec\"?)")
+        // Paths are the document's own.
+        #expect(failure("kind: Job\nspec:\n  template:\n    spec:\n      containers: [{name: a}]\n")
+            == "pod.yaml:5:20: spec.template.spec.containers[0].command is required: usher has no image ENTRYPOINT to fall back on")
+    }
+}
+
+@Suite struct PodSpecFields {
+    @Test func defaultsOfAMinimalFile() throws {
+        let plan = try decode(container(""))
+        #expect(plan == Plan(processes: [Plan.Process(name: "app", argv: ["app"], role: .main)], grace: Plan.defaultGrace))
+    }
+
+    @Test func everythingAContainerCanSay() throws {
+        let plan = try decode(container("""
+                args: ["$(GREETING)", "$$(GREETING)", "$(UNSET)", "$(", "a$b"]
+                workingDir: /srv
+                env:
+                  - {name: NAME, value: world}
+                  - name: GREETING
+                    value: hello $(NAME)
+                  - {name: EMPTY}
+                securityContext: {runAsUser: 1000, runAsGroup: 2000, capabilities: {drop: [ALL]}}
+                lifecycle:
+                  stopSignal: SIGQUIT
+                  preStop: {sleep: {seconds: 5}}
+                ports: [{name: http, containerPort: 8080, protocol: TCP}]
+                readinessProbe:
+                  httpGet: {path: healthz, port: http, httpHeaders: [{name: X-Probe, value: "1"}]}
+                  periodSeconds: 2
+                  successThreshold: 2
+                livenessProbe:
+                  exec: {command: [check, $(NAME)]}
+                  initialDelaySeconds: 3
+                  timeoutSeconds: 4
+                  failureThreshold: 5
+                  terminationGracePeriodSeconds: 9
+                resources: {limits: {cpu: "1"}}
+                volumeMounts: [{name: data, mountPath: /data}]
+                tty: true
+
+            """))
+        var app = Plan.Process(name: "app", argv: ["app", "hello world", "$(GREETING)", "$(UNSET)", "$(", "a$b"], role: .main)
+        app.env = ["NAME=world", "GREETING=hello world", "EMPTY="]
+        app.workingDir = "/srv"
+        app.user = 1000
+        app.group = 2000
+        app.stopSignal = 3
+        app.preStop = .sleep(5 * second)
+        guard let url = HTTPURL("http://127.0.0.1:8080/healthz") else {
+            Issue.record("bad URL")
+            return
+        }
+        var readiness = Plan.Probe(check: .http(url, headers: [Plan.Header(name: "X-Probe", value: "1")]))
+        readiness.period = 2 * second
+        readiness.successThreshold = 2
+        app.readinessProbe = readiness
+        var liveness = Plan.Probe(check: .exec(["check", "$(NAME)"]))  // probes are not expanded
+        liveness.initialDelay = 3 * second
+        liveness.timeout = 4 * second
+        liveness.failureThreshold = 5
+        app.livenessProbe = liveness
+        #expect(plan.processes == [app])
+    }
+
+    @Test func probeDefaults() throws {
+        let plan = try decode(container("    startupProbe:\n      httpGet: {port: 80, host: localhost}\n"))
+        let probe = plan.processes[0].startupProbe
+        #expect(probe?.initialDelay == 0)
+        #expect(probe?.period == 10 * second)
+        #expect(probe?.timeout == 1 * second)
+        #expect(probe?.successThreshold == 1)
+        #expect(probe?.failureThreshold == 3)
+        guard case .http(let url, let headers)? = probe?.check else {
+            Issue.record("not an HTTP probe")
+            return
+        }
+        #expect(url.path == "/" && url.port == 80 && url.address == 0x0100007F && headers.isEmpty)
+    }
+
+    @Test func preStopExecAndZeroSleep() throws {
+        let exec = try decode(container("    lifecycle: {preStop: {exec: {command: [drain, $(X)]}}}\n"))
+        #expect(exec.processes[0].preStop == .exec(["drain", "$(X)"]))
+        let zero = try decode(container("    lifecycle: {preStop: {sleep: {seconds: 0}}}\n"))
+        #expect(zero.processes[0].preStop == nil)
+    }
+
+    @Test func podSecurityContextIsTheDefault() throws {
+        let plan = try decode("""
+            securityContext: {runAsUser: 1000, runAsGroup: 3000, fsGroup: 2000, runAsNonRoot: true}
+            initContainers:
+              - {name: init, command: [i], securityContext: {runAsUser: 5}}
+            containers:
+              - {name: app, command: [a]}
+              - {name: other, command: [b], securityContext: {runAsGroup: 0, allowPrivilegeEscalation: false}}
+            """)
+        #expect(plan.processes.map(\.user) == [5, 1000, 1000])
+        #expect(plan.processes.map(\.group) == [3000, 3000, 0])
+    }
+
+    @Test func nullMeansAbsent() throws {
+        let plan = try decode("initContainers: ~\ncontainers:\n  - name: app\n    command: [app]\n    args:\n    env: null\n    lifecycle:\n")
+        #expect(plan.processes == [Plan.Process(name: "app", argv: ["app"], role: .main)])
+    }
+
+    @Test func ignoredFieldsAreNotTypeChecked() throws {
+        let text = "volumes: 3\nnodeSelector: [x]\nrestartPolicy: {a: b}\n" + container("    image: [1]\n    ports: 7\n")
+        #expect(try decode(text).processes.count == 1)
+    }
+
+    @Test func anchorsReuseParts() throws {
+        let plan = try decode("""
+            containers:
+              - name: a
+                command: &cmd [serve, --quiet]
+                env: &env [{name: A, value: "1"}]
+              - name: b
+                command: *cmd
+                env: *env
+            """)
+        #expect(plan.processes[1].argv == ["serve", "--quiet"])
+        #expect(plan.processes[1].env == ["A=1"])
+    }
+}
+
+@Suite struct PodSpecErrors {
+    @Test func unknownFields() {
+        #expect(failure("containers:\n  - name: app\n    comand: [app]\n")
+            == "pod.yaml:3:5: unknown field \"comand\" in containers[0] (did you mean \"command\"?)")
+        #expect(failure(container("    frobnicate: 1\n")) == "pod.yaml:4:5: unknown field \"frobnicate\" in containers[0]")
+        #expect(failure("contaners: []\n") == "pod.yaml:1:1: unknown field \"contaners\" in the pod spec (did you mean \"containers\"?)")
+        #expect(failure(container("    lifecycle: {preStop: {sleep: {second: 1}}}\n"))
+            == "pod.yaml:4:35: unknown field \"second\" in containers[0].lifecycle.preStop.sleep (did you mean \"seconds\"?)")
+        #expect(failure(container("    securityContext: {runAsUsr: 1}\n"))
+            == "pod.yaml:4:23: unknown field \"runAsUsr\" in containers[0].securityContext (did you mean \"runAsUser\"?)")
+        #expect(failure(container("    env: [{name: A, vaule: b}]\n"))
+            == "pod.yaml:4:21: unknown field \"vaule\" in containers[0].env[0] (did you mean \"value\"?)")
+        #expect(failure(container("    readinessProbe: {exec: {command: [x]}, periodSecond: 1}\n"))
+            == "pod.yaml:4:44: unknown field \"periodSecond\" in containers[0].readinessProbe (did you mean \"periodSeconds\"?)")
+        #expect(failure(container("    ? [a]\n    : 1\n")) == "pod.yaml:4:7: containers[0]: expected a field name, got a list")
+    }
+
+    @Test func wrongTypes() {
+        #expect(failure(container("    args: {a: b}\n")) == "pod.yaml:4:11: containers[0].args: expected a list of strings, got a mapping")
+        #expect(failure(container("    args: [--port, 8080]\n"))
+            == "pod.yaml:4:20: containers[0].args[1]: expected a string, got the number 8080 (quote it: \"8080\")")
+        #expect(failure(container("    env: [{name: DEBUG, value: yes}]\n"))
+            == "pod.yaml:4:32: containers[0].env[0].value: expected a string, got the boolean yes (quote it: \"yes\")")
+        #expect(failure(container("    env: [{name: PORT, value: 8080}]\n"))
+            == "pod.yaml:4:31: containers[0].env[0].value: expected a string, got the number 8080 (quote it: \"8080\")")
+        #expect(failure("terminationGracePeriodSeconds: \"30\"\n" + container(""))
+            == "pod.yaml:1:32: terminationGracePeriodSeconds: expected an integer, got the string \"30\"")
+        #expect(failure("terminationGracePeriodSeconds: 1.5\n" + container(""))
+            == "pod.yaml:1:32: terminationGracePeriodSeconds: expected an integer, got the number 1.5")
+        #expect(failure("containers: {name: app}\n") == "pod.yaml:1:13: containers: expected a list of containers, got a mapping")
+        #expect(failure("containers: [app]\n") == "pod.yaml:1:14: containers[0]: expected a mapping, got the string \"app\"")
+        #expect(failure("containers:\n  - name: app\n    command: [app, ~]\n")
+            == "pod.yaml:3:20: containers[0].command[1]: expected a string, got null")
+        #expect(failure(container("    securityContext: {runAsNonRoot: 1}\n"))
+            == "pod.yaml:4:37: containers[0].securityContext.runAsNonRoot: expected true or false, got the number 1")
+        #expect(failure(container("    readinessProbe: {tcpSocket: {port: [80]}}\n"))
+            == "pod.yaml:4:40: containers[0].readinessProbe.tcpSocket.port: expected a port number or name, got a list")
+    }
+
+    @Test func badValues() {
+        #expect(failure("terminationGracePeriodSeconds: -1\n" + container(""))
+            == "pod.yaml:1:32: terminationGracePeriodSeconds: must be at least 0, got -1")
+        #expect(failure("terminationGracePeriodSeconds: 99999999999999999999\n" + container(""))
+            == "pod.yaml:1:32: terminationGracePeriodSeconds: must be at most 9223372036, got 99999999999999999999")
+        #expect(failure("containers:\n  - name: App\n    command: [a]\n")
+            == "pod.yaml:2:11: containers[0].name: \"App\" is not a valid name (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)")
+        #expect(failure(container("    securityContext: {runAsUser: 4294967295}\n"))
+            == "pod.yaml:4:34: containers[0].securityContext.runAsUser: must be at most 4294967294, got 4294967295")
+        #expect(failure(container("    lifecycle: {stopSignal: SIGFOO}\n"))
+            == "pod.yaml:4:29: containers[0].lifecycle.stopSignal: unknown signal \"SIGFOO\" (use a name such as SIGTERM, SIGINT or SIGQUIT)")
+        #expect(failure(container("    lifecycle: {stopSignal: SIGKILL}\n"))
+            == "pod.yaml:4:29: containers[0].lifecycle.stopSignal: SIGKILL cannot be caught, so it cannot ask for a graceful stop (use a signal such as SIGTERM)")
+        #expect(failure(container("    lifecycle: {preStop: {sleep: {seconds: 31}}}\n"))
+            == "pod.yaml:4:44: containers[0].lifecycle.preStop.sleep.seconds: must be at most terminationGracePeriodSeconds (30), got 31")
+        #expect(failure(container("    readinessProbe: {exec: {command: [x]}, periodSeconds: 0}\n"))
+            == "pod.yaml:4:59: containers[0].readinessProbe.periodSeconds: must be at least 1, got 0")
+        #expect(failure(container("    livenessProbe: {exec: {command: [x]}, successThreshold: 2}\n"))
+            == "pod.yaml:4:61: containers[0].livenessProbe.successThreshold: must be 1 for a liveness probe")
+        #expect(failure(container("    startupProbe: {tcpSocket: {port: 70000}}\n"))
+            == "pod.yaml:4:38: containers[0].startupProbe.tcpSocket.port: must be at most 65535, got 70000")
+        #expect(failure(container("    startupProbe: {tcpSocket: {port: 80, host: db.local}}\n"))
+            == "pod.yaml:4:48: containers[0].startupProbe.tcpSocket.host: \"db.local\" is not an IPv4 address or localhost (usher's static binary resolves no host names)")
+        #expect(failure(container("    startupProbe: {httpGet: {port: 80, host: 10.0.0.1/x}}\n"))
+            == "pod.yaml:4:46: containers[0].startupProbe.httpGet.host: \"10.0.0.1/x\" is not an IPv4 address or localhost (usher's static binary resolves no host names)")
+        #expect(failure(container("    startupProbe: {httpGet: {port: 80, path: \"/a b\"}}\n"))
+            == "pod.yaml:4:46: containers[0].startupProbe.httpGet.path: \"/a b\" must not contain spaces or control characters")
+        #expect(failure(container("    startupProbe: {httpGet: {port: http}}\n"))
+            == "pod.yaml:4:36: containers[0].startupProbe.httpGet.port: no port named \"http\" in containers[0].ports")
+        #expect(failure(container("    startupProbe: {httpGet: {port: 80, scheme: FTP}}\n"))
+            == "pod.yaml:4:48: containers[0].startupProbe.httpGet.scheme: \"FTP\" is not a scheme (use HTTP)")
+        #expect(failure(container("    env: [{name: \"A=B\"}]\n"))
+            == "pod.yaml:4:18: containers[0].env[0].name: \"A=B\" is not a valid variable name (printable ASCII characters other than '=')")
+        #expect(failure(container("    workingDir: \"/a\\0b\"\n"))
+            == "pod.yaml:4:17: containers[0].workingDir: must not contain a NUL character")
+        #expect(failure("containers:\n  - name: app\n    command: []\n") == "pod.yaml:3:14: containers[0].command: must name a program")
+        #expect(failure("containers: []\n") == "pod.yaml:1:1: containers: must list at least one container")
+    }
+
+    @Test func missingFields() {
+        #expect(failure("containers:\n  - name: app\n    image: x\n")
+            == "pod.yaml:2:5: containers[0].command is required: usher has no image ENTRYPOINT to fall back on")
+        #expect(failure("containers:\n  - command: [a]\n") == "pod.yaml:2:5: containers[0].name is required")
+        #expect(failure("volumes: []\n") == "pod.yaml:1:1: containers is required")
+        #expect(failure(container("    env: [{value: x}]\n")) == "pod.yaml:4:11: containers[0].env[0].name is required")
+        #expect(failure(container("    startupProbe: {periodSeconds: 1}\n"))
+            == "pod.yaml:4:19: containers[0].startupProbe: needs a handler (exec, httpGet or tcpSocket)")
+        #expect(failure(container("    startupProbe: {exec: {}}\n")) == "pod.yaml:4:26: containers[0].startupProbe.exec.command is required")
+        #expect(failure(container("    lifecycle: {preStop: {}}\n")) == "pod.yaml:4:26: containers[0].lifecycle.preStop: needs a handler (exec or sleep)")
+    }
+
+    @Test func duplicates() {
+        #expect(failure("containers:\n  - name: app\n    command: [a]\n    name: again\n")
+            == "pod.yaml:4:5: duplicate field \"name\" in containers[0] (first at line 2)")
+        #expect(failure("initContainers:\n  - {name: app, command: [a]}\n" + container(""))
+            == "pod.yaml:4:11: containers[0].name: \"app\" is already the name of initContainers[0] (line 2)")
+        #expect(failure(container("  - name: app\n    command: [b]\n"))
+            == "pod.yaml:4:11: containers[1].name: \"app\" is already the name of containers[0] (line 2)")
+    }
+
+    @Test func unsupported() {
+        #expect(failure(container("    env: [{name: A, valueFrom: {secretKeyRef: {name: s, key: k}}}]\n"))
+            == "pod.yaml:4:21: containers[0].env[0].valueFrom: usher cannot read ConfigMaps, Secrets or the downward API (set the variable with value)")
+        #expect(failure(container("    envFrom: [{configMapRef: {name: c}}]\n"))
+            == "pod.yaml:4:5: containers[0].envFrom: not supported: usher cannot read ConfigMaps or Secrets (list the variables under env, each with a value)")
+        #expect(failure(container("    lifecycle: {postStart: {exec: {command: [x]}}}\n"))
+            == "pod.yaml:4:17: containers[0].lifecycle.postStart: lifecycle.postStart is not supported by usher")
+        #expect(failure(container("    lifecycle: {preStop: {httpGet: {port: 80}}}\n"))
+            == "pod.yaml:4:27: containers[0].lifecycle.preStop.httpGet: not supported by usher in preStop (use exec or sleep)")
+        #expect(failure(container("    lifecycle: {preStop: {exec: {command: [a]}, sleep: {seconds: 1}}}\n"))
+            == "pod.yaml:4:49: containers[0].lifecycle.preStop: has both exec and sleep (give exactly one handler)")
+        #expect(failure(container("    livenessProbe: {grpc: {port: 9000}}\n"))
+            == "pod.yaml:4:21: containers[0].livenessProbe.grpc: gRPC probes are not supported by usher (use exec, httpGet or tcpSocket)")
+        #expect(failure(container("    readinessProbe: {httpGet: {port: 443, scheme: HTTPS}}\n"))
+            == "pod.yaml:4:51: containers[0].readinessProbe.httpGet.scheme: HTTPS is not supported by usher (its probes speak plain HTTP)")
+    }
+
+    @Test func rolesAndRestartPolicy() {
+        #expect(failure("initContainers:\n  - {name: i, command: [i], restartPolicy: Never}\n" + container(""))
+            == "pod.yaml:2:44: initContainers[0].restartPolicy: \"Never\" is not valid for an init container (use Always for a sidecar, or leave it out)")
+        #expect(failure(container("    restartPolicy: Always\n"))
+            == "pod.yaml:4:20: containers[0].restartPolicy: only init containers take a restartPolicy (Always, which makes one a sidecar)")
+        #expect(failure("initContainers:\n  - name: i\n    command: [i]\n    lifecycle: {preStop: {sleep: {seconds: 1}}}\n" + container(""))
+            == "pod.yaml:4:5: initContainers[0].lifecycle: may not be set for an init container without restartPolicy: Always")
+        #expect(failure("initContainers:\n  - name: i\n    command: [i]\n    readinessProbe: {exec: {command: [x]}}\n" + container(""))
+            == "pod.yaml:4:5: initContainers[0].readinessProbe: may not be set for an init container without restartPolicy: Always")
+    }
+
+    @Test func runAsNonRoot() {
+        #expect(failure(container("    securityContext: {runAsNonRoot: true}\n"))
+            == "pod.yaml:4:37: containers[0]: runAsNonRoot is true but runAsUser is not set and usher has no image USER to check (set securityContext.runAsUser to a non-zero user id)")
+        #expect(failure("securityContext: {runAsNonRoot: true, runAsUser: 0}\n" + container(""))
+            == "pod.yaml:1:33: containers[0]: runAsNonRoot is true but runAsUser is 0 (set securityContext.runAsUser to a non-zero user id)")
+        #expect(failure("securityContext: {runAsNonRoot: true}\n" + container("    securityContext: {runAsUser: 7}\n")) == nil)
+        #expect(failure("securityContext: {runAsNonRoot: true, runAsUser: 0}\n" + container("    securityContext: {runAsNonRoot: false}\n")) == nil)
+    }
+
+    @Test func syntaxErrorsCarryTheFileName() {
+        #expect(failure("containers:\n  - name: app\n   command: [a]\n")
+            == "pod.yaml:3:4: YAML syntax error: did not find expected '-' indicator (while parsing a block collection)")
+    }
+}
+
+@Suite struct VariableExpansion {
+    @Test(arguments: [
+        ("$(A)", "1"), ("x$(A)y$(B)z", "x1y2z"), ("$$(A)", "$(A)"), ("$$", "$"), ("$", "$"),
+        ("a$", "a$"), ("$(C)", "$(C)"), ("$(A", "$(A"), ("$()", "$()"), ("$x$(A)", "$x1"),
+        ("$(A)$(A)", "11"), ("$$$(A)", "$1"), ("é$(A)", "é1"), ("$(DUP)", "new"),
+    ] as [(String, String)])
+    func expands(text: String, expected: String) {
+        #expect(expandReferences(text, ["A=1", "B=2", "DUP=old", "DUP=new", "AB=x"]) == expected)
+    }
+}
+
+/// Mutated copies of a valid file must each decode or fail with a UsageError: never crash or
+/// hang. (A crash would take the test process down.)
+@Suite struct PodSpecRobustness {
+    let valid = """
+        apiVersion: apps/v1
+        kind: Deployment
+        spec:
+          template:
+            spec:
+              terminationGracePeriodSeconds: 20
+              securityContext: {runAsUser: 1000}
+              initContainers:
+                - name: proxy
+                  restartPolicy: Always
+                  command: [proxy, "--port=15000"]
+                  startupProbe: {tcpSocket: {port: 15000}, periodSeconds: 1}
+              containers:
+                - name: web
+                  command: &c [web]
+                  args: ["$(PORT)"]
+                  env: [{name: PORT, value: "8080"}]
+                  ports: [{name: http, containerPort: 8080}]
+                  readinessProbe:
+                    httpGet: {path: /ready, port: http, httpHeaders: [{name: X, value: "y"}]}
+                  lifecycle:
+                    preStop: {exec: {command: *c}}
+                    stopSignal: SIGINT
+        """
+
+    @Test func truncations() throws {
+        let bytes = Array(valid.utf8)
+        _ = try decodeConfig(bytes, file: "f")
+        var decoded = 0
+        for n in 0..<bytes.count {
+            if (try? decodeConfig(Array(bytes[..<n]), file: "f")) != nil { decoded += 1 }
+        }
+        #expect(decoded > 0)
+    }
+
+    @Test func byteFlips() {
+        let bytes = Array(valid.utf8)
+        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt64 {  // xorshift64*: fixed seed, same mutations every run
+            seed ^= seed >> 12
+            seed ^= seed << 25
+            seed ^= seed >> 27
+            return seed &* 0x2545_F491_4F6C_DD1D
+        }
+        let interesting: [UInt8] = [0, 9, 10, 13, 32, 34, 35, 36, 38, 39, 42, 44, 45, 58, 63, 91, 93, 123, 124, 125, 0x80, 0xC3, 0xFF]
+        for _ in 0..<3000 {
+            var mutated = bytes
+            for _ in 0..<Int(next() % 3 + 1) {
+                let at = Int(next() % UInt64(mutated.count))
+                let r = next()
+                mutated[at] = r % 2 == 0 ? interesting[Int(r / 2 % UInt64(interesting.count))] : UInt8(truncatingIfNeeded: r >> 8)
+            }
+            do {
+                _ = try decodeConfig(mutated, file: "f")
+            } catch {
+                #expect(error.message.hasPrefix("f:"))
+            }
+        }
+    }
+}
