@@ -35,6 +35,7 @@ int cusher_ignore_signal(int sig) {
 }
 
 int cusher_open_read(const char *path) { return open(path, O_RDONLY | O_CLOEXEC); }
+int cusher_open_write(const char *path) { return open(path, O_WRONLY | O_CLOEXEC); }
 
 int cusher_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
@@ -109,4 +110,62 @@ int cusher_epoll_wait(int epfd, uint64_t *tokens, int max, int timeout_ms) {
     int n = epoll_wait(epfd, evs, max, timeout_ms);
     for (int i = 0; i < n; i++) tokens[i] = evs[i].data.u64;
     return n;
+}
+
+int cusher_spawn_as(const char *file, char *const argv[], char *const envp[], const char *dir,
+                    long long uid, long long gid, int foreground, int out_fd, int err_fd,
+                    pid_t *pid, int *step) {
+    // The child reports a failure before exec through a close-on-exec pipe: a successful exec
+    // closes it, so the parent reads either a report or end of file.
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) { *step = 5; return errno; }
+    pid_t child = fork();
+    if (child < 0) {
+        int saved = errno;
+        close(report[0]);
+        close(report[1]);
+        *step = 5;
+        return saved;
+    }
+    if (child == 0) {
+        close(report[0]);
+        // usher's mask (everything blocked) stays until just before exec, so the tcsetpgrp of a
+        // background group below cannot be stopped by SIGTTOU.
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof dfl);
+        dfl.sa_handler = SIG_DFL;
+        for (int s = 1; s < NSIG; s++) sigaction(s, &dfl, NULL);
+        setpgid(0, 0);
+        if (foreground) tcsetpgrp(0, getpid());
+        if (out_fd >= 0) dup2(out_fd, 1);
+        if (err_fd >= 0) dup2(err_fd, 2);
+        int failed = -1;
+        if (dir && chdir(dir) != 0) failed = 1;
+        else if ((uid >= 0 || gid >= 0) && setgroups(0, NULL) != 0) failed = 2;
+        else if (gid >= 0 && setgid((gid_t)gid) != 0) failed = 3;
+        else if (uid >= 0 && setuid((uid_t)uid) != 0) failed = 4;
+        if (failed < 0) {
+            sigset_t empty;
+            sigemptyset(&empty);
+            sigprocmask(SIG_SETMASK, &empty, NULL);
+            execvpe(file, argv, envp);
+            failed = 0;
+        }
+        int msg[2] = {failed, errno};
+        (void)!write(report[1], msg, sizeof msg);
+        _exit(127);
+    }
+    close(report[1]);
+    int msg[2];
+    ssize_t n;
+    do n = read(report[0], msg, sizeof msg); while (n < 0 && errno == EINTR);
+    close(report[0]);
+    if (n == (ssize_t)sizeof msg) {
+        // The child never ran the command: reap it here, so the supervisor never sees its pid.
+        while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {}
+        *step = msg[0];
+        return msg[1];
+    }
+    *pid = child;
+    return 0;
 }

@@ -15,7 +15,7 @@ func rehearse(_ plan: Plan, _ options: RunOptions, _ rehearsal: RehearseOptions)
     driver.childStdout = 2
     var runs: [Rehearsal] = []
     for _ in 0..<rehearsal.repeatCount {
-        let probeFor = rehearsal.probeFor ?? plan.preStop
+        let probeFor = rehearsal.probeFor ?? longestPreStopSleep(plan)
         guard var run = driver.rehearseOnce(after: rehearsal.after, signal: rehearsal.signal,
                                             probes: rehearsal.probes, probeFor: probeFor)
         else { return 1 }
@@ -65,4 +65,13 @@ extension Driver {
         return run
     }
 
+}
+
+/// The time the endpoints are given to converge by default: the longest preStop sleep of a main
+/// container (an exec hook's duration is not known beforehand).
+private func longestPreStopSleep(_ plan: Plan) -> Nanos {
+    plan.mainIndices.reduce(0) { longest, i in
+        if case .sleep(let wait)? = plan.processes[i].preStop { return max(longest, wait) }
+        return longest
+    }
 }

@@ -131,6 +131,8 @@ public struct Rehearsal: Equatable {
         guard p.startedAt != nil, let status = p.status else { return .neverStarted }
         if p.killedAtDeadline { return .killedAtDeadline }
         if p.leftOrphans { return .leftOrphans }
+        // An init container is meant to be through before anything else starts.
+        if p.role == .initStep, status == .exited(0) { return .clean }
         if let stopAt, let exitedAt = p.exitedAt, exitedAt < stopAt { return .exitedBeforeStop(status) }
         switch status {
         case .exited(0): return .clean
