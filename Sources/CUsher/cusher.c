@@ -115,22 +115,18 @@ int cusher_epoll_wait(int epfd, uint64_t *tokens, int max, int timeout_ms) {
 int cusher_spawn_as(const char *file, char *const argv[], char *const envp[], const char *dir,
                     long long uid, long long gid, int foreground, int out_fd, int err_fd,
                     pid_t *pid, int *step) {
-    // The child reports a failure before exec through a close-on-exec pipe: a successful exec
-    // closes it, so the parent reads either a report or end of file.
-    int report[2];
-    if (pipe2(report, O_CLOEXEC) != 0) { *step = 5; return errno; }
-    pid_t child = fork();
-    if (child < 0) {
-        int saved = errno;
-        close(report[0]);
-        close(report[1]);
-        *step = 5;
-        return saved;
-    }
+    // vfork: the child borrows usher's memory until it execs, as glibc's posix_spawn does, so it
+    // reports a failure by writing these two variables, and the parent reads them once the
+    // child has exec'd or exited. The child only makes system calls, and the identity changes are
+    // raw syscalls: libc's setuid would coordinate every thread of the process (there is one)
+    // and link that machinery into the static binary.
+    volatile int failed_step = -1, failed_errno = 0;
+    pid_t child = vfork();
+    if (child < 0) { *step = 5; return errno; }
     if (child == 0) {
-        close(report[0]);
         // usher's mask (everything blocked) stays until just before exec, so the tcsetpgrp of a
-        // background group below cannot be stopped by SIGTTOU.
+        // background group below cannot be stopped by SIGTTOU. Dispositions are the child's own
+        // (vfork does not share the signal handler table).
         struct sigaction dfl;
         memset(&dfl, 0, sizeof dfl);
         dfl.sa_handler = SIG_DFL;
@@ -141,9 +137,9 @@ int cusher_spawn_as(const char *file, char *const argv[], char *const envp[], co
         if (err_fd >= 0) dup2(err_fd, 2);
         int failed = -1;
         if (dir && chdir(dir) != 0) failed = 1;
-        else if ((uid >= 0 || gid >= 0) && setgroups(0, NULL) != 0) failed = 2;
-        else if (gid >= 0 && setgid((gid_t)gid) != 0) failed = 3;
-        else if (uid >= 0 && setuid((uid_t)uid) != 0) failed = 4;
+        else if ((uid >= 0 || gid >= 0) && syscall(SYS_setgroups, 0, NULL) != 0) failed = 2;
+        else if (gid >= 0 && syscall(SYS_setgid, (gid_t)gid) != 0) failed = 3;
+        else if (uid >= 0 && syscall(SYS_setuid, (uid_t)uid) != 0) failed = 4;
         if (failed < 0) {
             sigset_t empty;
             sigemptyset(&empty);
@@ -151,21 +147,30 @@ int cusher_spawn_as(const char *file, char *const argv[], char *const envp[], co
             execvpe(file, argv, envp);
             failed = 0;
         }
-        int msg[2] = {failed, errno};
-        (void)!write(report[1], msg, sizeof msg);
+        failed_errno = errno;
+        failed_step = failed;
         _exit(127);
     }
-    close(report[1]);
-    int msg[2];
-    ssize_t n;
-    do n = read(report[0], msg, sizeof msg); while (n < 0 && errno == EINTR);
-    close(report[0]);
-    if (n == (ssize_t)sizeof msg) {
+    if (failed_step >= 0) {
         // The child never ran the command: reap it here, so the supervisor never sees its pid.
         while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {}
-        *step = msg[0];
-        return msg[1];
+        *step = failed_step;
+        return failed_errno;
     }
     *pid = child;
     return 0;
+}
+
+// glibc's own __assert_fail (reached only from glibc's internal assertions) formats its message
+// with the wide-character-capable fprintf, which links about 30 KB of wide printf and locale
+// code into the static binary. This one reports the failed assertion and aborts just the same.
+void __assert_fail(const char *assertion, const char *file, unsigned int line, const char *function) {
+    (void)file;
+    (void)line;
+    (void)function;
+    static const char prefix[] = "usher: internal assertion failed in libc: ";
+    (void)!write(2, prefix, sizeof prefix - 1);
+    (void)!write(2, assertion, strlen(assertion));
+    (void)!write(2, "\n", 1);
+    abort();
 }

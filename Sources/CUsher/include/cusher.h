@@ -10,8 +10,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <grp.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/types.h>
@@ -82,8 +82,8 @@ int cusher_spawn_add_tcsetpgrp(posix_spawn_file_actions_t *actions, int fd);
 // dispositions, an empty mask, its own process group, the terminal's foreground if asked, stdout
 // and stderr replaced when out_fd/err_fd >= 0; and additionally changes to `dir` (NULL: stay)
 // and drops to `gid` and `uid` (-1: keep) with no supplementary groups. posix_spawn can do
-// none of the last three, so this forks. Returns 0 with *pid set, or the errno of the step that
-// failed, which *step names: 0 exec, 1 chdir, 2 setgroups, 3 setgid, 4 setuid, 5 fork/pipe.
+// none of the last three, so this vforks. Returns 0 with *pid set, or the errno of the step that
+// failed, which *step names: 0 exec, 1 chdir, 2 setgroups, 3 setgid, 4 setuid, 5 vfork.
 int cusher_spawn_as(const char *file, char *const argv[], char *const envp[], const char *dir,
                     long long uid, long long gid, int foreground, int out_fd, int err_fd,
                     pid_t *pid, int *step);
