@@ -65,6 +65,9 @@ struct Driver {
     var exitCode: Int32?
     /// For a rehearsal: the stop signal to send at an instant, and the observer.
     var trigger: (at: Nanos, signal: Int32)?
+    /// A rehearsal's stop signal before it is armed: it is sent `after` once every main
+    /// container is ready, or `after` past `readyBy` if they never are.
+    var pendingTrigger: (after: Nanos, signal: Int32, readyBy: Nanos)?
     var observer: Rehearsal?
     var prober: RequestProber?
     var probeFor: Nanos = 0
@@ -109,7 +112,8 @@ struct Driver {
     /// loop itself failed (reported on stderr).
     mutating func loop() -> Int32 {
         while exitCode == nil || prober?.stillSending(at: monotonicNow()) == true {
-            let due = [supervisor.nextWakeup, trigger?.at, prober?.nextWakeup, probes.nextWakeup].compactMap { $0 }.min()
+            let due = [supervisor.nextWakeup, trigger?.at, pendingTrigger?.readyBy, prober?.nextWakeup,
+                       probes.nextWakeup].compactMap { $0 }.min()
             timer.set(due)
             let tokens: [UInt64]
             do {
@@ -146,6 +150,7 @@ struct Driver {
                     let now = monotonicNow()
                     for result in probes.expire(now: now) { feed(result) }
                     prober?.tick(now: now, poller: poller)
+                    armTrigger(now: now)
                     if let t = trigger, now >= t.at {
                         trigger = nil
                         prober?.stopSending(at: now + probeFor)
@@ -242,6 +247,7 @@ struct Driver {
                 }
             }
         }
+        if observer != nil { watchReadiness() }
     }
 
     /// When usher is PID 1, the kernel kills everything left in the namespace as it exits. As a

@@ -7,6 +7,8 @@ public struct Rehearsal: Equatable {
         public var role: Plan.Role
         public var pid: Int32?
         public var startedAt: Nanos?
+        /// When it first became ready: its startup and readiness probes passed (or it had none).
+        public var readyAt: Nanos?
         public var startFailure: SpawnFailure?
         /// When usher sent it its stop signal, and which.
         public var signaledAt: Nanos?

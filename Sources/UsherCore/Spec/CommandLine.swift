@@ -95,7 +95,8 @@ public let usageText = """
     rehearse: start everything as usher would, send the stop signal as Kubernetes would, run
     the real shutdown, and report each process's timeline and verdict; exit 0 only when every
     process stopped cleanly within the deadline (1 otherwise).
-      --after DURATION        send the stop signal this long after the start (default 1s)
+      --after DURATION        send the stop signal this long after every main container is
+                              ready (its startup and readiness probes passed; default 1s)
       --signal SIGNAL         the signal to send to usher (default SIGTERM)
       --repeat N              rehearse N times and report the spread (default 1)
       --probe URL             send HTTP GETs to URL (http://IP:PORT/PATH) every 50ms, as a load
