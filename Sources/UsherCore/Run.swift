@@ -84,7 +84,7 @@ struct Driver {
     private static let timerToken: UInt64 = 2
 
     init(plan: Plan, options: RunOptions) throws(SystemError) {
-        supervisor = Supervisor(plan: plan)
+        supervisor = Supervisor(plan: plan.withPrimaryGroups())
         self.options = options
         labelWidth = plan.processes.reduce(0) { max($0, $1.name.utf8.count) }
         pids = Array(repeating: nil, count: plan.processes.count)
@@ -259,5 +259,23 @@ struct Driver {
     private func sweepLeftovers() {
         guard !isInit else { return }
         for case let pid? in pids { signalGroup(pid, sigkill) }
+    }
+}
+
+extension Plan {
+    /// Each process that runs as another user without a group gets that user's primary group
+    /// from the image's /etc/passwd, or group 0 without an entry, as container runtimes do:
+    /// it must never keep usher's own supplementary groups or run with an unintended group.
+    func withPrimaryGroups() -> Plan {
+        guard processes.contains(where: { $0.user != nil && $0.group == nil }) else { return self }
+        let passwd: [UInt8]
+        if case .success(let bytes) = readWholeFile("/etc/passwd") { passwd = bytes } else { passwd = [] }
+        var plan = self
+        for i in plan.processes.indices {
+            if let uid = plan.processes[i].user, plan.processes[i].group == nil {
+                plan.processes[i].group = passwdPrimaryGroup(passwd, uid: uid) ?? 0
+            }
+        }
+        return plan
     }
 }
