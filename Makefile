@@ -7,18 +7,26 @@ SWIFT_ROOT := $(shell dirname $$(dirname $$(readlink -f $$(command -v swiftc))))
 EMBEDDED_LIB := $(SWIFT_ROOT)/lib/swift/embedded/$(ARCH)-unknown-linux-gnu
 SOURCES := $(shell find Sources -type f) Package.swift
 
-.PHONY: all static test unit integration demo deps container-env image bench bench-quick clean
+.PHONY: all static test unit integration demo deps build-deps container-env image bench bench-quick clean
 
 all: static
 
 # The same sources in Embedded Swift mode, linked fully static and stripped: runs in an empty
 # root filesystem. Its own scratch path, so it never mixes with the development build.
 static: dist/usher
-dist/usher: $(SOURCES)
+dist/usher: $(SOURCES) | build-deps
 	USHER_EMBEDDED=1 USHER_EMBEDDED_LIB=$(EMBEDDED_LIB) \
 	  $(SWIFT) build -c release --scratch-path .build-embedded --product usher
 	mkdir -p dist
 	strip -o dist/usher .build-embedded/release/usher
+
+# What the build needs beyond the Swift toolchain: libyaml's headers, pkg-config file and static
+# library (Debian's libyaml-dev), for the Pod-spec parser.
+build-deps:
+	@if [ ! -f /usr/include/yaml.h ] || [ ! -f /usr/lib/$(ARCH)-linux-gnu/libyaml.a ]; then \
+	  echo "installing: libyaml-dev"; \
+	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq libyaml-dev pkg-config >/dev/null; \
+	fi
 
 # What the tests need beyond the Swift toolchain: a C compiler and static libc for the helper
 # program, pytest, unshare (util-linux), script (bsdutils), strip (binutils), strace for the
@@ -33,7 +41,7 @@ deps:
 	fi
 	@python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q pytest
 
-unit:
+unit: build-deps
 	$(SWIFT) test --parallel --num-workers 2
 
 # podman with runc, set up for these machines by the shared script (vfs storage, no network).

@@ -35,6 +35,7 @@ int cusher_ignore_signal(int sig) {
 }
 
 int cusher_open_read(const char *path) { return open(path, O_RDONLY | O_CLOEXEC); }
+int cusher_open_write(const char *path) { return open(path, O_WRONLY | O_CLOEXEC); }
 
 int cusher_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
@@ -109,4 +110,67 @@ int cusher_epoll_wait(int epfd, uint64_t *tokens, int max, int timeout_ms) {
     int n = epoll_wait(epfd, evs, max, timeout_ms);
     for (int i = 0; i < n; i++) tokens[i] = evs[i].data.u64;
     return n;
+}
+
+int cusher_spawn_as(const char *file, char *const argv[], char *const envp[], const char *dir,
+                    long long uid, long long gid, int foreground, int out_fd, int err_fd,
+                    pid_t *pid, int *step) {
+    // vfork: the child borrows usher's memory until it execs, as glibc's posix_spawn does, so it
+    // reports a failure by writing these two variables, and the parent reads them once the
+    // child has exec'd or exited. The child only makes system calls, and the identity changes are
+    // raw syscalls: libc's setuid would coordinate every thread of the process (there is one)
+    // and link that machinery into the static binary.
+    volatile int failed_step = -1, failed_errno = 0;
+    pid_t child = vfork();
+    if (child < 0) { *step = 5; return errno; }
+    if (child == 0) {
+        // usher's mask (everything blocked) stays until just before exec, so the tcsetpgrp of a
+        // background group below cannot be stopped by SIGTTOU. Dispositions are the child's own
+        // (vfork does not share the signal handler table).
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof dfl);
+        dfl.sa_handler = SIG_DFL;
+        for (int s = 1; s < NSIG; s++) sigaction(s, &dfl, NULL);
+        setpgid(0, 0);
+        if (foreground) tcsetpgrp(0, getpid());
+        if (out_fd >= 0) dup2(out_fd, 1);
+        if (err_fd >= 0) dup2(err_fd, 2);
+        int failed = -1;
+        if (dir && chdir(dir) != 0) failed = 1;
+        else if ((uid >= 0 || gid >= 0) && syscall(SYS_setgroups, 0, NULL) != 0) failed = 2;
+        else if (gid >= 0 && syscall(SYS_setgid, (gid_t)gid) != 0) failed = 3;
+        else if (uid >= 0 && syscall(SYS_setuid, (uid_t)uid) != 0) failed = 4;
+        if (failed < 0) {
+            sigset_t empty;
+            sigemptyset(&empty);
+            sigprocmask(SIG_SETMASK, &empty, NULL);
+            execvpe(file, argv, envp);
+            failed = 0;
+        }
+        failed_errno = errno;
+        failed_step = failed;
+        _exit(127);
+    }
+    if (failed_step >= 0) {
+        // The child never ran the command: reap it here, so the supervisor never sees its pid.
+        while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {}
+        *step = failed_step;
+        return failed_errno;
+    }
+    *pid = child;
+    return 0;
+}
+
+// glibc's own __assert_fail (reached only from glibc's internal assertions) formats its message
+// with the wide-character-capable fprintf, which links about 30 KB of wide printf and locale
+// code into the static binary. This one reports the failed assertion and aborts just the same.
+void __assert_fail(const char *assertion, const char *file, unsigned int line, const char *function) {
+    (void)file;
+    (void)line;
+    (void)function;
+    static const char prefix[] = "usher: internal assertion failed in libc: ";
+    (void)!write(2, prefix, sizeof prefix - 1);
+    (void)!write(2, assertion, strlen(assertion));
+    (void)!write(2, "\n", 1);
+    abort();
 }

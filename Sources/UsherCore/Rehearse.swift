@@ -15,7 +15,7 @@ func rehearse(_ plan: Plan, _ options: RunOptions, _ rehearsal: RehearseOptions)
     driver.childStdout = 2
     var runs: [Rehearsal] = []
     for _ in 0..<rehearsal.repeatCount {
-        let probeFor = rehearsal.probeFor ?? plan.preStop
+        let probeFor = rehearsal.probeFor ?? longestPreStopSleep(plan)
         guard var run = driver.rehearseOnce(after: rehearsal.after, signal: rehearsal.signal,
                                             probes: rehearsal.probes, probeFor: probeFor)
         else { return 1 }
@@ -31,6 +31,29 @@ func rehearse(_ plan: Plan, _ options: RunOptions, _ rehearsal: RehearseOptions)
 }
 
 extension Driver {
+    /// How long a rehearsal waits for the main containers to become ready before it sends the
+    /// stop signal anyway (the report then shows them never ready).
+    static let readyTimeout: Nanos = 60 * nanosPerSecond
+
+    /// Notes when each process first became ready (its startup and readiness probes passed, or
+    /// it has none), and arms the stop signal once every main container is.
+    mutating func watchReadiness() {
+        let now = monotonicNow()
+        for i in pids.indices where observer?.processes[i].readyAt == nil && supervisor.isReady(i) {
+            observer?.processes[i].readyAt = now
+        }
+        armTrigger(now: now)
+    }
+
+    /// Arms a pending rehearsal stop once every main container is ready, or at the time limit.
+    mutating func armTrigger(now: Nanos) {
+        guard let pending = pendingTrigger else { return }
+        let ready = supervisor.plan.mainIndices.allSatisfy { supervisor.isReady($0) }
+        guard ready || now >= pending.readyBy else { return }
+        pendingTrigger = nil
+        trigger = (now + pending.after, pending.signal)
+    }
+
     /// One rehearsal run: a fresh supervisor, the stop signal `after` the start, and what the
     /// observer saw; orphans are checked and killed before returning. nil if the loop failed.
     mutating func rehearseOnce(after: Nanos, signal: Int32, probes: [HTTPURL], probeFor: Nanos) -> Rehearsal? {
@@ -41,12 +64,14 @@ extension Driver {
         observer = Rehearsal(plan: supervisor.plan, startedAt: start)
         observer?.probeFor = probeFor
         self.probeFor = probeFor
-        trigger = (start + after, signal)
+        trigger = nil
+        pendingTrigger = (after, signal, start + Driver.readyTimeout)
         prober = probes.isEmpty ? nil : RequestProber(urls: probes, startAt: start)
         feed(.start)
         guard loop() >= 0 else { return nil }
         outputs.flushAll()
         trigger = nil
+        pendingTrigger = nil
         guard var run = observer else { return nil }
         observer = nil
         if var p = prober {
@@ -65,4 +90,13 @@ extension Driver {
         return run
     }
 
+}
+
+/// The time the endpoints are given to converge by default: the longest preStop sleep of a main
+/// container (an exec hook's duration is not known beforehand).
+private func longestPreStopSleep(_ plan: Plan) -> Nanos {
+    plan.mainIndices.reduce(0) { longest, i in
+        if case .sleep(let wait)? = plan.processes[i].preStop { return max(longest, wait) }
+        return longest
+    }
 }

@@ -10,10 +10,15 @@ public func usherMain() -> Int32 {
     }
     let invocation: Invocation
     do {
-        invocation = try parseInvocation(arguments) { name in
+        invocation = try parseInvocation(arguments, env: { name in
             guard let value = getenv(name) else { return nil }
             return String(cString: value)
-        }
+        }, readFile: { path throws(UsageError) in
+            switch readWholeFile(path) {
+            case .success(let bytes): return bytes
+            case .failure(let e): throw UsageError("\(path): cannot read the config file: \(errorText(e.errno))")
+            }
+        })
     } catch {
         writeAll(2, "usher: \(error.message)\n")
         return 2
@@ -35,6 +40,9 @@ public func usherMain() -> Int32 {
         }
     case .rehearse(let plan, let options, let rehearsal):
         return rehearse(plan, options, rehearsal)
+    case .check(let plan):
+        writeAll(1, planText(plan))
+        return 0
     }
 }
 
@@ -51,9 +59,15 @@ struct Driver {
     /// pid of each started process by plan index; also its process group id (each child leads
     /// its own group).
     var pids: [Int32?]
+    /// pid of each process's preStop exec hook while it runs (it leads its own group too).
+    var hookPids: [Int32?]
+    var probes = ProbeRunner()
     var exitCode: Int32?
     /// For a rehearsal: the stop signal to send at an instant, and the observer.
     var trigger: (at: Nanos, signal: Int32)?
+    /// A rehearsal's stop signal before it is armed: it is sent `after` once every main
+    /// container is ready, or `after` past `readyBy` if they never are.
+    var pendingTrigger: (after: Nanos, signal: Int32, readyBy: Nanos)?
     var observer: Rehearsal?
     var prober: RequestProber?
     var probeFor: Nanos = 0
@@ -70,10 +84,11 @@ struct Driver {
     private static let timerToken: UInt64 = 2
 
     init(plan: Plan, options: RunOptions) throws(SystemError) {
-        supervisor = Supervisor(plan: plan)
+        supervisor = Supervisor(plan: plan.withPrimaryGroups())
         self.options = options
         labelWidth = plan.processes.reduce(0) { max($0, $1.name.utf8.count) }
         pids = Array(repeating: nil, count: plan.processes.count)
+        hookPids = pids
         signals = try SignalSource.takeOver()
         timer = try Timer()
         poller = try Poller()
@@ -97,7 +112,8 @@ struct Driver {
     /// loop itself failed (reported on stderr).
     mutating func loop() -> Int32 {
         while exitCode == nil || prober?.stillSending(at: monotonicNow()) == true {
-            let due = [supervisor.nextWakeup, trigger?.at, prober?.nextWakeup].compactMap { $0 }.min()
+            let due = [supervisor.nextWakeup, trigger?.at, pendingTrigger?.readyBy, prober?.nextWakeup,
+                       probes.nextWakeup].compactMap { $0 }.min()
             timer.set(due)
             let tokens: [UInt64]
             do {
@@ -115,6 +131,11 @@ struct Driver {
                                 if let i = pids.firstIndex(of: pid) {
                                     outputs.drain(process: i)  // its last lines before its exit
                                     feed(.exited(i, status))
+                                } else if let i = hookPids.firstIndex(of: pid) {
+                                    hookPids[i] = nil
+                                    feed(.hookExited(i, status))
+                                } else if let result = probes.reaped(pid, status) {
+                                    feed(result)
                                 }
                             }
                         } else {
@@ -127,13 +148,17 @@ struct Driver {
                 } else if token == Driver.timerToken {
                     timer.acknowledge()
                     let now = monotonicNow()
+                    for result in probes.expire(now: now) { feed(result) }
                     prober?.tick(now: now, poller: poller)
+                    armTrigger(now: now)
                     if let t = trigger, now >= t.at {
                         trigger = nil
                         prober?.stopSending(at: now + probeFor)
                         feed(.signal(t.signal))  // the rehearsal's stop, as if sent from outside
                     }
                     feed(.tick)
+                } else if token >= ProbeRunner.tokenBase {
+                    if let result = probes.ready(token: token, poller: poller) { feed(result) }
                 } else if token >= RequestProber.tokenBase {
                     prober?.ready(token: token, now: monotonicNow(), poller: poller)
                 } else {
@@ -167,8 +192,11 @@ struct Driver {
                             continue
                         }
                     }
-                    let result = spawn(process.argv, foreground: foreground && process.role == .main,
-                                       output: output ?? (childStdout == 1 ? nil : (childStdout, 2)))
+                    var launch = Launch(process)
+                    // The terminal goes to the first main container, the one a user types at.
+                    launch.foreground = foreground && i == supervisor.plan.mainIndices.first
+                    launch.output = output ?? (childStdout == 1 ? nil : (childStdout, 2))
+                    let result = spawn(launch)
                     if options.prefix, let (out, err) = output {  // the child has its own copies now
                         close(out)
                         close(err)
@@ -187,6 +215,27 @@ struct Driver {
                     if let pid = pids[i] { signalGroup(pid, sig) }
                 case .signalProcess(let i, let sig):
                     if let pid = pids[i] { signalProcess(pid, sig) }
+                case .spawnHook(let i):
+                    let process = supervisor.plan.processes[i]
+                    guard case .exec(let argv)? = process.preStop else { continue }
+                    var launch = Launch(process, argv: argv)
+                    launch.output = childStdout == 1 ? nil : (childStdout, 2)
+                    switch spawn(launch) {
+                    case .success(let pid):
+                        hookPids[i] = pid
+                        queue.append(.hookSpawned(i, pid: pid))
+                    case .failure(let failure):
+                        queue.append(.hookFailed(i, failure))
+                    }
+                case .signalHook(let i, let sig):
+                    // Same reasoning: a hook is signalled only while it is unreaped.
+                    if let pid = hookPids[i] { signalGroup(pid, sig) }
+                case .runProbe(let i, let kind):
+                    if let result = probes.start(i, kind, of: supervisor.plan.processes[i], now: now, poller: poller) {
+                        queue.append(result)
+                    }
+                case .cancelProbes(let i):
+                    probes.cancel(i)
                 case .log(let record):
                     let now = wallClockNow()
                     switch options.logFormat {
@@ -198,6 +247,7 @@ struct Driver {
                 }
             }
         }
+        if observer != nil { watchReadiness() }
     }
 
     /// When usher is PID 1, the kernel kills everything left in the namespace as it exits. As a
@@ -209,5 +259,23 @@ struct Driver {
     private func sweepLeftovers() {
         guard !isInit else { return }
         for case let pid? in pids { signalGroup(pid, sigkill) }
+    }
+}
+
+extension Plan {
+    /// Each process that runs as another user without a group gets that user's primary group
+    /// from the image's /etc/passwd, or group 0 without an entry, as container runtimes do:
+    /// it must never keep usher's own supplementary groups or run with an unintended group.
+    func withPrimaryGroups() -> Plan {
+        guard processes.contains(where: { $0.user != nil && $0.group == nil }) else { return self }
+        let passwd: [UInt8]
+        if case .success(let bytes) = readWholeFile("/etc/passwd") { passwd = bytes } else { passwd = [] }
+        var plan = self
+        for i in plan.processes.indices {
+            if let uid = plan.processes[i].user, plan.processes[i].group == nil {
+                plan.processes[i].group = passwdPrimaryGroup(passwd, uid: uid) ?? 0
+            }
+        }
+        return plan
     }
 }

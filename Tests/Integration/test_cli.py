@@ -70,7 +70,7 @@ def test_empty_variables_count_as_unset(usher, act):
 def test_children_write_to_usher_s_own_stdout_and_stderr(usher, act):
     # Without --prefix the children share usher's stdout and stderr: an app's output is the
     # container's output, and usher's log lines are mixed into stderr.
-    u = usher(["--sidecar", "s=sh -c 'echo side-out; echo side-err >&2'",
+    u = usher(["--sidecar", "s=sh -c 'echo side-out; echo side-err >&2; exec sleep 5'",
                "--", "sh", "-c", "sleep 0.2; echo main-out; echo main-err >&2"], stdout_file=True)
     assert u.wait() == 0
     assert sorted(u.stdout().splitlines()) == ["main-out", "side-out"]

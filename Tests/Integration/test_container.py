@@ -252,7 +252,7 @@ def test_the_example_image_shuts_down_in_order(images, busybox_base):
         usher_lines = [l.split(" usher: ")[1] for l in r.stderr.splitlines() if " usher: " in l]
         stops = [l.split("[")[0] for l in usher_lines if "stopping with SIGTERM" in l]
         assert stops == ["app.sh", "proxy", "log-shipper"], usher_lines
-        assert "preStop: waiting 500ms before stopping the main process" in usher_lines
+        assert any(l.startswith("app.sh[") and l.endswith("] preStop: waiting 500ms before its stop signal") for l in usher_lines), usher_lines
         assert "app: drained, bye" in r.stdout
     finally:
         podman("rm", "-f", "-t", "0", name, check=False)

@@ -76,7 +76,8 @@ def test_pre_stop_delays_the_main_stop_signal(usher, act):
     assert u.wait() == 143
     delay = ms(u.first("main", "signal", "15")[3] - sent)
     assert 590 <= delay < 1500, delay
-    assert "preStop: waiting 600ms before stopping the main process" in u.log_texts()
+    main = u.first("main", "start")[4]
+    assert f"actor[{main}] preStop: waiting 600ms before its stop signal" in u.log_texts()
 
 
 @pytest.mark.parametrize("flag, sig, actor_opts", [
@@ -135,8 +136,8 @@ def test_a_repeated_stop_request_neither_restarts_pre_stop_nor_moves_the_deadlin
     took = ms(u.ended_at - sent)
     assert 1990 <= took < 2500, f"usher ended {took:.0f} ms after the first SIGTERM"
     assert "received SIGINT again; the shutdown already under way continues" in u.log_texts()
-    assert [t for t in u.log_texts() if t.startswith("preStop")] == [
-        "preStop: waiting 1s before stopping the main process"]
+    main = u.first("main", "start")[4]
+    assert [t for t in u.log_texts() if "preStop" in t] == [f"actor[{main}] preStop: waiting 1s before its stop signal"]
 
 
 # --- the deadline -------------------------------------------------------------------------------
@@ -205,21 +206,25 @@ def test_after_main_exits_by_itself_the_deadline_counts_from_that_exit(usher, ac
     assert f"a[{pid}] still running at the deadline: SIGKILL" in u.log_texts()
 
 
-def test_a_sidecar_exiting_while_main_runs_is_logged_and_nothing_stops(usher, act):
+def test_a_sidecar_exiting_while_main_runs_is_restarted_and_nothing_stops(usher, act):
+    """--sidecar is a Kubernetes sidecar (restartPolicy: Always): the kubelet restarts it at once
+    the first time, then after 10s of back-off."""
     u = usher(["--sidecar", "a=" + act.line("a", "--exit-after", 100, "--code", 4),
                "--sidecar", "b=" + act.line("b"), "--", *act("main")])
-    u.wait_for(lambda: u.find("a", "exit"), what="sidecar a to exit")
-    u.wait_for(lambda: "exited with status 4" in u.stderr(), what="usher to log it")
+    u.wait_for(lambda: len(u.find("a", "exit")) >= 2, what="sidecar a to exit twice")
+    u.wait_for(lambda: "will be restarted in 10s (restart 2, back-off)" in u.stderr(), what="the back-off")
     time.sleep(0.3)
     assert u.running() and not u.find("main", "signal") and not u.find("b", "signal")
-    pid = u.first("a", "start")[4]
-    line = next(t for t in u.log_texts() if t.startswith(f"a[{pid}] exited"))
-    assert line.startswith(f"a[{pid}] exited with status 4 after running ")
-    assert line.endswith("; the main process keeps running"), line
+    assert len(u.find("a", "start")) == 2, "restarted once at once, then waiting"
+    first = u.find("a", "start")[0][4]
+    texts = u.log_texts()
+    line = next(t for t in texts if t.startswith(f"a[{first}] exited"))
+    assert line.startswith(f"a[{first}] exited with status 4 after running "), line
+    assert "a will be restarted now (restart 1)" in texts
     u.signal(signal.SIGTERM)
     assert u.wait() == 143
     assert [e[2] for e in u.find("b", "signal")] == ["15"]
-    assert not u.find("a", "signal"), "a sidecar that is gone gets no stop signal"
+    assert not u.find("a", "signal"), "a sidecar waiting for its restart gets no stop signal"
 
 
 # --- signals other than the stop requests ------------------------------------------------------

@@ -20,7 +20,7 @@ def test_a_healthy_run_is_short_readable_and_complete(usher, act):
     proxy, logs, main = (u.first(n, "start")[4] for n in ("proxy", "logs", "main"))
     assert text[:3] == [f"proxy[{proxy}] started", f"logs[{logs}] started", f"actor[{main}] started"]
     assert text[3] == "received SIGTERM, shutting down (deadline in 30s)"
-    assert text[4] == "preStop: waiting 100ms before stopping the main process"
+    assert text[4] == f"actor[{main}] preStop: waiting 100ms before its stop signal"
     assert text[5] == f"actor[{main}] stopping with SIGTERM"
     assert text[6].startswith(f"actor[{main}] exited with signal SIGTERM ")
     assert text[7] == f"logs[{logs}] stopping with SIGTERM"

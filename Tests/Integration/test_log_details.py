@@ -35,7 +35,7 @@ def test_every_line_of_an_ordered_shutdown(usher, act):
         f"logs[{logs}] started",
         f"actor[{main}] started",
         "received SIGTERM, shutting down (deadline in 30s)",
-        "preStop: waiting 200ms before stopping the main process",
+        f"actor[{main}] preStop: waiting 200ms before its stop signal",
         f"actor[{main}] stopping with SIGTERM",
     ], t
     assert re.fullmatch(rf"actor\[{main}\] exited with signal SIGTERM \d+\.\d{{3}}s after its stop signal", t[6]), t[6]

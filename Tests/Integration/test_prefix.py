@@ -16,7 +16,8 @@ def run(args, env=None, **kw):
 
 
 def test_lines_are_labelled_aligned_complete_and_in_order():
-    r = run(["--prefix", "--sidecar", f"chatty=sh -c '{BURST}' x chatty",
+    # The sidecar stays up after its burst (a sidecar that ends is restarted).
+    r = run(["--prefix", "--sidecar", f"chatty=sh -c '{BURST}; exec sleep 5' x chatty",
              "--", "sh", "-c", BURST + "; sleep 0.2", "x", "main"])
     assert r.returncode == 0, r.stderr
     out = r.stdout.splitlines()

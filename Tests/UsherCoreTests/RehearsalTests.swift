@@ -18,7 +18,8 @@ import Testing
         h.send(.exited(1, .signaled(sigterm)))
         h.now = 1 * second + 500 * ms
         h.send(.exited(0, .exited(0)))
-        let r = h.observer!
+        var r = h.observer!
+        r.processes[2].readyAt = 50 * ms  // the driver notes readiness from the supervisor
         #expect(r.passed)
         #expect(r.verdict(2) == .clean)
         #expect(r.verdict(1) == .endedBySignal(sigterm))
@@ -28,10 +29,12 @@ import Testing
         #expect(r.shutdownDuration == 500 * ms)
         #expect(r.exitCode == 0)
         let text = rehearsalText([r])
-        #expect(text.contains("app      102  +0.000s  SIGTERM  +1.000s  +1.300s  0.300s     0       exited cleanly in time"))
+        #expect(text.contains("app      102  +0.000s  +0.050s  SIGTERM  +1.000s  +1.300s  0.300s     0       exited cleanly in time"))
+        #expect(text.contains("a        100  +0.000s  -        SIGTERM"))
         #expect(text.contains("shutdown took 0.500s of the 10s grace period (5.0%)"))
         #expect(text.hasSuffix("verdict: PASS: every process stopped cleanly within the deadline\n"))
         let json = rehearsalJSON([r])
+        #expect(json.contains(#""name":"app","role":"main","pid":102,"started_ms":0.000,"ready_ms":50.000,"#))
         #expect(json.hasPrefix(#"{"passed":true,"runs":[{"passed":true,"stop_signal":"SIGTERM","stop_ms":1000.000,"shutdown_ms":500.000,"grace_used":0.0500,"grace_ms":10000.000,"exit_status":0,"stray_orphans":0,"processes":[{"name":"a","role":"sidecar","pid":100,"started_ms":0.000,"signal":"SIGTERM","signal_ms":1400.000,"exited_ms":1500.000,"stop_took_ms":100.000,"status":0,"verdict":"clean""#))
     }
 

@@ -102,22 +102,21 @@ import Testing
     @Test func defaults() throws {
         let p = try plan(["app", "--port", "80"])
         #expect(p.processes == [.init(name: "app", argv: ["app", "--port", "80"], role: .main)])
-        #expect(p.preStop == 0)
+        #expect(p.processes[0].preStop == nil)
         #expect(p.grace == 30 * second)
-        #expect(p.stopSignal == sigterm)
+        #expect(p.processes[0].stopSignal == sigterm)
     }
 
     @Test func allFlagsBothSpellings() throws {
         let p = try plan(["--sidecar", "log=tail -f '/var/log/a b'", "--sidecar=proxy=envoy -c x.yaml",
                           "--pre-stop", "5s", "--grace=1m", "--stop-signal", "SIGQUIT", "--", "/usr/bin/app", "-v"])
-        #expect(p.processes == [
-            .init(name: "log", argv: ["tail", "-f", "/var/log/a b"], role: .sidecar),
-            .init(name: "proxy", argv: ["envoy", "-c", "x.yaml"], role: .sidecar),
-            .init(name: "app", argv: ["/usr/bin/app", "-v"], role: .main),
-        ])
-        #expect(p.preStop == 5 * second)
+        #expect(p.processes.map(\.argv) == [["tail", "-f", "/var/log/a b"], ["envoy", "-c", "x.yaml"], ["/usr/bin/app", "-v"]])
+        #expect(p.processes.map(\.name) == ["log", "proxy", "app"])
+        #expect(p.processes.map(\.role) == [.sidecar, .sidecar, .main])
+        #expect(p.processes[2].preStop == .sleep(5 * second))
         #expect(p.grace == 60 * second)
-        #expect(p.stopSignal == sigquit)
+        #expect(p.processes[2].stopSignal == sigquit)
+        #expect(p.processes[0].preStop == nil && p.processes[0].stopSignal == sigterm, "the flags are the main's")
     }
 
     @Test func optionsAfterTheCommandBelongToIt() throws {
@@ -131,13 +130,13 @@ import Testing
     @Test func environmentSetsValuesAndFlagsWin() throws {
         let env = ["USHER_PRE_STOP": "3s", "USHER_GRACE": "45s", "USHER_STOP_SIGNAL": "INT"]
         let fromEnv = try plan(["app"], env: env)
-        #expect(fromEnv.preStop == 3 * second)
+        #expect(fromEnv.processes[0].preStop == .sleep(3 * second))
         #expect(fromEnv.grace == 45 * second)
-        #expect(fromEnv.stopSignal == sigint)
+        #expect(fromEnv.processes[0].stopSignal == sigint)
         let flagsWin = try plan(["--pre-stop", "1s", "--grace", "2s", "--stop-signal", "HUP", "app"], env: env)
-        #expect(flagsWin.preStop == 1 * second)
+        #expect(flagsWin.processes[0].preStop == .sleep(1 * second))
         #expect(flagsWin.grace == 2 * second)
-        #expect(flagsWin.stopSignal == sighup)
+        #expect(flagsWin.processes[0].stopSignal == sighup)
         // A flag wins even over a bad variable: the variable is not read at all.
         #expect(try plan(["--grace", "2s", "app"], env: ["USHER_GRACE": "junk"]).grace == 2 * second)
         // An empty variable counts as unset.
@@ -152,8 +151,8 @@ import Testing
     }
 
     @Test func errorsNameTheFlagAndTheValue() {
-        #expect(error([]) == "no command given (usage: usher [OPTIONS] [--] COMMAND [ARG...])")
-        #expect(error(["--"]) == "no command given (usage: usher [OPTIONS] [--] COMMAND [ARG...])")
+        #expect(error([]) == "no command given (usage: usher [OPTIONS] [--] COMMAND [ARG...], or usher -f FILE)")
+        #expect(error(["--"]) == "no command given (usage: usher [OPTIONS] [--] COMMAND [ARG...], or usher -f FILE)")
         #expect(error(["--gracee", "1s", "app"]) == "unknown option '--gracee' (see usher --help)")
         #expect(error(["-x", "app"]) == "unknown option '-x' (see usher --help)")
         #expect(error(["--grace"]) == "--grace needs a value")
@@ -176,5 +175,17 @@ import Testing
         #expect(try plan(["/usr/local/bin/server"]).processes[0].name == "server")
         #expect(try plan(["./run.sh"]).processes[0].name == "run.sh")
         #expect(baseName("dir/") == "dir/")
+    }
+}
+
+@Suite struct PasswdLookup {
+    let file = Array("root:x:0:0:root:/root:/bin/sh\n# comment\nbroken\napp:x:1000:2000::/home/app:/bin/false\nodd:x:7:notanumber::/:/\n".utf8)
+
+    @Test func primaryGroups() {
+        #expect(passwdPrimaryGroup(file, uid: 1000) == 2000)
+        #expect(passwdPrimaryGroup(file, uid: 0) == 0)
+        #expect(passwdPrimaryGroup(file, uid: 1001) == nil)
+        #expect(passwdPrimaryGroup(file, uid: 7) == nil)
+        #expect(passwdPrimaryGroup([], uid: 0) == nil)
     }
 }

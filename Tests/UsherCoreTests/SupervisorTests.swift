@@ -9,13 +9,15 @@ struct Harness {
     var actions: [Action] = []
     var nextPid: Int32 = 100
     var failSpawn: [Int: SpawnFailure] = [:]
+    var failHook: [Int: SpawnFailure] = [:]
     var exitCode: Int32?
     /// Watches the exchange as the driver's rehearsal observer does.
     var observer: Rehearsal?
 
-    init(_ plan: Plan, failSpawn: [Int: SpawnFailure] = [:], observe: Bool = false) {
+    init(_ plan: Plan, failSpawn: [Int: SpawnFailure] = [:], failHook: [Int: SpawnFailure] = [:], observe: Bool = false) {
         supervisor = Supervisor(plan: plan)
         self.failSpawn = failSpawn
+        self.failHook = failHook
         if observe { observer = Rehearsal(plan: plan, startedAt: 0) }
         send(.start)
     }
@@ -34,6 +36,13 @@ struct Harness {
                         queue.append(.spawnFailed(i, failure))
                     } else {
                         queue.append(.spawned(i, pid: nextPid))
+                        nextPid += 1
+                    }
+                case .spawnHook(let i):
+                    if let failure = failHook[i] {
+                        queue.append(.hookFailed(i, failure))
+                    } else {
+                        queue.append(.hookSpawned(i, pid: nextPid))
                         nextPid += 1
                     }
                 case .exit(let code):
@@ -70,11 +79,14 @@ let second: Nanos = 1_000_000_000
 
 /// sidecars "a", "b", then main "app"; indexes 0, 1, 2.
 func twoSidecars(preStop: Nanos = 0, grace: Nanos = 30 * second, stopSignal: Int32 = sigterm) -> Plan {
-    Plan(processes: [
+    var app = Plan.Process(name: "app", argv: ["app"], role: .main)
+    if preStop > 0 { app.preStop = .sleep(preStop) }
+    app.stopSignal = stopSignal
+    return Plan(processes: [
         .init(name: "a", argv: ["a"], role: .sidecar),
         .init(name: "b", argv: ["b"], role: .sidecar),
-        .init(name: "app", argv: ["app"], role: .main),
-    ], preStop: preStop, grace: grace, stopSignal: stopSignal)
+        app,
+    ], grace: grace)
 }
 
 @Suite struct StartOrder {
@@ -163,7 +175,7 @@ func twoSidecars(preStop: Nanos = 0, grace: Nanos = 30 * second, stopSignal: Int
         let mark = h.actions.count
         h.send(.signal(sigterm))
         #expect(h.signals(since: mark).isEmpty)
-        #expect(h.logs(since: mark).contains(.preStop(5 * second)))
+        #expect(h.logs(since: mark).contains(.preStopSleep(name: "app", pid: 102, wait: 5 * second)))
         #expect(h.supervisor.nextWakeup == 15 * second)
         h.advance(to: 15 * second - 1)
         #expect(h.signals(since: mark).isEmpty)
@@ -226,19 +238,24 @@ func twoSidecars(preStop: Nanos = 0, grace: Nanos = 30 * second, stopSignal: Int
         #expect(h.exitCode == 143)
     }
 
-    @Test func sidecarExitingWhileMainRunsIsLoggedAndNothingStops() {
+    @Test func sidecarExitingWhileMainRunsIsRestartedAndNothingStops() {
         var h = Harness(twoSidecars())
         let mark = h.actions.count
         h.now = 2 * second
         h.send(.exited(0, .exited(1)))
-        #expect(h.signals(since: mark).isEmpty)
-        #expect(h.logs(since: mark) == [.exited(name: "a", pid: 100, .exited(1), ran: 2 * second, afterSignal: nil, role: .sidecar, shuttingDown: false)])
+        // The kubelet's first restart is immediate.
+        #expect(h.signals(since: mark) == [.spawn(0)])
+        #expect(h.logs(since: mark) == [
+            .exited(name: "a", pid: 100, .exited(1), ran: 2 * second, afterSignal: nil, role: .sidecar, shuttingDown: false),
+            .restartScheduled(name: "a", delay: 0, restart: 1),
+            .started(name: "a", pid: 103),
+        ])
         #expect(h.exitCode == nil)
-        // Later shutdown skips the sidecar that is gone.
         h.send(.signal(sigterm))
         h.send(.exited(2, .exited(0)))
         h.send(.exited(1, .exited(0)))
-        #expect(!h.signals(since: mark).contains(.signalGroup(0, sigterm)))
+        #expect(h.signals().last == .signalGroup(0, sigterm), "the restarted sidecar is stopped in its turn")
+        h.send(.exited(0, .exited(0)))
         #expect(h.exitCode == 0)
     }
 
@@ -291,8 +308,8 @@ func twoSidecars(preStop: Nanos = 0, grace: Nanos = 30 * second, stopSignal: Int
 
     @Test func exitedProcessesAreNotKilled() {
         var h = Harness(twoSidecars(grace: 5 * second))
-        h.send(.exited(0, .exited(0)))
         h.send(.signal(sigterm))
+        h.send(.exited(0, .exited(0)))  // gone early, during the shutdown: not restarted
         h.advance(to: 5 * second)
         #expect(!h.signals().contains(.signalGroup(0, sigkill)))
         #expect(h.signals().contains(.signalGroup(2, sigkill)))
@@ -344,7 +361,9 @@ func twoSidecars(preStop: Nanos = 0, grace: Nanos = 30 * second, stopSignal: Int
         #expect(logText(.exited(name: "web", pid: 7, .exited(0), ran: 0, afterSignal: 143 * ms, role: .main, shuttingDown: true))
             == "web[7] exited with status 0 0.143s after its stop signal")
         #expect(logText(.exited(name: "log", pid: 8, .signaled(9), ran: 2 * second, afterSignal: nil, role: .sidecar, shuttingDown: false))
-            == "log[8] exited with signal SIGKILL after running 2.000s; the main process keeps running")
+            == "log[8] exited with signal SIGKILL after running 2.000s")
+        #expect(logText(.restartScheduled(name: "log", delay: 20 * second, restart: 3))
+            == "log will be restarted in 20s (restart 3, back-off)")
         #expect(logText(.killedAtDeadline(name: "web", pid: 7)) == "web[7] still running at the deadline: SIGKILL")
         #expect(logText(.signalReceived(sigterm, grace: 30 * second)) == "received SIGTERM, shutting down (deadline in 30s)")
         #expect(logText(.exiting(3)) == "exiting with status 3")

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/types.h>
@@ -40,6 +41,8 @@ int cusher_ignore_signal(int sig);
 
 // open is variadic, which Swift cannot call. Opens read-only, close-on-exec.
 int cusher_open_read(const char *path);
+// The same, write-only (for /dev/null as a probe command's output).
+int cusher_open_write(const char *path);
 
 // pipe2 is a GNU extension that needs _GNU_SOURCE. Both ends close-on-exec.
 int cusher_pipe_cloexec(int fds[2]);
@@ -74,6 +77,16 @@ void cusher_sigset_every_signal(sigset_t *set);
 // posix_spawn_file_actions_addtcsetpgrp_np is a GNU extension that needs _GNU_SOURCE, which the
 // Glibc module Swift imports in normal mode is not built with.
 int cusher_spawn_add_tcsetpgrp(posix_spawn_file_actions_t *actions, int fd);
+
+// Starts `file` (searched in PATH as execvp does) like usher's posix_spawn path: default signal
+// dispositions, an empty mask, its own process group, the terminal's foreground if asked, stdout
+// and stderr replaced when out_fd/err_fd >= 0; and additionally changes to `dir` (NULL: stay)
+// and drops to `gid` and `uid` (-1: keep) with no supplementary groups. posix_spawn can do
+// none of the last three, so this vforks. Returns 0 with *pid set, or the errno of the step that
+// failed, which *step names: 0 exec, 1 chdir, 2 setgroups, 3 setgid, 4 setuid, 5 vfork.
+int cusher_spawn_as(const char *file, char *const argv[], char *const envp[], const char *dir,
+                    long long uid, long long gid, int foreground, int out_fd, int err_fd,
+                    pid_t *pid, int *step);
 
 // struct epoll_event is packed on x86_64, which Swift does not import faithfully.
 int cusher_epoll_create(void);

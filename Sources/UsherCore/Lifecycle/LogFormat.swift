@@ -12,8 +12,14 @@ public func logText(_ record: LogRecord) -> String {
         return "received \(signalName(sig)) again; the shutdown already under way continues"
     case .stopJoinsShutdown(let sig):
         return "received \(signalName(sig)); the shutdown already under way continues"
-    case .preStop(let wait):
-        return "preStop: waiting \(formatDuration(wait)) before stopping the main process"
+    case .preStopSleep(let name, let pid, let wait):
+        return "\(name)[\(pid)] preStop: waiting \(formatDuration(wait)) before its stop signal"
+    case .preStopStarted(let name, let pid, let hookPid):
+        return "\(name)[\(pid)] preStop: hook[\(hookPid)] started"
+    case .preStopFailed(let name, let failure):
+        return "\(name) preStop: the hook could not be started (\(failure.reason)); stopping it now"
+    case .preStopExited(let name, let hookPid, let status, let ran):
+        return "\(name) preStop: hook[\(hookPid)] exited with \(status.description) after \(formatSeconds(ran))"
     case .stopping(let name, let pid, let sig):
         return "\(name)[\(pid)] stopping with \(signalName(sig))"
     case .exited(let name, let pid, let status, let ran, let afterSignal, let role, let shuttingDown):
@@ -23,12 +29,35 @@ public func logText(_ record: LogRecord) -> String {
         } else {
             text += " after running \(formatSeconds(ran))"
         }
-        if role == .sidecar && !shuttingDown { text += "; the main process keeps running" }
+        if role == .initStep && !shuttingDown && status == .exited(0) { text += ": init done" }
         return text
+    case .startupProbePassed(let name, let pid, let after):
+        return "\(name)[\(pid)] startup probe passed \(formatSeconds(after)) after its start"
+    case .ready(let name, let pid):
+        return "\(name)[\(pid)] is ready"
+    case .notReady(let name, let pid, let detail):
+        return "\(name)[\(pid)] is not ready: \(detail)"
+    case .probeFailed(let name, let pid, let kind, let failures, let detail):
+        return "\(name)[\(pid)] \(probeName(kind)) probe failed \(failures) times in a row (last: \(detail))"
+    case .restartScheduled(let name, let delay, let restart):
+        return delay == 0
+            ? "\(name) will be restarted now (restart \(restart))"
+            : "\(name) will be restarted in \(formatDuration(delay)) (restart \(restart), back-off)"
+    case .startupFailed(let reason):
+        return "startup stopped: \(reason)"
     case .killedAtDeadline(let name, let pid):
         return "\(name)[\(pid)] still running at the deadline: SIGKILL"
     case .exiting(let code):
         return "exiting with status \(code)"
+    }
+}
+
+/// `startup`, `readiness` or `liveness`, as Kubernetes names its probes.
+public func probeName(_ kind: Plan.ProbeKind) -> String {
+    switch kind {
+    case .startup: return "startup"
+    case .readiness: return "readiness"
+    case .liveness: return "liveness"
     }
 }
 

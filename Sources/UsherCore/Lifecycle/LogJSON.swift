@@ -3,7 +3,8 @@
 /// `message` (the text form); the other fields appear where the event has them:
 /// `process`, `pid`, `signal`, `status` (usher's or the process's exit status, 128+N for a
 /// signal), `duration_ms` (how long the process ran), `stop_duration_ms` (from its stop signal
-/// to its exit), `grace_ms`, `reason`. Like the text form, it never holds environment values
+/// to its exit), `grace_ms`, `reason`, `hook_pid` (a preStop hook), `probe` and `failures` (a
+/// probe that failed), `delay_ms` and `restart` (a sidecar's restart). Like the text form, it never holds environment values
 /// or command arguments.
 public func logJSON(_ record: LogRecord, unixNanos: Nanos) -> String {
     var o = JSONObject()
@@ -21,8 +22,19 @@ public func logJSON(_ record: LogRecord, unixNanos: Nanos) -> String {
         o.string("level", "warn"); o.string("event", "stop_repeated"); o.string("signal", signalName(sig))
     case .stopJoinsShutdown(let sig):
         o.string("level", "info"); o.string("event", "stop_requested"); o.string("signal", signalName(sig))
-    case .preStop(let wait):
-        o.string("level", "info"); o.string("event", "pre_stop"); o.number("duration_ms", wait / 1_000_000)
+    case .preStopSleep(let name, let pid, let wait):
+        o.string("level", "info"); o.string("event", "pre_stop"); o.process(name, pid)
+        o.number("duration_ms", wait / 1_000_000)
+    case .preStopStarted(let name, let pid, let hookPid):
+        o.string("level", "info"); o.string("event", "pre_stop"); o.process(name, pid)
+        o.number("hook_pid", Int64(hookPid))
+    case .preStopFailed(let name, let failure):
+        o.string("level", "error"); o.string("event", "pre_stop_failed"); o.string("process", name)
+        o.string("reason", failure.reason)
+    case .preStopExited(let name, let hookPid, let status, let ran):
+        o.string("level", status == .exited(0) ? "info" : "warn"); o.string("event", "pre_stop_exited")
+        o.string("process", name); o.number("hook_pid", Int64(hookPid))
+        o.number("status", Int64(status.code)); o.number("duration_ms", ran / 1_000_000)
     case .stopping(let name, let pid, let sig):
         o.string("level", "info"); o.string("event", "stopping"); o.process(name, pid)
         o.string("signal", signalName(sig))
@@ -34,6 +46,22 @@ public func logJSON(_ record: LogRecord, unixNanos: Nanos) -> String {
         if case .signaled(let s) = status { o.string("signal", signalName(s)) }
         o.number("duration_ms", ran / 1_000_000)
         if let afterSignal { o.number("stop_duration_ms", afterSignal / 1_000_000) }
+    case .startupProbePassed(let name, let pid, let after):
+        o.string("level", "info"); o.string("event", "started_up"); o.process(name, pid)
+        o.number("duration_ms", after / 1_000_000)
+    case .ready(let name, let pid):
+        o.string("level", "info"); o.string("event", "ready"); o.process(name, pid)
+    case .notReady(let name, let pid, let detail):
+        o.string("level", "warn"); o.string("event", "not_ready"); o.process(name, pid)
+        o.string("reason", detail)
+    case .probeFailed(let name, let pid, let kind, let failures, let detail):
+        o.string("level", "error"); o.string("event", "probe_failed"); o.process(name, pid)
+        o.string("probe", probeName(kind)); o.number("failures", Int64(failures)); o.string("reason", detail)
+    case .restartScheduled(let name, let delay, let restart):
+        o.string("level", "warn"); o.string("event", "restart_scheduled"); o.string("process", name)
+        o.number("delay_ms", delay / 1_000_000); o.number("restart", Int64(restart))
+    case .startupFailed(let reason):
+        o.string("level", "error"); o.string("event", "startup_failed"); o.string("reason", reason)
     case .killedAtDeadline(let name, let pid):
         o.string("level", "error"); o.string("event", "killed_at_deadline"); o.process(name, pid)
         o.string("signal", "SIGKILL")

@@ -7,6 +7,8 @@ public struct Rehearsal: Equatable {
         public var role: Plan.Role
         public var pid: Int32?
         public var startedAt: Nanos?
+        /// When it first became ready: its startup and readiness probes passed (or it had none).
+        public var readyAt: Nanos?
         public var startFailure: SpawnFailure?
         /// When usher sent it its stop signal, and which.
         public var signaledAt: Nanos?
@@ -131,6 +133,8 @@ public struct Rehearsal: Equatable {
         guard p.startedAt != nil, let status = p.status else { return .neverStarted }
         if p.killedAtDeadline { return .killedAtDeadline }
         if p.leftOrphans { return .leftOrphans }
+        // An init container is meant to be through before anything else starts.
+        if p.role == .initStep, status == .exited(0) { return .clean }
         if let stopAt, let exitedAt = p.exitedAt, exitedAt < stopAt { return .exitedBeforeStop(status) }
         switch status {
         case .exited(0): return .clean

@@ -35,14 +35,14 @@ public func rehearsalText(_ runs: [Rehearsal]) -> String {
 }
 
 private func timeline(_ run: Rehearsal) -> String {
-    let header = ["process", "pid", "started", "signal", "sent", "exited", "stop took", "status", "verdict"]
+    let header = ["process", "pid", "started", "ready", "signal", "sent", "exited", "stop took", "status", "verdict"]
     var rows: [[String]] = [header]
     for (i, p) in run.processes.enumerated() {
         let at = { (t: Nanos?) -> String in t.map { "+" + formatSeconds($0 - run.startedAt) } ?? "-" }
         let took: String
         if let s = p.signaledAt, let e = p.exitedAt, e >= s { took = formatSeconds(e - s) } else { took = "-" }
         rows.append([
-            p.name, p.pid.map { "\($0)" } ?? "-", at(p.startedAt), p.signal.map(signalName) ?? "-",
+            p.name, p.pid.map { "\($0)" } ?? "-", at(p.startedAt), at(p.readyAt), p.signal.map(signalName) ?? "-",
             at(p.signaledAt), at(p.exitedAt), took, p.status.map { "\($0.code)" } ?? "-", run.verdict(i).text,
         ])
     }
@@ -149,9 +149,10 @@ public func rehearsalJSON(_ runs: [Rehearsal]) -> String {
             if i > 0 { list += "," }
             var q = JSONObject()
             q.string("name", p.name)
-            q.string("role", p.role == .main ? "main" : "sidecar")
+            q.string("role", roleName(p.role))
             if let pid = p.pid { q.number("pid", Int64(pid)) }
             if let t = p.startedAt { q.raw("started_ms", millis(t - run.startedAt)) }
+            if let t = p.readyAt { q.raw("ready_ms", millis(t - run.startedAt)) }
             if let s = p.signal { q.string("signal", signalName(s)) }
             if let t = p.signaledAt { q.raw("signal_ms", millis(t - run.startedAt)) }
             if let t = p.exitedAt { q.raw("exited_ms", millis(t - run.startedAt)) }
@@ -189,4 +190,13 @@ private func ratio(_ part: Nanos, _ whole: Nanos) -> String {
     var digits = "\(frac)"
     while digits.utf8.count < 4 { digits = "0" + digits }
     return "\(tenThousandths / 10000).\(digits)"
+}
+
+/// `main`, `sidecar` or `init`, for the JSON report.
+func roleName(_ role: Plan.Role) -> String {
+    switch role {
+    case .main: return "main"
+    case .sidecar: return "sidecar"
+    case .initStep: return "init"
+    }
 }

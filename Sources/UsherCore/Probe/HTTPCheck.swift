@@ -22,20 +22,28 @@ struct HTTPCheck {
 
     /// Starts the connect; a failure that the kernel reports at once (no listener on a local
     /// port, say) comes back as `.failure` with its reason.
-    static func start(_ url: HTTPURL, at now: Nanos) -> Result<HTTPCheck, HTTPCheck.Failure> {
+    static func start(_ url: HTTPURL, headers: [Plan.Header] = [], at now: Nanos) -> Result<HTTPCheck, HTTPCheck.Failure> {
         switch TCP.connect(url) {
-        case .success(let fd): return .success(HTTPCheck(url: url, fd: fd, startedAt: now))
+        case .success(let fd): return .success(HTTPCheck(url: url, headers: headers, fd: fd, startedAt: now))
         case .failure(let e): return .failure(Failure(reason: errorText(e.errno)))
         }
     }
 
     struct Failure: Error { let reason: String }
 
-    private init(url: HTTPURL, fd: Int32, startedAt: Nanos) {
+    /// The request as the kubelet sends it: `Host` and `User-Agent` unless a header of the probe
+    /// sets them (`httpHeaders`), and the probe's other headers.
+    private init(url: HTTPURL, headers: [Plan.Header], fd: Int32, startedAt: Nanos) {
         self.url = url
         self.fd = fd
         self.startedAt = startedAt
-        request = Array("GET \(url.path) HTTP/1.1\r\nHost: \(url.host)\r\nUser-Agent: usher\r\nConnection: close\r\n\r\n".utf8)
+        func given(_ name: String) -> Bool { headers.contains { sameIgnoringCase($0.name, name) } }
+        var text = "GET \(url.path) HTTP/1.1\r\n"
+        if !given("host") { text += "Host: \(url.host)\r\n" }
+        if !given("user-agent") { text += "User-Agent: usher\r\n" }
+        for h in headers { text += "\(h.name): \(h.value)\r\n" }
+        text += "Connection: close\r\n\r\n"
+        request = Array(text.utf8)
     }
 
     /// True while it waits for the connect (the socket becoming writable) or to send more.

@@ -4,6 +4,8 @@ public enum Invocation: Equatable {
     case run(Plan, RunOptions)
     /// `usher rehearse ...`: run the plan, stop it as Kubernetes would, and report.
     case rehearse(Plan, RunOptions, RehearseOptions)
+    /// `usher check ...`: validate the configuration and print the resolved plan.
+    case check(Plan)
     case help
     case version
 }
@@ -61,13 +63,19 @@ public let usherVersion = "0.1.0"
 
 public let usageText = """
     usage: usher [OPTIONS] [--] COMMAND [ARG...]
-           usher rehearse [OPTIONS] [REHEARSAL OPTIONS] [--] COMMAND [ARG...]
+           usher [OPTIONS] -f FILE
+           usher rehearse [OPTIONS] [REHEARSAL OPTIONS] {[--] COMMAND [ARG...] | -f FILE}
+           usher check {[OPTIONS] [--] COMMAND [ARG...] | -f FILE}
 
     Runs COMMAND as the main process of a container, with optional sidecars, as PID 1:
     forwards signals, reaps zombies, and on SIGTERM, SIGINT or SIGQUIT stops the main process
     first and then the sidecars in reverse start order, killing what is left at the deadline.
+    With -f, runs the processes a Kubernetes Pod spec describes, with a pod's lifecycle.
 
     options:
+      -f, --config FILE       run what FILE describes: a PodSpec, a Pod, or a workload
+                              (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob),
+                              in YAML or JSON; no COMMAND then            [USHER_CONFIG]
       --sidecar NAME=COMMAND  start a sidecar before COMMAND; repeatable, started in the order
                               given. COMMAND is split into words like a POSIX shell would
                               (quotes, backslash) but no shell runs.
@@ -87,7 +95,8 @@ public let usageText = """
     rehearse: start everything as usher would, send the stop signal as Kubernetes would, run
     the real shutdown, and report each process's timeline and verdict; exit 0 only when every
     process stopped cleanly within the deadline (1 otherwise).
-      --after DURATION        send the stop signal this long after the start (default 1s)
+      --after DURATION        send the stop signal this long after every main container is
+                              ready (its startup and readiness probes passed; default 1s)
       --signal SIGNAL         the signal to send to usher (default SIGTERM)
       --repeat N              rehearse N times and report the spread (default 1)
       --probe URL             send HTTP GETs to URL (http://IP:PORT/PATH) every 50ms, as a load
@@ -97,19 +106,28 @@ public let usageText = """
                               preStop delay, the time your endpoints need to converge)
       --format FORMAT         the report: text (default) or json, on stdout
 
+    check: validate the command line or FILE and print the resolved plan (start order, gates,
+    stop order, signals, hooks, the deadline) without starting anything.
+
     DURATION: 500ms, 10s, 1m30s; a bare number is seconds. SIGNAL: SIGTERM, TERM or 15.
     A flag wins over its environment variable.
 
-    exit status: the main process's status; 128+N if it died of signal N; 2 for a usage
-    error; 127 if a command was not found; 126 if it could not be executed.
+    exit status: the main process's status (with -f, the first main container to exit); 128+N
+    if it died of signal N; an init container's status if it failed; 1 if a startup probe never
+    passed; 2 for a usage or configuration error; 127 if a command was not found; 126 if it could not be executed.
 
     """
 
-/// Parses `arguments` (without the program name) and the environment lookup `env`.
+/// Parses `arguments` (without the program name), the environment lookup `env`, and the config
+/// file named by `-f` or USHER_CONFIG, read through `readFile`.
 public func parseInvocation(
-    _ arguments: [String], env: (String) -> String?
+    _ arguments: [String], env: (String) -> String?,
+    readFile: (String) throws(UsageError) -> [UInt8] = { path throws(UsageError) in
+        throw UsageError("\(path): cannot read config files here")
+    }
 ) throws(UsageError) -> Invocation {
     var sidecars: [Plan.Process] = []
+    var configFlag: String?
     var preStopFlag: String?
     var graceFlag: String?
     var stopSignalFlag: String?
@@ -117,10 +135,14 @@ public func parseInvocation(
     var prefixFlag = false
     var command: [String] = []
     var rehearsal: RehearseOptions?
+    var checking = false
 
     var i = 0
     if let first = arguments.first, same(first, "rehearse") {
         rehearsal = RehearseOptions()
+        i = 1
+    } else if let first = arguments.first, same(first, "check") {
+        checking = true
         i = 1
     }
     while i < arguments.count {
@@ -143,7 +165,9 @@ public func parseInvocation(
             guard i < arguments.count else { throw UsageError("\(name) needs a value") }
             return arguments[i]
         }
-        if same(name, "--sidecar") {
+        if same(name, "-f") || same(name, "--config") {
+            configFlag = try value()
+        } else if same(name, "--sidecar") {
             sidecars.append(try parseSidecar(try value()))
         } else if same(name, "--pre-stop") {
             preStopFlag = try value()
@@ -194,28 +218,45 @@ public func parseInvocation(
         i += 1
     }
 
-    guard let program = command.first, !program.isEmpty else {
-        throw UsageError("no command given (usage: usher [OPTIONS] [--] COMMAND [ARG...])")
-    }
-
-    for (n, sidecar) in sidecars.enumerated() where sidecars[..<n].contains(where: { same($0.name, sidecar.name) }) {
-        throw UsageError("--sidecar \(sidecar.name): the name is used twice")
-    }
-    var plan = Plan(processes: sidecars)
-    plan.processes.append(Plan.Process(name: baseName(program), argv: command, role: .main))
-    if let text = try setting(flag: "--pre-stop", preStopFlag, variable: "USHER_PRE_STOP", env) {
-        plan.preStop = try duration(text.value, what: text.source)
+    var plan: Plan
+    if let config = try setting(flag: "--config", configFlag, variable: "USHER_CONFIG", env) {
+        // The file describes every process: flags that describe them too would compete with it.
+        if !command.isEmpty {
+            throw UsageError("\(config.source) \(config.value) and a command on the command line: use one or the other")
+        }
+        if !sidecars.isEmpty { throw UsageError("--sidecar cannot be used with a config file (add an init container with restartPolicy: Always)") }
+        for (flag, variable, field) in [(preStopFlag, "--pre-stop", "USHER_PRE_STOP"), (stopSignalFlag, "--stop-signal", "USHER_STOP_SIGNAL")] {
+            if flag != nil || !(env(field) ?? "").isEmpty {
+                let what = flag != nil ? variable : field
+                let instead = same(variable, "--pre-stop") ? "lifecycle.preStop" : "lifecycle.stopSignal"
+                throw UsageError("\(what) cannot be used with a config file (set \(instead) in \(config.value))")
+            }
+        }
+        plan = try decodeConfig(try readFile(config.value), file: config.value)
+    } else {
+        guard let program = command.first, !program.isEmpty else {
+            throw UsageError("no command given (usage: usher [OPTIONS] [--] COMMAND [ARG...], or usher -f FILE)")
+        }
+        for (n, sidecar) in sidecars.enumerated() where sidecars[..<n].contains(where: { same($0.name, sidecar.name) }) {
+            throw UsageError("--sidecar \(sidecar.name): the name is used twice")
+        }
+        var main = Plan.Process(name: baseName(program), argv: command, role: .main)
+        if let text = try setting(flag: "--pre-stop", preStopFlag, variable: "USHER_PRE_STOP", env) {
+            let wait = try duration(text.value, what: text.source)
+            if wait > 0 { main.preStop = .sleep(wait) }
+        }
+        if let text = try setting(
+            flag: "--stop-signal", stopSignalFlag, variable: "USHER_STOP_SIGNAL", env)
+        {
+            guard let sig = parseSignal(text.value) else {
+                throw UsageError("\(text.source): unknown signal \"\(text.value)\" (use a name such as SIGTERM or TERM, or a number)")
+            }
+            main.stopSignal = sig
+        }
+        plan = Plan(processes: sidecars + [main])
     }
     if let text = try setting(flag: "--grace", graceFlag, variable: "USHER_GRACE", env) {
         plan.grace = try duration(text.value, what: text.source)
-    }
-    if let text = try setting(
-        flag: "--stop-signal", stopSignalFlag, variable: "USHER_STOP_SIGNAL", env)
-    {
-        guard let sig = parseSignal(text.value) else {
-            throw UsageError("\(text.source): unknown signal \"\(text.value)\" (use a name such as SIGTERM or TERM, or a number)")
-        }
-        plan.stopSignal = sig
     }
     var options = RunOptions()
     if let text = try setting(flag: "--log-format", logFormatFlag, variable: "USHER_LOG_FORMAT", env) {
@@ -236,6 +277,7 @@ public func parseInvocation(
             throw UsageError("USHER_PREFIX: \"\(v)\" is not a yes or no (use 1, true, yes, on, or 0, false, no, off)")
         }
     }
+    if checking { return .check(plan) }
     if let rehearsal { return .rehearse(plan, options, rehearsal) }
     return .run(plan, options)
 }
@@ -300,6 +342,12 @@ private func parseCount(_ text: String) -> Int? {
 /// Swift's Unicode normalization tables into the release binary; command-line words and names
 /// are compared as the bytes the user typed.
 func same(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
+
+/// Byte-wise equality ignoring ASCII case, for header and signal names.
+func sameIgnoringCase(_ a: String, _ b: String) -> Bool {
+    func lower(_ c: UInt8) -> UInt8 { c >= 65 && c <= 90 ? c + 32 : c }
+    return a.utf8.count == b.utf8.count && zip(a.utf8, b.utf8).allSatisfy { lower($0) == lower($1) }
+}
 
 /// The last path component, used as the main process's name in the log.
 public func baseName(_ path: String) -> String {

@@ -33,17 +33,7 @@ func groupHasMembers(_ pgid: Int32) -> Bool {
 /// in /proc/self/task/<pid>/children; a child is usher's own and not yet reaped, so its pid
 /// cannot have been reused. Without /proc, nothing is found.
 func killRemainingChildren(outside groups: [Int32]) -> Int {
-    let path = "/proc/self/task/\(getpid())/children"
-    let fd = cusher_open_read(path)
-    guard fd >= 0 else { return 0 }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let n = chunk.withUnsafeMutableBytes { buf in retryingEINTR { read(fd, buf.baseAddress, buf.count) } }
-        if n <= 0 { break }
-        bytes += chunk[0..<n]
-    }
-    close(fd)
+    guard case .success(let bytes) = readWholeFile("/proc/self/task/\(getpid())/children") else { return 0 }
     var strays = 0
     var pid: Int32 = 0
     for b in bytes + [32] {

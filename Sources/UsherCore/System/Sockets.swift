@@ -3,8 +3,11 @@ import CUsher
 /// Non-blocking TCP for probes: every socket call usher makes, wrapped once.
 enum TCP {
     /// Starts connecting; the socket becomes writable when the connect has finished.
-    static func connect(_ url: HTTPURL) -> Result<Int32, SystemError> {
-        let fd = cusher_tcp_connect(url.address, url.port)
+    static func connect(_ url: HTTPURL) -> Result<Int32, SystemError> { connect(url.address, url.port) }
+
+    /// The same for an IPv4 address in network byte order.
+    static func connect(_ address: UInt32, _ port: UInt16) -> Result<Int32, SystemError> {
+        let fd = cusher_tcp_connect(address, port)
         return fd >= 0 ? .success(fd) : .failure(SystemError("connect"))
     }
 

@@ -1,0 +1,91 @@
+/// `usher check`: the resolved plan in words, so a user sees what will happen before it does:
+/// the start order and what gates each step, the stop order with hooks and signals, and the
+/// deadline. Environment values are never shown (they may hold secrets), only their names.
+public func planText(_ plan: Plan) -> String {
+    var text = "start order:\n"
+    let mains = plan.mainIndices
+    for (n, p) in plan.processes.enumerated() {
+        let gate: String
+        switch p.role {
+        case .initStep:
+            gate = "init container: runs to completion; the next starts when it exits 0, any other status stops the startup"
+        case .sidecar:
+            gate = p.startupProbe == nil
+                ? "sidecar: keeps running, restarted with back-off if it ends; the next starts at once"
+                : "sidecar: keeps running, restarted with back-off if it ends; the next starts once its startup probe passes"
+        case .main:
+            gate = mains.count > 1 ? "main container, started with the other main containers" : "main container"
+        }
+        text += "  \(n + 1). \(p.name): \(gate)\n"
+        text += "     command: \(p.argv.map(quotedWord).joined(separator: " "))\n"
+        var context: [String] = []
+        if let user = p.user { context.append("user \(user)") }
+        if let group = p.group { context.append("group \(group)") }
+        if let dir = p.workingDir { context.append("working directory \(dir)") }
+        if !p.env.isEmpty {
+            context.append("environment: " + p.env.map { entry in
+                let bytes = Array(entry.utf8)
+                return String(decoding: bytes[..<(bytes.firstIndex(of: 61) ?? bytes.count)], as: UTF8.self)
+            }.joined(separator: ", "))
+        }
+        if !context.isEmpty { text += "     \(context.joined(separator: "; "))\n" }
+        for kind in [Plan.ProbeKind.startup, .readiness, .liveness] {
+            if let probe = p.probe(kind) { text += "     \(probeName(kind)) probe: \(probeText(probe))\n" }
+        }
+    }
+    text += "on SIGTERM, SIGINT or SIGQUIT, or when a main container exits (usher then exits with its status):\n"
+    text += "  one deadline of \(formatDuration(plan.grace)) for the whole shutdown; SIGKILL to everything left then\n"
+    var step = 1
+    let front = plan.processes.indices.filter { plan.processes[$0].role == .main }
+    for i in front {
+        let together = front.count > 1 ? " (main containers in parallel)" : ""
+        text += "  \(step). \(plan.processes[i].name): \(stopText(plan.processes[i]))\(together)\n"
+        if front.count == 1 || i == front.last { step += 1 }
+    }
+    for i in plan.processes.indices.reversed() where plan.processes[i].role == .sidecar {
+        text += "  \(step). \(plan.processes[i].name): \(stopText(plan.processes[i])), once the steps above have exited\n"
+        step += 1
+    }
+    let forwarded = mains.map { plan.processes[$0].name }.joined(separator: ", ")
+    text += "other signals are forwarded to: \(forwarded)\n"
+    return text
+}
+
+private func stopText(_ p: Plan.Process) -> String {
+    switch p.preStop {
+    case .sleep(let wait)?: return "preStop sleep \(formatDuration(wait)), then \(signalName(p.stopSignal))"
+    case .exec(let argv)?:
+        return "preStop exec \(argv.map(quotedWord).joined(separator: " ")), waited for, then \(signalName(p.stopSignal))"
+    case nil: return signalName(p.stopSignal)
+    }
+}
+
+private func probeText(_ probe: Plan.Probe) -> String {
+    let check: String
+    switch probe.check {
+    case .exec(let argv): check = "exec \(argv.map(quotedWord).joined(separator: " "))"
+    case .tcp(let host, _, let port): check = "tcpSocket \(host):\(port)"
+    case .http(let url, let headers):
+        check = "httpGet http://\(url.host):\(url.port)\(url.path)"
+            + (headers.isEmpty ? "" : " with " + headers.map { $0.name }.joined(separator: ", "))
+    }
+    var text = "\(check), every \(formatDuration(probe.period)), timeout \(formatDuration(probe.timeout))"
+    if probe.initialDelay > 0 { text += ", first after \(formatDuration(probe.initialDelay))" }
+    text += ", fails after \(probe.failureThreshold)"
+    if probe.successThreshold > 1 { text += ", passes after \(probe.successThreshold)" }
+    return text
+}
+
+/// A word as a POSIX shell would need it written: bare when it is plain, else single-quoted.
+func quotedWord(_ word: String) -> String {
+    let plain = !word.isEmpty && word.utf8.allSatisfy { b in
+        (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122)
+            || b == 45 || b == 95 || b == 46 || b == 47 || b == 61 || b == 58 || b == 44 || b == 43 || b == 64
+    }
+    if plain { return word }
+    var out = "'"
+    for c in word.utf8 {
+        if c == 39 { out += "'\\''" } else { out += String(decoding: [c], as: UTF8.self) }
+    }
+    return out + "'"
+}

@@ -1,0 +1,17 @@
+import CUsher
+
+/// Reads a whole file, up to `limit` bytes (a config file, a /proc listing).
+func readWholeFile(_ path: String, limit: Int = 1 << 20) -> Result<[UInt8], SystemError> {
+    let fd = cusher_open_read(path)
+    guard fd >= 0 else { return .failure(SystemError("open")) }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    while bytes.count <= limit {
+        let n = chunk.withUnsafeMutableBytes { buf in retryingEINTR { read(fd, buf.baseAddress, buf.count) } }
+        if n < 0 { return .failure(SystemError("read")) }
+        if n == 0 { return .success(bytes) }
+        bytes += chunk[0..<n]
+    }
+    return .failure(SystemError("read", errno: EFBIG))
+}
