@@ -120,15 +120,18 @@ private func decodePodSpec(_ document: YAMLNode, file: String) throws(UsageError
 
     var plan = Plan(processes: [], grace: graceSeconds * nanosPerSecond)
     // Names are unique across both lists, as Kubernetes requires: the log tells them apart.
+    // Compared within buckets of a byte hash, so thousands of containers cost no quadratic time.
+    var buckets = [[Int]](repeating: [], count: 256)
     var nameNodes: [YAMLNode] = []
-    var paths: [String] = []
-    for (i, container) in (inits + mains).enumerated() {
+    let all = inits + mains
+    for (i, container) in all.enumerated() {
         let (process, nameNode) = try decodeContainer(container, isInit: i < inits.count, pod: pod, graceSeconds: graceSeconds)
-        if let other = plan.processes.firstIndex(where: { same($0.name, process.name) }) {
-            throw container.error(nameNode, "name", quoted(process.name) + " is already the name of " + paths[other] + " (line \(nameNodes[other].line))")
+        let bucket = Int(process.name.utf8.reduce(UInt8(0)) { $0 &* 31 &+ $1 })
+        if let other = buckets[bucket].first(where: { same(plan.processes[$0].name, process.name) }) {
+            throw container.error(nameNode, "name", quoted(process.name) + " is already the name of " + all[other].path + " (line \(nameNodes[other].line))")
         }
+        buckets[bucket].append(i)
         nameNodes.append(nameNode)
-        paths.append(container.path)
         plan.processes.append(process)
     }
     return plan
