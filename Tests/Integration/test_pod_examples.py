@@ -112,3 +112,29 @@ def test_usher_check_accepts_each_example(path):
     r = subprocess.run([USHER, "check", "-f", path], capture_output=True, text=True, env=env, timeout=20)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("start order:\n"), r.stdout
+
+
+# --- the same example as an image, in podman --------------------------------------------------------
+
+from test_container import busybox_base, images, podman  # noqa: E402,F401 - fixtures shared with test_container
+
+
+def test_pod_with_sidecars_image_runs_the_manifest_in_podman(images, busybox_base):
+    podman("build", "-q", "--build-arg", "USHER_IMAGE=localhost/usher:test",
+           "--build-arg", f"BASE={busybox_base}", "-t", "usher-pod-demo:test", POD_DEMO)
+    name = "usher-test-pod-demo-" + uuid.uuid4().hex[:8]
+    try:
+        podman("run", "-d", "--name", name, "localhost/usher-pod-demo:test")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not re.search(r"app\[\d+\] is ready", podman("logs", name).stderr):
+            time.sleep(0.1)
+        podman("stop", "-t", "20", name)
+        assert int(podman("wait", name).stdout.strip()) == 0
+        r = podman("logs", name)
+        texts = [l.split(" usher: ", 1)[1] for l in r.stderr.splitlines() if " usher: " in l]
+        assert names(texts, "] started") == ["prepare", "log-shipper", "proxy", "app"], texts
+        assert names(texts, " stopping with SIGTERM") == ["app", "proxy", "log-shipper"], texts
+        assert "app: hello from the init container; the proxy says ok" in r.stdout, r.stdout
+        assert texts[-1] == "exiting with status 0", texts
+    finally:
+        podman("rm", "-f", "-t", "0", name, check=False)
