@@ -5,6 +5,8 @@ readinessProbe only changes the ready state, which is logged."""
 import signal
 import time
 
+import pytest
+
 from conftest import ms
 from helpers.podfile import container, exec_probe, sidecar, write_pod
 
@@ -86,3 +88,31 @@ def test_a_readiness_probe_logs_ready_and_not_ready_and_stops_nothing(usher, act
     assert u.running() and not u.find("web", "signal"), "readiness stops nothing"
     u.signal(signal.SIGTERM)
     assert u.wait() == 143
+
+
+@pytest.mark.xfail(strict=True, reason="a liveness restart waits the pod's terminationGracePeriodSeconds before "
+                   "SIGKILL: the probe's own terminationGracePeriodSeconds, which Kubernetes uses for exactly "
+                   "this kill, is accepted and ignored (PodSpecProbe.swift says usher never kills on a probe "
+                   "failure, but it does)")
+def test_a_liveness_restart_uses_the_probe_s_termination_grace_period(usher, tmp_path):
+    pod = write_pod(tmp_path, terminationGracePeriodSeconds=30,
+                    init=[sidecar("proxy", ["sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"],
+                                  livenessProbe=exec_probe(["false"], period=1, failures=1, initialDelaySeconds=1,
+                                                           terminationGracePeriodSeconds=1))],
+                    containers=[container("web", ["sleep", "60"])])
+    u = usher(["-f", pod])
+    u.wait_for(lambda: any(t.startswith("proxy[") and " stopping with SIGTERM" in t for t in u.log_texts()),
+               timeout=6, what="the liveness stop")
+    # The probe's grace is 1s: the SIGKILL, and so the restart, should follow within a few seconds.
+    u.wait_for(lambda: "proxy will be restarted now (restart 1)" in u.log_texts(), timeout=4,
+               what="the restart after the probe's 1s grace period")
+
+
+@pytest.mark.xfail(strict=True, reason="log wording: a threshold of 1 gives `failed 1 times`")
+def test_a_single_probe_failure_is_not_worded_as_1_times(usher, act, tmp_path):
+    pod = write_pod(tmp_path, init=[sidecar("proxy", act("proxy"), startupProbe=exec_probe(["false"], failures=1))],
+                    containers=[container("web", act("web"))])
+    u = usher(["-f", pod])
+    assert u.wait() == 1
+    failed = [t for t in u.log_texts() if "failed" in t]
+    assert failed and not [t for t in failed if " 1 times" in t], failed
