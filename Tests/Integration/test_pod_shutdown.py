@@ -5,7 +5,6 @@ next; terminationGracePeriodSeconds (or --grace) is one deadline for all of it, 
 A main container that exits by itself starts the same shutdown and gives usher its status.
 Other signals go to every main container."""
 import json
-import os
 import signal
 import time
 
