@@ -12,11 +12,14 @@ let swiftSettings: [SwiftSetting] = embedded
     ? [.enableExperimentalFeature("Embedded"), .unsafeFlags(["-wmo", "-Osize", "-Xfrontend", "-function-sections"])]
     : []
 
+// Linked by the toolchain's lld: --gc-sections drops unused functions (each in its own section),
+// and release.ld drops the unwind tables (why: see that file).
 let executableLinker: [LinkerSetting] = embedded
     ? [.unsafeFlags([
-        "-Xclang-linker", "-static",
+        "-Xclang-linker", "-static", "-use-ld=lld",
         "-L\(toolchainLib)", "-lswiftUnicodeDataTables", "-lm",
-        "-Xlinker", "--gc-sections",
+        "-Xlinker", "--gc-sections", "-Xlinker", "--no-eh-frame-hdr",
+        "-Xlinker", "-T\(Context.packageDirectory)/Sources/usher/release.ld",
     ])]
     : []
 
@@ -29,7 +32,7 @@ var targets: [Target] = [
         providers: [.apt(["libyaml-dev"])]),
     .target(name: "UsherCore", dependencies: ["CUsher", "CYAML"], swiftSettings: swiftSettings),
     .executableTarget(
-        name: "usher", dependencies: ["UsherCore"],
+        name: "usher", dependencies: ["UsherCore"], exclude: ["release.ld"],
         swiftSettings: swiftSettings, linkerSettings: executableLinker),
 ]
 if !embedded {

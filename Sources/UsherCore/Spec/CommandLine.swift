@@ -123,7 +123,7 @@ public let usageText = """
 public func parseInvocation(
     _ arguments: [String], env: (String) -> String?,
     readFile: (String) throws(UsageError) -> [UInt8] = { path throws(UsageError) in
-        throw UsageError("\(path): cannot read config files here")
+        throw UsageError(path + ": cannot read config files here")
     }
 ) throws(UsageError) -> Invocation {
     var sidecars: [Plan.Process] = []
