@@ -90,10 +90,6 @@ def test_a_readiness_probe_logs_ready_and_not_ready_and_stops_nothing(usher, act
     assert u.wait() == 143
 
 
-@pytest.mark.xfail(strict=True, reason="a liveness restart waits the pod's terminationGracePeriodSeconds before "
-                   "SIGKILL: the probe's own terminationGracePeriodSeconds, which Kubernetes uses for exactly "
-                   "this kill, is accepted and ignored (PodSpecProbe.swift says usher never kills on a probe "
-                   "failure, but it does)")
 def test_a_liveness_restart_uses_the_probe_s_termination_grace_period(usher, tmp_path):
     pod = write_pod(tmp_path, terminationGracePeriodSeconds=30,
                     init=[sidecar("proxy", ["sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"],
@@ -108,7 +104,6 @@ def test_a_liveness_restart_uses_the_probe_s_termination_grace_period(usher, tmp
                what="the restart after the probe's 1s grace period")
 
 
-@pytest.mark.xfail(strict=True, reason="log wording: a threshold of 1 gives `failed 1 times`")
 def test_a_single_probe_failure_is_not_worded_as_1_times(usher, act, tmp_path):
     pod = write_pod(tmp_path, init=[sidecar("proxy", act("proxy"), startupProbe=exec_probe(["false"], failures=1))],
                     containers=[container("web", act("web"))])

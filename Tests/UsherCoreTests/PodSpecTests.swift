@@ -194,6 +194,7 @@ private func indented(_ text: String, by spaces: Int) -> String {
         liveness.initialDelay = 3 * second
         liveness.timeout = 4 * second
         liveness.failureThreshold = 5
+        liveness.terminationGrace = 9 * second  // the probe's own, for the restart it causes
         app.livenessProbe = liveness
         #expect(plan.processes == [app])
     }

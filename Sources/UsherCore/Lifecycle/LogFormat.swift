@@ -38,7 +38,8 @@ public func logText(_ record: LogRecord) -> String {
     case .notReady(let name, let pid, let detail):
         return "\(name)[\(pid)] is not ready: \(detail)"
     case .probeFailed(let name, let pid, let kind, let failures, let detail):
-        return "\(name)[\(pid)] \(probeName(kind)) probe failed \(failures) times in a row (last: \(detail))"
+        return "\(name)[\(pid)] \(probeName(kind)) probe failed \(times(failures))"
+            + (failures == 1 ? "" : " in a row") + " (last: \(detail))"
     case .restartScheduled(let name, let delay, let restart):
         return delay == 0
             ? "\(name) will be restarted now (restart \(restart))"
@@ -51,6 +52,9 @@ public func logText(_ record: LogRecord) -> String {
         return "exiting with status \(code)"
     }
 }
+
+/// `once`, `3 times`.
+func times(_ n: Int) -> String { n == 1 ? "once" : "\(n) times" }
 
 /// `startup`, `readiness` or `liveness`, as Kubernetes names its probes.
 public func probeName(_ kind: Plan.ProbeKind) -> String {

@@ -34,7 +34,9 @@ public func logJSON(_ record: LogRecord, unixNanos: Nanos) -> String {
     case .preStopExited(let name, let hookPid, let status, let ran):
         o.string("level", status == .exited(0) ? "info" : "warn"); o.string("event", "pre_stop_exited")
         o.string("process", name); o.number("hook_pid", Int64(hookPid))
-        o.number("status", Int64(status.code)); o.number("duration_ms", ran / 1_000_000)
+        o.number("status", Int64(status.code))
+        if case .signaled(let s) = status { o.string("signal", signalName(s)) }
+        o.number("duration_ms", ran / 1_000_000)
     case .stopping(let name, let pid, let sig):
         o.string("level", "info"); o.string("event", "stopping"); o.process(name, pid)
         o.string("signal", signalName(sig))

@@ -222,12 +222,13 @@ public struct Supervisor {
         out.append(.log(.restartScheduled(name: name(i), delay: delay, restart: containers[i].restarts)))
     }
 
-    /// Stops a sidecar so that it restarts (its liveness probe failed): its stop signal now,
-    /// SIGKILL after the grace period if it is still running; its exit schedules the restart.
-    mutating func stopForRestart(_ i: Int, now: Nanos, into out: inout [Action]) {
+    /// Stops a sidecar so that it restarts (a probe failed): its stop signal now, SIGKILL after
+    /// the probe's grace period (the pod's without one) if it is still running; its exit
+    /// schedules the restart.
+    mutating func stopForRestart(_ i: Int, grace: Nanos?, now: Nanos, into out: inout [Action]) {
         guard case .running(let pid, let since, nil) = containers[i].state else { return }
         containers[i].state = .running(pid: pid, since: since, signaledAt: now)
-        containers[i].killAt = now + plan.grace
+        containers[i].killAt = now + (grace ?? plan.grace)
         out.append(.log(.stopping(name: name(i), pid: pid, signal: plan.processes[i].stopSignal)))
         out.append(.signalGroup(i, plan.processes[i].stopSignal))
     }

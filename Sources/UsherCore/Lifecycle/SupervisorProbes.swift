@@ -76,7 +76,7 @@ extension Supervisor {
             } else if run.failures >= probe.failureThreshold {
                 containers[i].probes[s] = ProbeRun()
                 out.append(.log(.probeFailed(name: name(i), pid: pid, .startup, failures: run.failures, detail: detail)))
-                failed(i, reason: "the startup probe of \(name(i)) failed \(run.failures) times", now: now, into: &out)
+                failed(i, probe, reason: "the startup probe of \(name(i)) failed \(times(run.failures))", now: now, into: &out)
             }
         case .readiness:
             if !containers[i].ready && passed && run.successes >= probe.successThreshold {
@@ -92,7 +92,7 @@ extension Supervisor {
                 out.append(.log(.probeFailed(name: name(i), pid: pid, .liveness, failures: run.failures, detail: detail)))
                 if plan.processes[i].role == .sidecar {
                     resetProbes(i, into: &out)
-                    stopForRestart(i, now: now, into: &out)
+                    stopForRestart(i, grace: probe.terminationGrace, now: now, into: &out)
                 } else {
                     // The container engine (or the kubelet above it) restarts the container.
                     beginShutdown(now: now, into: &out)
@@ -104,10 +104,10 @@ extension Supervisor {
     /// A container's startup probe never passed. During the startup that stops the startup,
     /// as a sidecar that never comes up would hold the pod back forever; a sidecar restarted
     /// later is stopped and restarted again, as the kubelet does.
-    private mutating func failed(_ i: Int, reason: String, now: Nanos, into out: inout [Action]) {
+    private mutating func failed(_ i: Int, _ probe: Plan.Probe, reason: String, now: Nanos, into out: inout [Action]) {
         if plan.processes[i].role == .sidecar, case .running = phase {
             resetProbes(i, into: &out)
-            stopForRestart(i, now: now, into: &out)
+            stopForRestart(i, grace: probe.terminationGrace, now: now, into: &out)
             return
         }
         out.append(.log(.startupFailed(reason: reason)))

@@ -48,6 +48,9 @@ public struct Plan: Equatable {
         public var timeout: Nanos = nanosPerSecond
         public var successThreshold = 1
         public var failureThreshold = 3
+        /// How long a container stopped because this probe failed may take before SIGKILL
+        /// (`terminationGracePeriodSeconds` of the probe); nil: the pod's grace period.
+        public var terminationGrace: Nanos?
 
         public init(check: Check) { self.check = check }
     }

@@ -3,10 +3,8 @@
 func decodeProbe(_ c: Fields, _ field: String) throws(UsageError) -> Plan.Probe? {
     let handlers = ["exec", "httpGet", "tcpSocket", "grpc"]
     guard let p = try c.mapping(
-        field, used: handlers + ["initialDelaySeconds", "periodSeconds", "timeoutSeconds", "successThreshold", "failureThreshold"],
-        // The probe's own grace period is for a liveness kill; usher never kills on a failed
-        // probe alone, so it has no use for it.
-        ignored: ["terminationGracePeriodSeconds"])
+        field, used: handlers + ["initialDelaySeconds", "periodSeconds", "timeoutSeconds", "successThreshold", "failureThreshold",
+                                 "terminationGracePeriodSeconds"])
     else { return nil }
     let check: Plan.Probe.Check
     switch try oneHandler(p, among: handlers, supported: "exec, httpGet or tcpSocket") {
@@ -21,6 +19,8 @@ func decodeProbe(_ c: Fields, _ field: String) throws(UsageError) -> Plan.Probe?
     if let n = try p.integer("periodSeconds", min: 1) { probe.period = n * nanosPerSecond }
     if let n = try p.integer("timeoutSeconds", min: 1) { probe.timeout = n * nanosPerSecond }
     if let n = try p.integer("failureThreshold", min: 1) { probe.failureThreshold = Int(n) }
+    // The grace period of the restart a failing probe causes (the pod's when absent).
+    if let n = try p.integer("terminationGracePeriodSeconds", min: 1) { probe.terminationGrace = n * nanosPerSecond }
     if let n = try p.integer("successThreshold", min: 1) {
         if n != 1 && !same(field, "readinessProbe") {
             throw p.error(p["successThreshold"] ?? p.node, "successThreshold", "must be 1 for a " + (same(field, "startupProbe") ? "startup" : "liveness") + " probe")
