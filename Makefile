@@ -39,7 +39,7 @@ deps:
 	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && \
 	  apt-get install -y -qq gcc libc6-dev binutils util-linux bsdutils strace tini busybox-static >/dev/null; \
 	fi
-	@python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q pytest
+	@python3 -c 'import pytest, yaml' 2>/dev/null || python3 -m pip install -q pytest PyYAML
 
 unit: build-deps
 	$(SWIFT) test --parallel --num-workers 2

@@ -178,6 +178,56 @@ import Testing
     }
 }
 
+@Suite struct ConfigFlag {
+    func invocation(_ args: [String], env: [String: String] = [:]) throws(UsageError) -> Invocation {
+        try parseInvocation(args, env: { env[$0] }, readFile: { path throws(UsageError) in
+            guard same(path, "pod.yaml") else { throw UsageError("\(path): no such file") }
+            return Array("containers: [{name: app, command: [app]}]\n".utf8)
+        })
+    }
+
+    @Test(arguments: [["-f", "pod.yaml"], ["-fpod.yaml"], ["--config", "pod.yaml"], ["--config=pod.yaml"]])
+    func spellings(args: [String]) throws {
+        guard case .run(let plan, _) = try invocation(args) else { Issue.record("not a run"); return }
+        #expect(plan.processes.map(\.name) == ["app"])
+    }
+
+    @Test func theVariableAndTheFlagWins() throws {
+        guard case .run(let plan, _) = try invocation([], env: ["USHER_CONFIG": "pod.yaml"]) else { Issue.record("not a run"); return }
+        #expect(plan.processes.count == 1)
+        #expect(throws: UsageError("other.yaml: no such file")) { try invocation(["-f", "other.yaml"], env: ["USHER_CONFIG": "pod.yaml"]) }
+    }
+
+    @Test func theGraceFlagOverridesTheFile() throws {
+        guard case .run(let plan, _) = try invocation(["--grace", "3s", "-f", "pod.yaml"]) else { Issue.record("not a run"); return }
+        #expect(plan.grace == 3 * second)
+    }
+
+    @Test(arguments: [
+        (["-f", "pod.yaml", "app"], "--config pod.yaml and a command on the command line: use one or the other"),
+        (["--sidecar", "a=b", "-f", "pod.yaml"], "--sidecar cannot be used with a config file (add an init container with restartPolicy: Always)"),
+        (["--pre-stop", "1s", "-f", "pod.yaml"], "--pre-stop cannot be used with a config file (set lifecycle.preStop in pod.yaml)"),
+        (["--stop-signal", "INT", "-f", "pod.yaml"], "--stop-signal cannot be used with a config file (set lifecycle.stopSignal in pod.yaml)"),
+    ] as [([String], String)])
+    func conflicts(args: [String], message: String) {
+        #expect(throws: UsageError(message)) { try invocation(args) }
+    }
+
+    @Test func aVariableThatDescribesProcessesConflictsToo() {
+        #expect(throws: UsageError("USHER_PRE_STOP cannot be used with a config file (set lifecycle.preStop in pod.yaml)")) {
+            try invocation(["-f", "pod.yaml"], env: ["USHER_PRE_STOP": "2s"])
+        }
+    }
+
+    @Test func checkPrintsThePlanInOrder() throws {
+        guard case .check(let plan) = try invocation(["check", "-f", "pod.yaml"]) else { Issue.record("not a check"); return }
+        let text = planText(plan)
+        #expect(text.hasPrefix("start order:\n  1. app: main container\n     command: app\n"))
+        #expect(text.contains("one deadline of 30s for the whole shutdown"))
+        #expect(text.contains("  1. app: SIGTERM\n"))
+    }
+}
+
 @Suite struct PasswdLookup {
     let file = Array("root:x:0:0:root:/root:/bin/sh\n# comment\nbroken\napp:x:1000:2000::/home/app:/bin/false\nodd:x:7:notanumber::/:/\n".utf8)
 

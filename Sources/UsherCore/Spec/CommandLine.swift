@@ -282,8 +282,13 @@ public func parseInvocation(
     return .run(plan, options)
 }
 
+/// `--name=value` and `-fFILE` (the one short option with a value, written attached as getopt
+/// allows) into name and value; other words as they are.
 private func splitOption(_ arg: String) -> (String, String?) {
     let bytes = Array(arg.utf8)
+    if bytes.count > 2, bytes[0] == 45, bytes[1] == 102 {  // -f...
+        return ("-f", String(decoding: bytes[2...], as: UTF8.self))
+    }
     guard bytes.count > 2, bytes[1] == 45, let eq = bytes.firstIndex(of: 61) else { return (arg, nil) }
     return (String(decoding: bytes[..<eq], as: UTF8.self),
             String(decoding: bytes[(eq + 1)...], as: UTF8.self))
