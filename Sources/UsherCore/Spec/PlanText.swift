@@ -17,7 +17,7 @@ public func planText(_ plan: Plan) -> String {
             gate = mains.count > 1 ? "main container, started with the other main containers" : "main container"
         }
         text += "  \(n + 1). \(p.name): \(gate)\n"
-        text += "     command: \(p.argv.map(quotedWord).joined(separator: " "))\n"
+        text += "     command: \(commandText(p.argv))\n"
         var context: [String] = []
         if let user = p.user { context.append("user \(user)") }
         if let group = p.group { context.append("group \(group)") }
@@ -55,7 +55,7 @@ private func stopText(_ p: Plan.Process) -> String {
     switch p.preStop {
     case .sleep(let wait)?: return "preStop sleep \(formatDuration(wait)), then \(signalName(p.stopSignal))"
     case .exec(let argv)?:
-        return "preStop exec \(argv.map(quotedWord).joined(separator: " ")), waited for, then \(signalName(p.stopSignal))"
+        return "preStop exec \(commandText(argv)), waited for, then \(signalName(p.stopSignal))"
     case nil: return signalName(p.stopSignal)
     }
 }
@@ -63,7 +63,7 @@ private func stopText(_ p: Plan.Process) -> String {
 private func probeText(_ probe: Plan.Probe) -> String {
     let check: String
     switch probe.check {
-    case .exec(let argv): check = "exec \(argv.map(quotedWord).joined(separator: " "))"
+    case .exec(let argv): check = "exec \(commandText(argv))"
     case .tcp(let host, _, let port): check = "tcpSocket \(host):\(port)"
     case .http(let url, let headers):
         check = "httpGet http://\(url.host):\(url.port)\(url.path)"
@@ -74,6 +74,17 @@ private func probeText(_ probe: Plan.Probe) -> String {
     text += ", fails after \(probe.failureThreshold)"
     if probe.successThreshold > 1 { text += ", passes after \(probe.successThreshold)" }
     return text
+}
+
+/// A command as a shell would take it, with a multi-line word (an inline script) cut to its first
+/// line: the plan shows what runs, not the script.
+private func commandText(_ argv: [String]) -> String {
+    argv.map { word in
+        let lines = Array(word.utf8).split(separator: 10, omittingEmptySubsequences: false)
+        guard lines.count > 1 else { return quotedWord(word) }
+        let first = String(decoding: lines[0], as: UTF8.self)
+        return quotedWord(first + " ...") + " (a script of \(lines.count) lines)"
+    }.joined(separator: " ")
 }
 
 /// A word as a POSIX shell would need it written: bare when it is plain, else single-quoted.
