@@ -3,6 +3,7 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <netinet/in.h>
 
 int cusher_errno(void) { return errno; }
@@ -35,6 +36,11 @@ int cusher_ignore_signal(int sig) {
 }
 
 int cusher_open_read(const char *path) { return open(path, O_RDONLY | O_CLOEXEC); }
+long cusher_write_nowait(int fd, const void *buf, unsigned long len) {
+    struct iovec iov = {(void *)buf, len};
+    return pwritev2(fd, &iov, 1, -1, RWF_NOWAIT);
+}
+
 int cusher_open_write(const char *path) { return open(path, O_WRONLY | O_CLOEXEC); }
 
 int cusher_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }

@@ -62,6 +62,7 @@ struct Driver {
     /// pid of each process's preStop exec hook while it runs (it leads its own group too).
     var hookPids: [Int32?]
     var probes = ProbeRunner()
+    var log = LogOutput(fd: 2)
     var exitCode: Int32?
     /// For a rehearsal: the stop signal to send at an instant, and the observer.
     var trigger: (at: Nanos, signal: Int32)?
@@ -239,8 +240,8 @@ struct Driver {
                 case .log(let record):
                     let now = wallClockNow()
                     switch options.logFormat {
-                    case .text: writeAll(2, "\(formatTimestamp(unixNanos: now)) usher: \(logText(record))\n")
-                    case .json: writeAll(2, logJSON(record, unixNanos: now) + "\n")
+                    case .text: log.write("\(formatTimestamp(unixNanos: now)) usher: \(logText(record))\n")
+                    case .json: log.write(logJSON(record, unixNanos: now) + "\n")
                     }
                 case .exit(let code):
                     exitCode = code

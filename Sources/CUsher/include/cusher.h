@@ -57,6 +57,10 @@ int cusher_set_nonblocking(int fd);
 int cusher_tcp_connect(uint32_t address, uint16_t port);
 int cusher_socket_error(int fd);
 
+// Writes without ever blocking (pwritev2 with RWF_NOWAIT, a GNU extension): -1 with EAGAIN when
+// a pipe is full, EOPNOTSUPP where the kernel has no such write (regular files, terminals).
+long cusher_write_nowait(int fd, const void *buf, unsigned long len);
+
 // prctl is variadic, which Swift cannot call.
 int cusher_set_child_subreaper(void);
 
