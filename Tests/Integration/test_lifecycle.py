@@ -124,6 +124,26 @@ def test_flags_win_over_their_environment_variables(usher, act):
     assert 950 <= ms(u.ended_at - sent) < 1900, "--grace should win"
 
 
+def test_a_third_ctrl_c_kills_everything_at_once(usher, act):
+    """Two SIGINTs change nothing (the preStop wait and the deadline stand); the third one is the
+    user insisting, as compose tools take it: SIGKILL to everything now."""
+    u = usher(["--pre-stop", "5s", "--grace", "20s", *SIDECARS(act), "--", *act("main")])
+    u.wait_started("a", "b", "main")
+    u.signal(signal.SIGINT)
+    time.sleep(0.2)
+    u.signal(signal.SIGINT)
+    time.sleep(0.3)
+    assert u.running() and not u.find("main", "signal"), "a second Ctrl-C must change nothing"
+    sent = u.signal(signal.SIGINT)
+    assert u.wait(timeout=5) == 137
+    assert ms(u.ended_at - sent) < 1500
+    assert not u.find("main", "signal"), "no stop signal: the kill came first"
+    texts = u.log_texts()
+    assert "received SIGINT 3 times: SIGKILL to everything now" in texts, texts
+    main = u.first("main", "start")[4]
+    assert f"actor[{main}] killed: SIGKILL" in texts
+
+
 def test_a_repeated_stop_request_neither_restarts_pre_stop_nor_moves_the_deadline(usher, act):
     u = usher(["--pre-stop", "1s", "--grace", "2s", "--", *act("main", "--linger", 8000)])
     u.wait_started("main")

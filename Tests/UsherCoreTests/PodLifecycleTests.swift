@@ -331,3 +331,34 @@ extension Harness {
         #expect(h.signals().suffix(2) == [.signalProcess(1, sighup), .signalProcess(2, sighup)])
     }
 }
+
+@Suite struct RepeatedInterrupts {
+    @Test func theThirdCtrlCKillsEverythingAtOnce() {
+        var h = Harness(twoSidecars(preStop: 5 * second, grace: 30 * second))
+        h.send(.signal(sigint))
+        h.now = 1 * second
+        h.send(.signal(sigint))
+        #expect(!h.signals().contains(.signalGroup(2, sigkill)), "a second Ctrl-C changes nothing")
+        #expect(h.supervisor.nextWakeup == 5 * second, "nor does it skip the preStop wait")
+        h.now = 2 * second
+        h.send(.signal(sigint))
+        let kills = h.signals().filter { if case .signalGroup(_, sigkill) = $0 { return true } else { return false } }
+        #expect(kills == [.signalGroup(0, sigkill), .signalGroup(1, sigkill), .signalGroup(2, sigkill)])
+        #expect(h.logs().contains(.forcedStop(sigint, times: 3)))
+        #expect(h.logs().contains(.killedOnRequest(name: "app", pid: 102)))
+        h.send(.exited(2, .signaled(sigkill)))
+        h.send(.exited(1, .signaled(sigkill)))
+        h.send(.exited(0, .signaled(sigkill)))
+        #expect(h.exitCode == 137)
+    }
+
+    @Test func repeatedSIGTERMsNeverForceAnything() {
+        var h = Harness(twoSidecars(preStop: 5 * second))
+        for t in 0..<5 {
+            h.now = Nanos(t) * 100 * ms
+            h.send(.signal(sigterm))
+        }
+        #expect(!h.signals().contains(.signalGroup(2, sigkill)))
+        #expect(!h.signals().contains(.signalGroup(2, sigterm)), "the preStop wait still runs")
+    }
+}

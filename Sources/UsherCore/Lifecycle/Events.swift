@@ -73,5 +73,8 @@ public enum LogRecord: Equatable {
     /// Startup cannot go on (an init container failed, a startup probe never passed).
     case startupFailed(reason: String)
     case killedAtDeadline(name: String, pid: Int32)
+    /// The third SIGINT: everything still running is killed now.
+    case forcedStop(Int32, times: Int)
+    case killedOnRequest(name: String, pid: Int32)
     case exiting(Int32)
 }

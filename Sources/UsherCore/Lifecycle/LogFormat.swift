@@ -46,6 +46,10 @@ public func logText(_ record: LogRecord) -> String {
             : "\(name) will be restarted in \(formatDuration(delay)) (restart \(restart), back-off)"
     case .startupFailed(let reason):
         return "startup stopped: \(reason)"
+    case .forcedStop(let sig, let times):
+        return "received \(signalName(sig)) \(times) times: SIGKILL to everything now"
+    case .killedOnRequest(let name, let pid):
+        return "\(name)[\(pid)] killed: SIGKILL"
     case .killedAtDeadline(let name, let pid):
         return "\(name)[\(pid)] still running at the deadline: SIGKILL"
     case .exiting(let code):

@@ -64,6 +64,11 @@ public func logJSON(_ record: LogRecord, unixNanos: Nanos) -> String {
         o.number("delay_ms", delay / 1_000_000); o.number("restart", Int64(restart))
     case .startupFailed(let reason):
         o.string("level", "error"); o.string("event", "startup_failed"); o.string("reason", reason)
+    case .forcedStop(let sig, _):
+        o.string("level", "warn"); o.string("event", "forced_stop"); o.string("signal", signalName(sig))
+    case .killedOnRequest(let name, let pid):
+        o.string("level", "warn"); o.string("event", "killed_on_request"); o.process(name, pid)
+        o.string("signal", "SIGKILL")
     case .killedAtDeadline(let name, let pid):
         o.string("level", "error"); o.string("event", "killed_at_deadline"); o.process(name, pid)
         o.string("signal", "SIGKILL")

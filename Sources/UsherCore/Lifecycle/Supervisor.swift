@@ -78,6 +78,10 @@ public struct Supervisor {
     var killedAtDeadline = false
     /// A stop signal has been received (the shutdown may also begin with a main's own exit).
     var stopRequested = false
+    /// SIGINTs received: the third kills everything at once (see `signal`).
+    var interrupts = 0
+    /// The deadline was brought forward by a forced stop: kills are logged as such.
+    var forced = false
     /// usher's exit status, decided by the first thing that settles it.
     var exitCode: Int32?
 
@@ -213,6 +217,16 @@ public struct Supervisor {
             out.append(.log(stopRequested ? .stopAlreadyUnderway(sig) : .stopJoinsShutdown(sig)))
         }
         stopRequested = true
+        // Ctrl-C pressed a third time at a terminal means "now", as compose tools take it: the
+        // deadline comes at once. A second one, like a repeated SIGTERM, changes nothing.
+        if sig == sigint {
+            interrupts += 1
+            if interrupts == 3 && !killedAtDeadline {
+                out.append(.log(.forcedStop(sig, times: interrupts)))
+                deadline = now
+                forced = true
+            }
+        }
     }
 
     private mutating func scheduleRestart(_ i: Int, ran: Nanos, now: Nanos, into out: inout [Action]) {
@@ -253,7 +267,7 @@ public struct Supervisor {
             for i in containers.indices {
                 if case .running(let pid, _, _) = containers[i].state {
                     out.append(.signalGroup(i, sigkill))
-                    out.append(.log(.killedAtDeadline(name: name(i), pid: pid)))
+                    out.append(.log(forced ? .killedOnRequest(name: name(i), pid: pid) : .killedAtDeadline(name: name(i), pid: pid)))
                 }
                 if case .running = containers[i].hook { out.append(.signalHook(i, sigkill)) }
             }
