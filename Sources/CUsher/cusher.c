@@ -119,8 +119,8 @@ int cusher_epoll_wait(int epfd, uint64_t *tokens, int max, int timeout_ms) {
 }
 
 int cusher_spawn_as(const char *file, char *const argv[], char *const envp[], const char *dir,
-                    long long uid, long long gid, int foreground, int out_fd, int err_fd,
-                    pid_t *pid, int *step) {
+                    long long uid, long long gid, int no_new_privs, int foreground, int out_fd,
+                    int err_fd, pid_t *pid, int *step) {
     // vfork: the child borrows usher's memory until it execs, as glibc's posix_spawn does, so it
     // reports a failure by writing these two variables, and the parent reads them once the
     // child has exec'd or exited. The child only makes system calls, and the identity changes are
@@ -146,6 +146,7 @@ int cusher_spawn_as(const char *file, char *const argv[], char *const envp[], co
         else if ((uid >= 0 || gid >= 0) && syscall(SYS_setgroups, 0, NULL) != 0) failed = 2;
         else if (gid >= 0 && syscall(SYS_setgid, (gid_t)gid) != 0) failed = 3;
         else if (uid >= 0 && syscall(SYS_setuid, (uid_t)uid) != 0) failed = 4;
+        else if (no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) failed = 6;
         if (failed < 0) {
             sigset_t empty;
             sigemptyset(&empty);

@@ -72,6 +72,23 @@ def test_run_as_user_without_any_group_gets_group_0_and_no_supplementary_groups(
     assert u.wait() == 143
 
 
+def test_allow_privilege_escalation_false_sets_no_new_privs(usher, tmp_path, shared_dir):
+    out = {n: os.path.join(shared_dir, n) for n in ("locked", "default")}
+    report = "grep -E '^(Uid|NoNewPrivs|CapEff):' /proc/self/status > {out}; exec sleep 100"
+    pod = write_pod(tmp_path, containers=[
+        container("locked", ["sh", "-c", report.format(out=out["locked"])],
+                  securityContext={"runAsUser": 1234, "allowPrivilegeEscalation": False}),
+        container("default", ["sh", "-c", report.format(out=out["default"])], securityContext={"runAsUser": 1234})])
+    u = usher(["-f", pod])
+    wait_for_files(u, *out.values())
+    locked, default = identity(out["locked"]), identity(out["default"])
+    assert locked["NoNewPrivs"] == ["1"], locked
+    assert default["NoNewPrivs"] == ["0"], "Kubernetes' default allows escalation (setuid binaries)"
+    assert locked["CapEff"] == default["CapEff"] == ["0000000000000000"], "no capabilities after the user switch"
+    u.signal(signal.SIGTERM)
+    assert u.wait() == 143
+
+
 def test_working_dir_env_and_expansion_in_command_and_args(usher, tmp_path, shared_dir):
     out = os.path.join(shared_dir, "web")
     other = os.path.join(shared_dir, "other")

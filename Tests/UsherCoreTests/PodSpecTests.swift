@@ -232,6 +232,11 @@ private func indented(_ text: String, by spaces: Int) -> String {
             """)
         #expect(plan.processes.map(\.user) == [5, 1000, 1000])
         #expect(plan.processes.map(\.group) == [3000, 3000, 0])
+        #expect(plan.processes.map(\.noNewPrivileges) == [false, false, true], "allowPrivilegeEscalation: false")
+    }
+
+    @Test func allowPrivilegeEscalationIsAContainerField() {
+        #expect(throws: UsageError.self) { try decode("securityContext: {allowPrivilegeEscalation: false}\n" + container("")) }
     }
 
     @Test func nullMeansAbsent() throws {

@@ -85,12 +85,13 @@ int cusher_spawn_add_tcsetpgrp(posix_spawn_file_actions_t *actions, int fd);
 // Starts `file` (searched in PATH as execvp does) like usher's posix_spawn path: default signal
 // dispositions, an empty mask, its own process group, the terminal's foreground if asked, stdout
 // and stderr replaced when out_fd/err_fd >= 0; and additionally changes to `dir` (NULL: stay)
-// and drops to `gid` and `uid` (-1: keep) with no supplementary groups. posix_spawn can do
-// none of the last three, so this vforks. Returns 0 with *pid set, or the errno of the step that
-// failed, which *step names: 0 exec, 1 chdir, 2 setgroups, 3 setgid, 4 setuid, 5 vfork.
+// drops to `gid` and `uid` (-1: keep) with no supplementary groups, and with no_new_privs set
+// keeps it from gaining privileges by exec. posix_spawn can do none of these, so this vforks.
+// Returns 0 with *pid set, or the errno of the step that failed, which *step names: 0 exec,
+// 1 chdir, 2 setgroups, 3 setgid, 4 setuid, 5 vfork, 6 no_new_privs.
 int cusher_spawn_as(const char *file, char *const argv[], char *const envp[], const char *dir,
-                    long long uid, long long gid, int foreground, int out_fd, int err_fd,
-                    pid_t *pid, int *step);
+                    long long uid, long long gid, int no_new_privs, int foreground, int out_fd,
+                    int err_fd, pid_t *pid, int *step);
 
 // struct epoll_event is packed on x86_64, which Swift does not import faithfully.
 int cusher_epoll_create(void);

@@ -72,6 +72,9 @@ public struct Plan: Equatable {
         /// supplementary groups cleared.
         public var user: UInt32?
         public var group: UInt32?
+        /// `allowPrivilegeEscalation: false`: the process (and what it execs) cannot gain
+        /// privileges, setuid binaries included (PR_SET_NO_NEW_PRIVS).
+        public var noNewPrivileges = false
         public var preStop: Hook?
         /// The signal that stops it (`lifecycle.stopSignal`); SIGTERM by default.
         public var stopSignal: Int32 = sigterm

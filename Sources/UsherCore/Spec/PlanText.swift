@@ -22,6 +22,7 @@ public func planText(_ plan: Plan) -> String {
         if let user = p.user { context.append("user \(user)") }
         if let group = p.group { context.append("group \(group)") }
         if let dir = p.workingDir { context.append("working directory \(dir)") }
+        if p.noNewPrivileges { context.append("no privilege escalation") }
         if !p.env.isEmpty {
             context.append("environment: " + p.env.map { entry in
                 let bytes = Array(entry.utf8)

@@ -108,7 +108,7 @@ private func decodePodSpec(_ document: YAMLNode, file: String) throws(UsageError
         used: ["containers", "initContainers", "terminationGracePeriodSeconds", "securityContext"],
         ignored: ignoredPodFields)
     let graceSeconds = try spec.integer("terminationGracePeriodSeconds", min: 0, max: maxGraceSeconds) ?? 30
-    let pod = try decodeIdentity(spec, ignored: ignoredPodSecurityFields)
+    let pod = try decodeIdentity(spec, container: false)
 
     let used = ["name", "command", "args", "env", "envFrom", "workingDir", "securityContext", "lifecycle",
                 "startupProbe", "readinessProbe", "livenessProbe", "restartPolicy", "ports"]

@@ -4,18 +4,20 @@ struct Identity {
     var user: UInt32?
     var group: UInt32?
     var nonRoot: Bool?
+    /// `allowPrivilegeEscalation` (container level only, as in Kubernetes).
+    var allowEscalation: Bool?
     /// Where `runAsNonRoot` was set, for the error when it cannot hold.
     var nonRootNode: YAMLNode?
 }
 
 /// Security fields accepted and ignored, pod level and container level.
-let ignoredPodSecurityFields = [
+private let ignoredPodSecurityFields = [
     "fsGroup", "fsGroupChangePolicy", "seccompProfile", "sysctls", "supplementalGroups",
     "supplementalGroupsPolicy", "seLinuxOptions", "seLinuxChangePolicy", "windowsOptions", "appArmorProfile",
 ]
 private let ignoredContainerSecurityFields = [
     "capabilities", "privileged", "seLinuxOptions", "windowsOptions", "readOnlyRootFilesystem",
-    "allowPrivilegeEscalation", "procMount", "seccompProfile", "appArmorProfile",
+    "procMount", "seccompProfile", "appArmorProfile",
 ]
 
 /// Container fields accepted and ignored: the image is already there, and resources, mounts and
@@ -29,15 +31,19 @@ let ignoredContainerFields = [
 private let maxID: Int64 = 4_294_967_294
 
 /// The `securityContext` of a pod spec or a container (`owner`).
-func decodeIdentity(_ owner: Fields, ignored: [String]) throws(UsageError) -> Identity {
+func decodeIdentity(_ owner: Fields, container: Bool) throws(UsageError) -> Identity {
     var identity = Identity()
-    guard let s = try owner.mapping("securityContext", used: ["runAsUser", "runAsGroup", "runAsNonRoot"], ignored: ignored) else {
+    let used = ["runAsUser", "runAsGroup", "runAsNonRoot"] + (container ? ["allowPrivilegeEscalation"] : [])
+    guard let s = try owner.mapping(
+        "securityContext", used: used, ignored: container ? ignoredContainerSecurityFields : ignoredPodSecurityFields)
+    else {
         return identity
     }
     identity.user = try s.integer("runAsUser", min: 0, max: maxID).map { UInt32(truncatingIfNeeded: $0) }
     identity.group = try s.integer("runAsGroup", min: 0, max: maxID).map { UInt32(truncatingIfNeeded: $0) }
     identity.nonRoot = try s.bool("runAsNonRoot")
     identity.nonRootNode = s["runAsNonRoot"]
+    if container { identity.allowEscalation = try s.bool("allowPrivilegeEscalation") }
     return identity
 }
 
@@ -86,9 +92,10 @@ func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int
     process.env = env
     if let dir = try c.string("workingDir"), !dir.isEmpty { process.workingDir = dir }
 
-    let own = try decodeIdentity(c, ignored: ignoredContainerSecurityFields)
+    let own = try decodeIdentity(c, container: true)
     process.user = own.user ?? pod.user
     process.group = own.group ?? pod.group
+    process.noNewPrivileges = own.allowEscalation == false
     if own.nonRoot ?? pod.nonRoot ?? false, process.user ?? 0 == 0, let node = own.nonRootNode ?? pod.nonRootNode {
         // The kubelet checks the image's USER when runAsUser is unset; usher has no image, and
         // would run the process as whoever usher is: refuse rather than guess.

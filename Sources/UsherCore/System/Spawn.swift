@@ -8,6 +8,7 @@ struct Launch {
     var workingDir: String?
     var user: UInt32?
     var group: UInt32?
+    var noNewPrivileges = false
     /// Take the terminal on stdin as its foreground process group.
     var foreground = false
     /// Its stdout and stderr, instead of usher's own.
@@ -21,6 +22,7 @@ struct Launch {
         workingDir = process.workingDir
         user = process.user
         group = process.group
+        noNewPrivileges = process.noNewPrivileges
     }
 }
 
@@ -58,16 +60,17 @@ func spawn(_ launch: Launch) -> Result<Int32, SpawnFailure> {
     }
 
     var pid: Int32 = 0
-    if launch.workingDir != nil || launch.user != nil || launch.group != nil {
+    if launch.workingDir != nil || launch.user != nil || launch.group != nil || launch.noNewPrivileges {
         var step: Int32 = 0
         let rc = cusher_spawn_as(
             cArgs[0]!, &cArgs, envp, launch.workingDir, launch.user.map { Int64($0) } ?? -1,
-            launch.group.map { Int64($0) } ?? -1, launch.foreground ? 1 : 0,
+            launch.group.map { Int64($0) } ?? -1, launch.noNewPrivileges ? 1 : 0, launch.foreground ? 1 : 0,
             launch.output?.0 ?? -1, launch.output?.1 ?? -1, &pid, &step)
         if rc == 0 { return .success(pid) }
         switch step {
         case 0: return .failure(execFailure(launch.argv[0], rc))
         case 1: return .failure(SpawnFailure(code: 126, reason: "cannot change to working directory \(launch.workingDir ?? ""): \(errorText(rc))"))
+        case 6: return .failure(SpawnFailure(code: 126, reason: "cannot set no_new_privs: \(errorText(rc))"))
         case 2, 3, 4:
             let who = "user \(launch.user.map { "\($0)" } ?? "-"), group \(launch.group.map { "\($0)" } ?? "-")"
             return .failure(SpawnFailure(code: 126, reason: "cannot switch to \(who): \(errorText(rc))"))
