@@ -85,6 +85,20 @@ def pgid_members(pgid):
     return out
 
 
+def cmdline(pid):
+    try:
+        return open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+    except (FileNotFoundError, ProcessLookupError):
+        return []
+
+
+def below(pid, word):
+    """Pids (as seen from here) of the live processes below pid whose command line has the word
+    `word` (an actor's name, say), parents first."""
+    from conftest import descendants
+    return [p for p in descendants(pid) if word.encode() in cmdline(p) and alive(p)]
+
+
 def wait_until(predicate, timeout, interval=0.01):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
