@@ -11,7 +11,6 @@ signals of the user well under RLIMIT_SIGPENDING (beyond it, the kernel itself t
 of a real-time signal into a coalescing one), so a loss would be usher's."""
 import os
 import signal
-import subprocess
 import time
 
 import pytest
