@@ -13,7 +13,7 @@
 //       total COUNT DURATION_NS MAX_SIGQ STOPPED_EARLY
 //
 //   storm main --out FILE [--fork-every-us U] [--orphan-every N] [--ignore-term]
-//              [--code C] [--status-every-ms MS]
+//              [--code C] [--status-every-ms MS] [--run-for-s S]
 //     Counts every signal it receives (handlers for 1..64 except KILL, STOP, CHLD, and glibc's
 //     internal 32 and 33), with the time of the last of each, and how many came from a
 //     process other than its parent (usher). Every U microseconds (0: never) it forks a child
@@ -24,7 +24,8 @@
 //       forks COUNT ORPHANS
 //       final 0|1
 //     SIGTERM/SIGINT/SIGQUIT end it at once, from the handler: it exits with C (default: dies of
-//     the signal), unless --ignore-term: then it keeps forking until SIGKILL.
+//     the signal), unless --ignore-term: then it keeps forking until SIGKILL. It exits by itself
+//     (status 0) after S seconds (default 120: it never outlives a broken test).
 //
 //   storm orphans N [--hold-ms MS]
 //     Double-forks N grandchildren that outlive their parents (reparented to the nearest
@@ -200,13 +201,14 @@ static void write_status(int final) {
 }
 
 static int run_main(int argc, char **argv) {
-    long fork_every_us = 0, orphan_every = 0, status_every_ms = 100;
+    long fork_every_us = 0, orphan_every = 0, status_every_ms = 100, run_for_s = 120;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
         if (!strcmp(a, "--out")) { status_path = v; i++; }
         else if (!strcmp(a, "--fork-every-us")) { fork_every_us = atol(v); i++; }
         else if (!strcmp(a, "--orphan-every")) { orphan_every = atol(v); i++; }
         else if (!strcmp(a, "--status-every-ms")) { status_every_ms = atol(v); i++; }
+        else if (!strcmp(a, "--run-for-s")) { run_for_s = atol(v); i++; }
         else if (!strcmp(a, "--ignore-term")) { ignore_term = 1; }
         else if (!strcmp(a, "--code")) { exit_code = atoi(v); i++; }
         else { fprintf(stderr, "storm main: unknown option %s\n", a); return 64; }
@@ -223,11 +225,11 @@ static int run_main(int argc, char **argv) {
     }
     write_status(0);
     long long next_status = now_ns() + status_every_ms * 1000000LL;
-    long long hard_cap = now_ns() + 120LL * 1000000000LL;  // never outlive a broken test
+    long long hard_cap = now_ns() + run_for_s * 1000000000LL;
     for (;;) {
         if (stop_sig && !ignore_term) break;
         long long now = now_ns();
-        if (now > hard_cap) break;
+        if (now > hard_cap) { write_status(1); return 0; }
         if (now >= next_status) {
             write_status(0);
             next_status = now + status_every_ms * 1000000LL;
