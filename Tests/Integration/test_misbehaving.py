@@ -115,8 +115,8 @@ def test_a_daemon_that_double_forks_out_of_its_process_group(usher, act, pid1):
     try:
         u.wait_for(lambda: u.find("daemon", "pgid"), what="the daemon's report")
         assert u.first("daemon", "pgid")[2] == str(u.first("daemon", "start")[4]), "the daemon leads its own group"
-        assert open(f"/proc/{daemon}/stat").read().split(") ")[1].split()[1] == str(u.pid), \
-            "the daemon is reparented to usher"
+        ppid = lambda: open(f"/proc/{daemon}/stat").read().rsplit(") ", 1)[1].split()[1]  # noqa: E731
+        assert wait_until(lambda: ppid() == str(u.pid), 5), f"the daemon is not reparented to usher: ppid {ppid()}"
         sent = u.signal(signal.SIGTERM)
         assert u.wait() == 143
         assert ms(u.ended_at - sent) < 1500, "usher waited for a process that is not its own"
