@@ -1,5 +1,6 @@
 """Shared pieces of the reliability tests (storms, misbehaving processes, exhaustion, security):
 the C helpers built once per run, readers for /proc, and the storm's result files."""
+import atexit
 import os
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ def build_c(name):
     """helpers/NAME.c compiled once per run (static, so its start-up is cheap); returns the path."""
     if name not in _built:
         out = tempfile.mkdtemp(prefix=f"usher-{name}-")
+        atexit.register(shutil.rmtree, out, True)
         path = os.path.join(out, name)
         src = os.path.join(HELPERS, f"{name}.c")
         flags = ["-O2", "-Wall", "-pthread", "-o", path, src]
