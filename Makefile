@@ -95,9 +95,11 @@ fuzz-quick: build-deps
 # -sanitize=undefined on Linux (Swift traps on overflow and out-of-bounds by itself): UBSan covers
 # the C shim, and links its runtime into the test binary. --disable-xctest: the suite is Swift
 # Testing; XCTest's empty runner leaks its own objects at exit, which LeakSanitizer would report.
-ASAN_FLAGS := -Xswiftc -sanitize=address -Xcc -fsanitize=address
+# lld links the ASan runtime without the hundreds of warnings gold prints for it.
+ASAN_FLAGS := -Xswiftc -sanitize=address -Xcc -fsanitize=address -Xswiftc -use-ld=lld
 UBSAN_FLAGS := -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=all -Xswiftc -Xclang-linker -Xswiftc -fsanitize=undefined
-SANITIZE_INTEGRATION := test_lifecycle.py test_exit_status.py test_pod_startup.py test_pod_shutdown.py test_pod_restarts.py
+SANITIZE_INTEGRATION := test_lifecycle.py test_exit_status.py test_pod_startup.py test_pod_shutdown.py test_pod_restarts.py \
+  test_threads.py
 sanitize: build-deps deps
 	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
 	  $(SWIFT) test --disable-xctest --scratch-path .build-asan $(ASAN_FLAGS)
