@@ -180,11 +180,6 @@ def test_the_stop_request_is_honoured_at_once_in_a_storm_of_standard_signals(ush
     assert_ordered_shutdown(u, took)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "SignalSource.drain() reads the signalfd until a read comes back short: while a storm keeps "
-    "16 or more signals queued (real-time ones queue; a deep mixed queue is slow to dequeue, so "
-    "once deep it stays deep), it never returns: nothing is forwarded, SIGTERM is not acted on "
-    "until the storm ends, and the signals read pile up in usher's memory"))
 @pytest.mark.parametrize("when", [0.05, 0.3])
 def test_the_stop_request_is_honoured_at_once_in_a_storm_of_realtime_signals(usher, act, storm, spawn, tmp_path, when):
     """The same with real-time signals in the mix (each one queued), starting from a backlog of
@@ -206,10 +201,7 @@ def test_the_stop_request_right_after_a_storm(usher, act, storm, spawn, tmp_path
 
 @pytest.mark.parametrize("pid1", [
     True,
-    pytest.param(False, marks=pytest.mark.xfail(strict=True, reason=(
-        "usher leaves signals 32 and 33 (glibc's reserved real-time signals, outside sigfillset) "
-        "unblocked at SIG_DFL: not PID 1, either one kills usher at once (status 160/161) and "
-        "leaves its children running"))),
+    False,
 ], ids=["pid1", "subreaper"])
 def test_every_signal_number_leaves_usher_running(usher, storm, tmp_path, pid1):
     """kill -N usher for every N from 1 to 64 but the stop requests, SIGKILL, SIGSTOP and the

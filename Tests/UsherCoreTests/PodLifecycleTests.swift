@@ -362,3 +362,25 @@ extension Harness {
         #expect(!h.signals().contains(.signalGroup(2, sigterm)), "the preStop wait still runs")
     }
 }
+
+@Suite struct RestartFailures {
+    @Test func aRestartThatCannotBeSpawnedIsRetriedWithTheBackoff() {
+        var h = Harness(Plan(processes: [proc("log", .sidecar), proc("app", .main)]))
+        h.failSpawn[0] = SpawnFailure(code: 126, reason: "cannot start log now: Resource temporarily unavailable")
+        h.send(.exited(0, .exited(1)))  // restart 1, at once: fails
+        #expect(h.logs().contains(.startFailed(name: "log", SpawnFailure(code: 126, reason: "cannot start log now: Resource temporarily unavailable"))))
+        #expect(h.logs().last == .restartScheduled(name: "log", delay: 10 * second, restart: 2))
+        #expect(!h.signals().contains(.signalGroup(1, sigterm)), "the main keeps running")
+        h.failSpawn[0] = nil
+        h.advance(to: 10 * second)
+        #expect(h.supervisor.isRunning(0))
+        #expect(h.exitCode == nil)
+    }
+
+    @Test func aSidecarThatCannotBeStartedTheFirstTimeStillStopsTheStartup() {
+        let h = Harness(Plan(processes: [proc("log", .sidecar), proc("app", .main)]),
+                        failSpawn: [0: SpawnFailure(code: 127, reason: "command not found: log")])
+        #expect(h.exitCode == 127)
+        #expect(!h.signals().contains(.spawn(1)))
+    }
+}

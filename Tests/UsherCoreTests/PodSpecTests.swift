@@ -177,6 +177,7 @@ private func indented(_ text: String, by spaces: Int) -> String {
             """))
         var app = Plan.Process(name: "app", argv: ["app", "hello world", "$(GREETING)", "$(UNSET)", "$(", "a$b"], role: .main)
         app.env = ["NAME=world", "GREETING=hello world", "EMPTY="]
+        app.writtenArgv = ["app", "$(GREETING)", "$$(GREETING)", "$(UNSET)", "$(", "a$b"]  // what check shows
         app.workingDir = "/srv"
         app.user = 1000
         app.group = 2000

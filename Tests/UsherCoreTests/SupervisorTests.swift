@@ -317,6 +317,14 @@ func twoSidecars(preStop: Nanos = 0, grace: Nanos = 30 * second, stopSignal: Int
 }
 
 @Suite struct Forwarding {
+    @Test(arguments: [32, 33] as [Int32])
+    func theCLibrarysOwnSignalsAreDropped(sig: Int32) {
+        var h = Harness(twoSidecars())
+        let mark = h.actions.count
+        h.send(.signal(sig))
+        #expect(h.signals(since: mark).isEmpty)
+    }
+
     @Test(arguments: [sighup, 10, 12, 28, 18] as [Int32])  // HUP, USR1, USR2, WINCH, CONT
     func otherSignalsGoToTheMainProcessOnlyAndStopNothing(sig: Int32) {
         var h = Harness(twoSidecars())

@@ -78,6 +78,10 @@ int cusher_sigrtmax(void);
 // resets them to SIG_DFL too, as if started by fork and exec from a clean parent.
 void cusher_sigset_every_signal(sigset_t *set);
 
+// Adds glibc's internal signals 32 and 33 to `set` (sigaddset refuses them) and makes it the
+// signal mask with the raw system call (sigprocmask would drop them again).
+int cusher_block_with_internal_signals(sigset_t *set);
+
 // posix_spawn_file_actions_addtcsetpgrp_np is a GNU extension that needs _GNU_SOURCE, which the
 // Glibc module Swift imports in normal mode is not built with.
 int cusher_spawn_add_tcsetpgrp(posix_spawn_file_actions_t *actions, int fd);

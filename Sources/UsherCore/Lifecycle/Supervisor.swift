@@ -126,6 +126,12 @@ public struct Supervisor {
         case .spawnFailed(let i, let failure):
             containers[i].state = .failed
             out.append(.log(.startFailed(name: name(i), failure)))
+            if plan.processes[i].role == .sidecar, containers[i].restarts > 0, deadline == nil {
+                // A restart that cannot be made now (no processes or memory left, say) is tried
+                // again with the back-off, as the kubelet does; the main containers keep running.
+                scheduleRestart(i, ran: 0, now: now, into: &out)
+                break
+            }
             if exitCode == nil { exitCode = failure.code }
             beginShutdown(now: now, into: &out)
         case .exited(let i, let status):
@@ -198,6 +204,7 @@ public struct Supervisor {
 
     private mutating func signal(_ sig: Int32, now: Nanos, into out: inout [Action]) {
         guard isStopRequest(sig) else {
+            guard !isReservedByLibc(sig) else { return }
             for i in plan.mainIndices where isRunning(i) { out.append(.signalProcess(i, sig)) }
             return
         }

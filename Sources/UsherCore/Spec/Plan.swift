@@ -64,6 +64,9 @@ public struct Plan: Equatable {
     public struct Process: Equatable {
         public var name: String
         public var argv: [String]
+        /// The command as the file wrote it, when `$(VAR)` expansion changed it: `usher check`
+        /// shows this, so an expanded secret is not printed.
+        public var writtenArgv: [String]?
         public var role: Role
         /// `NAME=value` entries laid over usher's own environment (the container's `env`).
         public var env: [String] = []
@@ -121,6 +124,11 @@ public let sigquit: Int32 = 3
 public let sigkill: Int32 = 9
 public let sigterm: Int32 = 15
 public let sigchld: Int32 = 17
+
+/// Signals 32 and 33: the C library's own (thread cancellation, set*id across threads), outside
+/// SIGRTMIN (34). Sent from outside they are a mistake, and forwarded they would kill a main
+/// process that has no handler it can install for them: usher takes them and drops them.
+public func isReservedByLibc(_ sig: Int32) -> Bool { sig == 32 || sig == 33 }
 
 /// SIGTERM, SIGINT and SIGQUIT ask usher to shut down; every other signal is forwarded.
 public func isStopRequest(_ sig: Int32) -> Bool {

@@ -17,7 +17,7 @@ public func planText(_ plan: Plan) -> String {
             gate = mains.count > 1 ? "main container, started with the other main containers" : "main container"
         }
         text += "  \(n + 1). \(p.name): \(gate)\n"
-        text += "     command: \(commandText(p.argv))\n"
+        text += "     command: \(commandText(p.writtenArgv ?? p.argv))\n"
         var context: [String] = []
         if let user = p.user { context.append("user \(user)") }
         if let group = p.group { context.append("group \(group)") }

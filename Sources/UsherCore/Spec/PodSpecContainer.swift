@@ -89,6 +89,7 @@ func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int
     let argv = try (c.command("command") ?? []) + (c.strings("args") ?? [])
     // Command and args see the container's whole env.
     var process = Plan.Process(name: name, argv: argv.map { expandReferences($0, env) }, role: role)
+    if !process.argv.elementsEqual(argv, by: same) { process.writtenArgv = argv }
     process.env = env
     if let dir = try c.string("workingDir"), !dir.isEmpty { process.workingDir = dir }
 

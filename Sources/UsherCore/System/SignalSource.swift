@@ -21,26 +21,27 @@ struct SignalSource {
         var mask = sigset_t()
         sigfillset(&mask)
         for sig in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGABRT, SIGSYS] + ignored { sigdelset(&mask, sig) }
-        guard sigprocmask(SIG_SETMASK, &mask, nil) == 0 else { throw SystemError("sigprocmask") }
+        // glibc keeps signals 32 and 33 for itself and leaves them out of every mask; unblocked,
+        // their default action would kill usher (when it is not PID 1). usher has one thread and
+        // uses neither thread cancellation nor libc's setuid, so it takes them like any other.
+        guard cusher_block_with_internal_signals(&mask) == 0 else { throw SystemError("rt_sigprocmask") }
         let fd = signalfd(-1, &mask, Int32(SFD_NONBLOCK | SFD_CLOEXEC))
         guard fd >= 0 else { throw SystemError("signalfd") }
         return SignalSource(fd: fd)
     }
 
-    /// Reads every pending signal. Standard signals coalesce while pending (POSIX); the kernel
-    /// keeps one of each, and so does this. Up to 16 at a time, and a short read means nothing
-    /// more is pending, so one signal costs one read, not a second one that says EAGAIN.
+    /// Reads pending signals, up to 16: one read, which costs one signal one system call. More
+    /// pending keep the signalfd readable, and the loop comes back for them after handling
+    /// these: a storm of queued real-time signals never keeps usher from the rest of its work.
+    /// The kernel hands out the lowest-numbered pending signal first, so a SIGTERM is read
+    /// before any real-time signal queued ahead of it. Standard signals coalesce while pending
+    /// (POSIX); the kernel keeps one of each, and so does this.
     func drain() -> [Int32] {
-        var out: [Int32] = []
         let size = MemoryLayout<signalfd_siginfo>.stride
         var infos = [signalfd_siginfo](repeating: signalfd_siginfo(), count: 16)
-        while true {
-            let n = infos.withUnsafeMutableBytes { buf in retryingEINTR { read(fd, buf.baseAddress, buf.count) } }
-            if n < size { break }
-            for i in 0..<(n / size) { out.append(Int32(bitPattern: infos[i].ssi_signo)) }
-            if n < size * infos.count { break }
-        }
-        return out
+        let n = infos.withUnsafeMutableBytes { buf in retryingEINTR { read(fd, buf.baseAddress, buf.count) } }
+        guard n >= size else { return [] }
+        return (0..<(n / size)).map { Int32(bitPattern: infos[$0].ssi_signo) }
     }
 }
 

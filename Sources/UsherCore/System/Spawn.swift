@@ -109,6 +109,9 @@ private func execFailure(_ command: String, _ rc: Int32) -> SpawnFailure {
     if rc == ENOENT || rc == ENOTDIR {
         return SpawnFailure(code: 127, reason: "command not found: \(command)")
     }
+    if rc == EAGAIN || rc == ENOMEM {
+        return SpawnFailure(code: 126, reason: "cannot start \(command) now: \(errorText(rc)) (out of processes or memory)")
+    }
     return SpawnFailure(code: 126, reason: "cannot execute \(command): \(errorText(rc))")
 }
 
