@@ -13,7 +13,7 @@ import Testing
 
     @Test(arguments: ["https://127.0.0.1/", "127.0.0.1:80", "http://example.com/", "http://1.2.3/",
                       "http://1.2.3.256/", "http://127.0.0.1:0/", "http://127.0.0.1:70000/", "http://127.0.0.1:/",
-                      "http://:80/"])
+                      "http://:80/", "http://127.0.0.1/a b", "http://127.0.0.1/a\r\nX: y"])
     func rejects(text: String) {
         #expect(HTTPURL(text) == nil)
     }

@@ -15,6 +15,8 @@ public struct HTTPURL: Equatable {
         rest.removeFirst(scheme.count)
         let slash = rest.firstIndex(of: 47) ?? rest.count
         let authority = rest[..<slash]
+        // The path goes into the request line as it is: a blank or a control byte would break it.
+        guard rest[slash...].allSatisfy({ $0 > 32 && $0 != 127 }) else { return nil }
         path = slash < rest.count ? String(decoding: rest[slash...], as: UTF8.self) : "/"
         let colon = authority.lastIndex(of: 58)
         let hostBytes = colon.map { authority[..<$0] } ?? authority
