@@ -15,9 +15,6 @@ func cString(_ bytes: ArraySlice<UInt8>) -> String {
     return String(decoding: bytes[..<end], as: UTF8.self)
 }
 
-/// USHER_FUZZ_STRICT=1: also the checks of known, reported issues (see checkURL).
-let strict = getenv("USHER_FUZZ_STRICT").map { String(cString: $0) == "1" } ?? false
-
 /// An invariant the harness checks did not hold: print what and the input, then abort, which
 /// libFuzzer reports as a crash and saves the input for.
 func broken(_ what: String, _ detail: String = "") -> Never {
@@ -108,15 +105,11 @@ func checkPlan(_ plan: Plan, _ context: @autoclosure () -> String) {
 }
 
 /// A URL a probe sends a request line for: a port, a path that starts with `/` and has no
-/// blank or control byte (it goes into `GET PATH HTTP/1.1` as it is). `pathBytes: false` skips
-/// the last check, for HTTPURL on its own: it does not check the path (known, reported in
-/// issue 7: `rehearse --probe 'http://127.0.0.1:8080/a b'` sends `GET /a b HTTP/1.1`, and a
-/// CR LF in the path adds header lines); the pod decoder checks a probe's path before.
-/// USHER_FUZZ_STRICT=1 turns it on for every target.
-func checkURL(_ url: HTTPURL, pathBytes: Bool = true, _ context: @autoclosure () -> String) {
+/// blank or control byte (it goes into `GET PATH HTTP/1.1` as it is).
+func checkURL(_ url: HTTPURL, _ context: @autoclosure () -> String) {
     if url.port == 0 { broken("URL with port 0", context()) }
     if url.path.utf8.first != 47 { broken("URL path not starting with /: \(url.path.debugDescription)", context()) }
-    if (pathBytes || strict) && url.path.utf8.contains(where: { $0 <= 32 || $0 == 127 }) {
+    if url.path.utf8.contains(where: { $0 <= 32 || $0 == 127 }) {
         broken("URL path with a blank or control byte: \(url.path.debugDescription)", context())
     }
 }

@@ -40,6 +40,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             if options.repeatCount < 1 || options.after < 0 || (options.probeFor ?? 0) < 0 {
                 broken("rehearse options out of range", context)
             }
+            for url in options.probes { checkURL(url, context) }
         case .help, .version:
             break
         }

@@ -7,7 +7,7 @@ import UsherCore
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let text = String(decoding: inputBytes(data, size), as: UTF8.self)
     guard let url = HTTPURL(text) else { return 0 }
-    checkURL(url, pathBytes: false, text.debugDescription)
+    checkURL(url, text.debugDescription)
     let again = HTTPURL("http://\(url.host):\(url.port)\(url.path)")
     if again != url { broken("URL does not read back from its parts: \(url)", text.debugDescription) }
     return 0
