@@ -59,7 +59,9 @@ image: static
 integration: static
 	USHER_BIN=$(CURDIR)/dist/usher python3 -m pytest -q Tests/Integration
 
-test: deps container-env unit integration
+# The whole suite, as CI runs it: unit, integration (PID 1, subreaper, podman), a short fuzz run
+# over the seed corpus, and the sanitizer runs.
+test: deps container-env unit integration fuzz-quick sanitize
 
 # usher against tini-static, tini, dumb-init and catatonit, as root (installs the peers when
 # missing); writes Tests/Benchmarks/results/results.{json,md}. bench-quick: small counts, for CI,

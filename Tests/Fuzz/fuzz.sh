@@ -61,12 +61,12 @@ run_one() {
         # not cut to -max_len).
         "$OUT/bin/$t" "${args[@]}" "$FUZZ/corpus/$t"/* > "$OUT/$t.log" 2>&1 \
             || { tail -n 60 "$OUT/$t.log" >&2; echo "== $t: FAILED on a seed (log in $OUT/$t.log)" >&2; return 1; }
-        echo "   $(grep -c '^Executed ' "$OUT/$t.log") seeds, no failure" >&2
+        echo "   $(grep -ac '^Executed ' "$OUT/$t.log") seeds, no failure" >&2
         return 0
     fi
     "$OUT/bin/$t" "${args[@]}" -max_total_time="$seconds" "$work" "$FUZZ/corpus/$t" \
         > "$OUT/$t.log" 2>&1 || { tail -n 60 "$OUT/$t.log" >&2; echo "== $t: FAILED (input in $crashes/, log in $OUT/$t.log)" >&2; return 1; }
-    grep -E '^(#[0-9]+.*(DONE|pulse)|stat::|Done )' "$OUT/$t.log" | tail -n 8 >&2
+    grep -aE '^(#[0-9]+.*(DONE|pulse)|stat::|Done )' "$OUT/$t.log" | tail -n 8 >&2
 }
 
 cmd=${1:-}
