@@ -24,6 +24,17 @@ def events(path):
 
 # --- ignoring SIGTERM ----------------------------------------------------------------------------
 
+def stop_and_check_order(p, usher_pid, events_log):
+    """SIGTERM to usher (under unshare process p): it exits 143, and the sidecar "side" got its
+    SIGTERM only once "main" had exited."""
+    os.kill(usher_pid, signal.SIGTERM)
+    assert p.wait(timeout=10) == 143
+    ev = events(events_log)
+    main_exit = next(e for e in ev if e[0] == "main" and e[1] == "exit")
+    side_sig = next(e for e in ev if e[0] == "side" and e[1] == "signal")
+    assert side_sig[2] == "15" and int(side_sig[3]) >= int(main_exit[3])
+
+
 def test_a_main_ignoring_sigterm_after_its_pre_stop_is_killed_at_the_deadline(usher, act, tmp_path):
     """preStop sleep 1s, then SIGTERM, which the main ignores: at the 2s deadline it and the
     sidecar (whose turn never came) get SIGKILL; usher exits 137 at 2s, not later."""
@@ -164,13 +175,7 @@ def test_usher_started_with_stdin_stdout_and_stderr_closed(spawn, act, events_lo
     assert wait_until(lambda: {"side", "main"} <= {e[0] for e in events(events_log) if e[1] == "start"}, 10), events(events_log)
     kids = open(f"/proc/{p.pid}/task/{p.pid}/children").read().split()
     assert kids, "usher is not running"
-    usher_pid = int(kids[0])
-    os.kill(usher_pid, signal.SIGTERM)
-    assert p.wait(timeout=10) == 143
-    ev = events(events_log)
-    main_exit = next(e for e in ev if e[0] == "main" and e[1] == "exit")
-    side_sig = next(e for e in ev if e[0] == "side" and e[1] == "signal")
-    assert side_sig[2] == "15" and int(side_sig[3]) >= int(main_exit[3])
+    stop_and_check_order(p, int(kids[0]), events_log)
     fds = open(fd_report).read()
     assert "signalfd" not in fds and "timerfd" not in fds and "eventpoll" not in fds, fds
 
@@ -194,13 +199,7 @@ def test_usher_goes_on_when_the_reader_of_its_stderr_goes_away(spawn, act, event
     assert wait_until(lambda: len([e for e in events(events_log) if e[0] == "crashy" and e[1] == "start"]) >= 2, 10), \
         "the crashing sidecar was not restarted"
     assert p.poll() is None, f"usher ended ({p.returncode})"
-    usher_pid = int(open(f"/proc/{p.pid}/task/{p.pid}/children").read().split()[0])
-    os.kill(usher_pid, signal.SIGTERM)
-    assert p.wait(timeout=10) == 143
-    ev = events(events_log)
-    main_exit = next(e for e in ev if e[0] == "main" and e[1] == "exit")
-    side_sig = next(e for e in ev if e[0] == "side" and e[1] == "signal")
-    assert side_sig[2] == "15" and int(side_sig[3]) >= int(main_exit[3])
+    stop_and_check_order(p, int(open(f"/proc/{p.pid}/task/{p.pid}/children").read().split()[0]), events_log)
 
 
 # --- sidecars that exit early or during the shutdown ------------------------------------------

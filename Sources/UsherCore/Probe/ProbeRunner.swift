@@ -111,11 +111,6 @@ struct ProbeRunner {
                       killing: false)
     }
 
-    /// True when `pid` is an exec check's command under way.
-    func owns(_ pid: Int32) -> Bool {
-        slots.contains { if case .exec(pid)? = $0?.work { return true } else { return false } }
-    }
-
     /// The checks whose time is up fail (an exec check's command is killed).
     mutating func expire(now: Nanos) -> [Event] {
         var out: [Event] = []

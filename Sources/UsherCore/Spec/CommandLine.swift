@@ -348,7 +348,7 @@ private func parseCount(_ text: String) -> Int? {
 /// are compared as the bytes the user typed.
 func same(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
 
-/// Byte-wise equality ignoring ASCII case, for header and signal names.
+/// Byte-wise equality ignoring ASCII case, for HTTP header names.
 func sameIgnoringCase(_ a: String, _ b: String) -> Bool {
     func lower(_ c: UInt8) -> UInt8 { c >= 65 && c <= 90 ? c + 32 : c }
     return a.utf8.count == b.utf8.count && zip(a.utf8, b.utf8).allSatisfy { lower($0) == lower($1) }
