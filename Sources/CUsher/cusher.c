@@ -2,6 +2,8 @@
 #include "cusher.h"
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <netinet/in.h>
@@ -38,7 +40,53 @@ int cusher_ignore_signal(int sig) {
 int cusher_open_read(const char *path) { return open(path, O_RDONLY | O_CLOEXEC); }
 long cusher_write_nowait(int fd, const void *buf, unsigned long len) {
     struct iovec iov = {(void *)buf, len};
-    return pwritev2(fd, &iov, 1, -1, RWF_NOWAIT);
+    // pwritev2(fd, iov, 1, offset -1 (the current position), RWF_NOWAIT): the offset goes in
+    // two halves; on 64-bit machines the low one holds it all.
+    return syscall(SYS_pwritev2, fd, &iov, 1, -1L, 0L, 0x00000008 /* RWF_NOWAIT */);
+}
+
+int cusher_fd_kind(int fd) {
+    struct stat st;
+    if (fstat(fd, &st) != 0) return CUSHER_FD_NEVER_BLOCKS;  // closed: writes fail at once
+    if (S_ISSOCK(st.st_mode)) return CUSHER_FD_SOCKET;
+    if (S_ISFIFO(st.st_mode)) return CUSHER_FD_PIPE;
+    if (S_ISCHR(st.st_mode) && isatty(fd)) return CUSHER_FD_TERMINAL;
+    return CUSHER_FD_NEVER_BLOCKS;
+}
+
+int cusher_reopen_nonblocking(int fd) {
+    // "/proc/self/fd/" and the number, without printf (which would link libc's formatter).
+    char path[32] = "/proc/self/fd/";
+    char digits[12];
+    int n = 0;
+    unsigned v = (unsigned)fd;
+    do { digits[n++] = (char)('0' + v % 10); v /= 10; } while (v && n < 11);
+    size_t at = strlen(path);
+    while (n > 0) path[at++] = digits[--n];
+    path[at] = 0;
+    return open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+}
+
+int cusher_poll_writable(int fd) {
+    struct pollfd p = {fd, POLLOUT, 0};
+    int n = poll(&p, 1, 0);
+    if (n < 0) return -1;
+    return n == 1 && (p.revents & POLLOUT) ? 1 : 0;
+}
+
+int cusher_poll_writable_any(const int *fds, int count, int timeout_ms) {
+    struct pollfd p[4];
+    if (count > 4) count = 4;
+    for (int i = 0; i < count; i++) {
+        p[i].fd = fds[i];
+        p[i].events = POLLOUT;
+        p[i].revents = 0;
+    }
+    return poll(p, (nfds_t)count, timeout_ms);
+}
+
+int cusher_spawn_add_chdir(posix_spawn_file_actions_t *actions, const char *dir) {
+    return posix_spawn_file_actions_addchdir_np(actions, dir);
 }
 
 int cusher_open_write(const char *path) { return open(path, O_WRONLY | O_CLOEXEC); }
@@ -78,20 +126,13 @@ int cusher_spawn_add_tcsetpgrp(posix_spawn_file_actions_t *actions, int fd) {
 
 int cusher_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 
-int cusher_epoll_add(int epfd, int fd, uint64_t token) {
+int cusher_epoll_ctl(int epfd, int op, int fd, uint64_t token, int interest) {
     struct epoll_event ev;
     memset(&ev, 0, sizeof ev);
-    ev.events = EPOLLIN;
+    ev.events = interest == 1 ? EPOLLIN : interest == 2 ? EPOLLOUT : 0;
     ev.data.u64 = token;
-    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
-}
-
-int cusher_epoll_watch(int epfd, int fd, uint64_t token, int writable) {
-    struct epoll_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.events = writable ? EPOLLOUT : EPOLLIN;
-    ev.data.u64 = token;
-    return epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev);
+    int ops[] = {0, EPOLL_CTL_ADD, EPOLL_CTL_MOD, EPOLL_CTL_DEL};
+    return epoll_ctl(epfd, ops[op & 3], fd, &ev);
 }
 
 int cusher_tcp_connect(uint32_t address, uint16_t port) {
@@ -117,8 +158,8 @@ int cusher_socket_error(int fd) {
 }
 
 int cusher_epoll_wait(int epfd, uint64_t *tokens, int max, int timeout_ms) {
-    struct epoll_event evs[16];
-    if (max > 16) max = 16;
+    struct epoll_event evs[32];
+    if (max > 32) max = 32;
     int n = epoll_wait(epfd, evs, max, timeout_ms);
     for (int i = 0; i < n; i++) tokens[i] = evs[i].data.u64;
     return n;

@@ -1,18 +1,16 @@
-/// `usher rehearse`: the driver's normal run with a trigger and an observer added. The lifecycle
-/// itself is the same Supervisor, driven by the same loop.
-
 /// `usher rehearse`: the normal run, as many times as asked, each with a stop signal sent after
 /// `--after` and an observer that records the timeline; then the report on stdout. Exit status
-/// 0 only when every run passed.
+/// 0 only when every run passed. The lifecycle itself is the same Supervisor, driven by the same
+/// loop; what a rehearsal adds is its companion, `RehearsalCompanion`.
 func rehearse(_ plan: Plan, _ options: RunOptions, _ rehearsal: RehearseOptions) -> Int32 {
-    var driver: Driver
+    var driver: Driver<RehearsalCompanion>
     do {
-        driver = try Driver(plan: plan, options: options)
+        driver = try Driver(plan: plan, options: options, companion: RehearsalCompanion())
     } catch {
         writeAll(2, "usher: \(error.message)\n")
         return 1
     }
-    driver.childStdout = 2
+    driver.performer.childStdout = 2
     var runs: [Rehearsal] = []
     for _ in 0..<rehearsal.repeatCount {
         let probeFor = rehearsal.probeFor ?? longestPreStopSleep(plan)
@@ -21,75 +19,125 @@ func rehearse(_ plan: Plan, _ options: RunOptions, _ rehearsal: RehearseOptions)
         else { return 1 }
         run.probeURLs = rehearsal.probeTexts
         runs.append(run)
-        if driver.interrupted { break }
+        if run.interruptedBy != nil { break }  // a real stop request ends the series
     }
+    let report: String
     switch rehearsal.format {
-    case .text: writeAll(1, rehearsalText(runs))
-    case .json: writeAll(1, rehearsalJSON(runs))
+    case .text: report = rehearsalText(runs)
+    case .json: report = rehearsalJSON(runs)
     }
-    return runs.allSatisfy { $0.passed } && !driver.interrupted ? 0 : 1
+    return printResult(report, status: runs.allSatisfy { $0.passed } ? 0 : 1)
 }
 
-extension Driver {
+/// What a rehearsal run adds on top of the PID-1 loop: the stop signal, sent `after` once every
+/// main container is ready (or `after` past `readyBy` if they never are); the observer that
+/// records the timeline; and the requests of `--probe`, kept going until `probeFor` after the
+/// stop signal.
+struct RehearsalCompanion: Companion {
+    /// The stop signal before it is armed, and once armed the instant it is sent.
+    var pending: (after: Nanos, signal: Int32, readyBy: Nanos)?
+    var trigger: (at: Nanos, signal: Int32)?
+    var observer: Rehearsal?
+    var prober: RequestProber?
+    var probeFor: Nanos = 0
+    /// The stop signal `tick` just handed the driver: the next stop request observed is that
+    /// one; any other is a real one from outside, which interrupts the rehearsal.
+    var ownSignal: Int32?
+
     /// How long a rehearsal waits for the main containers to become ready before it sends the
     /// stop signal anyway (the report then shows them never ready).
-    static let readyTimeout: Nanos = 60 * nanosPerSecond
+    static var readyTimeout: Nanos { 60 * nanosPerSecond }
+
+    mutating func observe(_ event: Event, at now: Nanos) {
+        if case .signal(let sig) = event, isStopRequest(sig) {
+            if ownSignal == sig {
+                ownSignal = nil
+            } else if observer != nil, observer?.interruptedBy == nil {
+                observer?.interruptedBy = sig
+                pending = nil  // the shutdown under way is the one from outside
+                trigger = nil
+            }
+        }
+        observer?.observe(event, at: now)
+    }
+
+    mutating func observe(_ action: Action, at now: Nanos) {
+        observer?.observe(action, at: now)
+    }
 
     /// Notes when each process first became ready (its startup and readiness probes passed, or
     /// it has none), and arms the stop signal once every main container is.
-    mutating func watchReadiness() {
-        let now = monotonicNow()
-        for i in pids.indices where observer?.processes[i].readyAt == nil && supervisor.isReady(i) {
+    mutating func settled(_ supervisor: Supervisor, at now: Nanos) {
+        guard observer != nil else { return }
+        for i in supervisor.plan.processes.indices where observer?.processes[i].readyAt == nil && supervisor.isReady(i) {
             observer?.processes[i].readyAt = now
         }
-        armTrigger(now: now)
-    }
-
-    /// Arms a pending rehearsal stop once every main container is ready, or at the time limit.
-    mutating func armTrigger(now: Nanos) {
-        guard let pending = pendingTrigger else { return }
+        guard let p = pending else { return }
         let ready = supervisor.plan.mainIndices.allSatisfy { supervisor.isReady($0) }
-        guard ready || now >= pending.readyBy else { return }
-        pendingTrigger = nil
-        trigger = (now + pending.after, pending.signal)
+        guard ready || now >= p.readyBy else { return }
+        pending = nil
+        trigger = (now.adding(p.after), p.signal)
     }
 
-    /// One rehearsal run: a fresh supervisor, the stop signal `after` the start, and what the
-    /// observer saw; orphans are checked and killed before returning. nil if the loop failed.
+    var nextWakeup: Nanos? {
+        var next: Nanos?
+        for t in [trigger?.at, pending?.readyBy, prober?.nextWakeup] {
+            if let t { next = min(next ?? t, t) }
+        }
+        return next
+    }
+
+    mutating func tick(at now: Nanos, poller: Poller) -> [Event] {
+        prober?.tick(now: now, poller: poller)
+        guard let t = trigger, now >= t.at else { return [] }
+        trigger = nil
+        prober?.stopSending(at: now.adding(probeFor))
+        ownSignal = t.signal
+        return [.signal(t.signal)]  // the rehearsal's stop, as if sent from outside
+    }
+
+    mutating func ready(token: UInt64, at now: Nanos, poller: Poller) {
+        prober?.ready(token: token, now: now, poller: poller)
+    }
+
+    func keepsLoopRunning(at now: Nanos) -> Bool {
+        prober?.stillSending(at: now) == true
+    }
+}
+
+extension Driver where C == RehearsalCompanion {
+    /// One rehearsal run: a fresh supervisor, the stop signal `after` every main container is
+    /// ready, and what the observer saw; orphans are checked and killed before returning. nil if
+    /// the loop failed.
     mutating func rehearseOnce(after: Nanos, signal: Int32, probes: [HTTPURL], probeFor: Nanos) -> Rehearsal? {
         supervisor = Supervisor(plan: supervisor.plan)
-        pids = Array(repeating: nil, count: pids.count)
-        exitCode = nil
+        performer.reset()
         let start = monotonicNow()
-        observer = Rehearsal(plan: supervisor.plan, startedAt: start)
-        observer?.probeFor = probeFor
-        self.probeFor = probeFor
-        trigger = nil
-        pendingTrigger = (after, signal, start + Driver.readyTimeout)
-        prober = probes.isEmpty ? nil : RequestProber(urls: probes, startAt: start)
+        var observer = Rehearsal(plan: supervisor.plan, startedAt: start)
+        observer.probeFor = probeFor
+        companion = RehearsalCompanion(
+            pending: (after, signal, start.adding(RehearsalCompanion.readyTimeout)), trigger: nil,
+            observer: observer, prober: probes.isEmpty ? nil : RequestProber(urls: probes, startAt: start),
+            probeFor: probeFor, ownSignal: nil)
         feed(.start)
         guard loop() >= 0 else { return nil }
-        outputs.flushAll()
-        trigger = nil
-        pendingTrigger = nil
-        guard var run = observer else { return nil }
-        observer = nil
-        if var p = prober {
+        performer.outputs.finish(until: monotonicNow().adding(Self.finalFlushLimit))
+        guard var run = companion.observer else { return nil }
+        if var p = companion.prober {
             p.stop()
             run.requests = p.records
-            prober = nil
         }
+        companion = RehearsalCompanion()
         // What outlived the shutdown: members left in a process group usher started, and
         // children of usher in no such group (daemons that left their group).
-        for (i, pid) in pids.enumerated() {
-            if let pid, groupHasMembers(pid) { run.processes[i].leftOrphans = true }
+        for (i, pgid) in performer.groups.enumerated() {
+            if let pgid, groupHasMembers(pgid) { run.processes[i].leftOrphans = true }
         }
-        let groups = pids.compactMap { $0 }
-        run.strayOrphans = killRemainingChildren(outside: groups)
-        for pgid in groups { signalGroup(pgid, sigkill) }
+        let started = performer.groups.compactMap { $0 }
+        run.strayOrphans = killRemainingChildren(outside: started)
+        for pgid in started { signalGroup(pgid, sigkill) }
         return run
     }
-
 }
 
 /// The time the endpoints are given to converge by default: the longest preStop sleep of a main

@@ -57,8 +57,9 @@ int cusher_set_nonblocking(int fd);
 int cusher_tcp_connect(uint32_t address, uint16_t port);
 int cusher_socket_error(int fd);
 
-// Writes without ever blocking (pwritev2 with RWF_NOWAIT, a GNU extension): -1 with EAGAIN when
-// a pipe is full, EOPNOTSUPP where the kernel has no such write (regular files, terminals).
+// Writes without ever blocking (pwritev2 with RWF_NOWAIT, as a raw system call: musl has no
+// pwritev2): -1 with EAGAIN when a pipe or socket is full, EOPNOTSUPP where the kernel has no
+// such write (terminals).
 long cusher_write_nowait(int fd, const void *buf, unsigned long len);
 
 // prctl is variadic, which Swift cannot call.
@@ -99,9 +100,33 @@ int cusher_spawn_as(const char *file, char *const argv[], char *const envp[], co
 
 // struct epoll_event is packed on x86_64, which Swift does not import faithfully.
 int cusher_epoll_create(void);
-int cusher_epoll_add(int epfd, int fd, uint64_t token);
-// Changes what `fd` is watched for: input, or (writable != 0) the end of a non-blocking connect.
-int cusher_epoll_watch(int epfd, int fd, uint64_t token, int writable);
+#define CUSHER_EPOLL_ADD 1
+#define CUSHER_EPOLL_MOD 2
+#define CUSHER_EPOLL_DEL 3
+// Adds, changes or removes `fd`; `interest` is 0 (registered, never reported), 1 (input) or 2
+// (room to write, or the end of a non-blocking connect).
+int cusher_epoll_ctl(int epfd, int op, int fd, uint64_t token, int interest);
 // Waits for events; writes up to `max` tokens. timeout_ms < 0 blocks without a timeout.
 int cusher_epoll_wait(int epfd, uint64_t *tokens, int max, int timeout_ms);
+
+// What kind of file usher's stdout or stderr is, for writing to it without blocking (the stat
+// macros are macros): one that never blocks (a regular file, /dev/null and other devices that
+// are not terminals), a socket, a terminal, or a pipe.
+#define CUSHER_FD_NEVER_BLOCKS 0
+#define CUSHER_FD_SOCKET 1
+#define CUSHER_FD_TERMINAL 2
+#define CUSHER_FD_PIPE 3
+int cusher_fd_kind(int fd);
+// Opens a new open file description of what `fd` refers to (a pipe or a terminal), write-only
+// and non-blocking, through /proc/self/fd; never as a controlling terminal. -1 with errno when
+// that cannot be done (no /proc, a socket, no permission).
+int cusher_reopen_nonblocking(int fd);
+// 1 when `fd` has room to write now (poll with no wait), 0 when not, -1 on error.
+int cusher_poll_writable(int fd);
+// Waits up to timeout_ms until one of `fds` has room to write; poll's result.
+int cusher_poll_writable_any(const int *fds, int count, int timeout_ms);
+
+// posix_spawn_file_actions_addchdir_np is a GNU extension (in glibc and musl) that needs
+// _GNU_SOURCE.
+int cusher_spawn_add_chdir(posix_spawn_file_actions_t *actions, const char *dir);
 #endif

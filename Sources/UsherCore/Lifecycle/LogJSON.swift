@@ -111,11 +111,12 @@ struct JSONObject {
 }
 
 /// Escapes a string for a JSON string literal: quote, backslash and control characters. Works
-/// on UTF-8 bytes; other bytes pass through (names come from the command line and are UTF-8).
+/// on UTF-8 bytes; a byte that is not UTF-8 (carried from the command line, see OSString) is
+/// shown as the text `\xNN`, since a JSON string cannot hold it.
 func escapeJSON(_ s: String) -> String {
     var out: [UInt8] = []
     let hex: [UInt8] = Array("0123456789abcdef".utf8)
-    for b in s.utf8 {
+    for b in OSString.printable(s, controls: false).utf8 {
         switch b {
         case 34: out += [92, 34]  // \"
         case 92: out += [92, 92]  // \\

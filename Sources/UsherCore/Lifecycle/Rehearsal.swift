@@ -36,6 +36,9 @@ public struct Rehearsal: Equatable {
     var requests: [RequestProber.Record] = []
     /// How long after the stop signal requests kept coming (`--probe-for`).
     public var probeFor: Nanos = 0
+    /// A stop request from outside (not the rehearsal's own) came during the run: the run was
+    /// interrupted and does not pass, whatever its processes did.
+    public var interruptedBy: Int32?
 
     public init(plan: Plan, startedAt: Nanos) {
         processes = plan.processes.map { Process(name: $0.name, role: $0.role) }
@@ -177,7 +180,7 @@ public struct Rehearsal: Equatable {
     }
 
     public var passed: Bool {
-        strayOrphans == 0 && stopAt != nil && droppedRequests == 0
+        interruptedBy == nil && strayOrphans == 0 && stopAt != nil && droppedRequests == 0
             && processes.indices.allSatisfy { verdict($0).passes }
     }
 }

@@ -27,6 +27,7 @@ public func rehearsalText(_ runs: [Rehearsal]) -> String {
             }
             if run.strayOrphans > 0 { add("\(run.strayOrphans) orphaned process(es) outlived the shutdown") }
             if run.droppedRequests > 0 { add("requests were dropped during the shutdown") }
+            if let sig = run.interruptedBy { add("interrupted by \(signalName(sig)) from outside") }
             if run.stopAt == nil { add("the stop signal was never sent: everything exited before") }
         }
         out += ": " + reasons.joined(separator: "; ") + "\n"
@@ -121,6 +122,7 @@ public func rehearsalJSON(_ runs: [Rehearsal]) -> String {
         if n > 0 { out += "," }
         var o = JSONObject()
         o.raw("passed", run.passed ? "true" : "false")
+        if let s = run.interruptedBy { o.string("interrupted_by", signalName(s)) }
         if let s = run.stopSignal { o.string("stop_signal", signalName(s)) }
         if let t = run.stopAt { o.raw("stop_ms", millis(t - run.startedAt)) }
         if let d = run.shutdownDuration {

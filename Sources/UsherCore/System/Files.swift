@@ -2,7 +2,9 @@ import CUsher
 
 /// Reads a whole file, up to `limit` bytes (a config file, a /proc listing).
 func readWholeFile(_ path: String, limit: Int = 1 << 20) -> Result<[UInt8], SystemError> {
-    let fd = cusher_open_read(path)
+    let cPath = OSString.cString(path)
+    defer { cPath.deallocate() }
+    let fd = cusher_open_read(cPath)
     guard fd >= 0 else { return .failure(SystemError("open")) }
     defer { close(fd) }
     var bytes: [UInt8] = []

@@ -1,78 +1,36 @@
 import CUsher
 
-/// Writes all of `text` to `fd`. A closed or full stderr must never stop usher: errors other
-/// than EINTR/EAGAIN drop the rest of the line (SIGPIPE is ignored, so EPIPE arrives here).
-public func writeAll(_ fd: Int32, _ text: String) {
+/// Writes all of `text` to `fd` with ordinary, blocking writes: for what usher prints when it
+/// supervises nothing (`--help`, `--version`, `usher check`, a message before anything started)
+/// and for the rehearsal's report once every process has stopped. While processes run, every
+/// write goes through a non-blocking `Sink` instead. Returns false when the write failed (a full
+/// disk, /dev/full, a closed pipe: SIGPIPE is ignored, so EPIPE arrives here), so that the
+/// caller can say so and exit non-zero.
+@discardableResult
+public func writeAll(_ fd: Int32, _ text: String) -> Bool {
     var text = text
-    text.withUTF8 { writeAll(fd, $0) }
+    return text.withUTF8 { writeAll(fd, $0) }
 }
 
-public func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
-    bytes.withUnsafeBufferPointer { writeAll(fd, $0) }
-}
-
-func writeAll(_ fd: Int32, _ buf: UnsafeBufferPointer<UInt8>) {
-    guard var p = buf.baseAddress else { return }
+@discardableResult
+func writeAll(_ fd: Int32, _ buf: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard var p = buf.baseAddress else { return true }
     var left = buf.count
     while left > 0 {
         let n = retryingEINTR { write(fd, p, left) }
-        if n <= 0 { return }
+        if n <= 0 { return false }
         p += n
         left -= n
     }
+    return true
 }
 
-/// usher's lifecycle log on stderr, written without ever blocking: a PID 1 whose stderr pipe
-/// nobody reads (a stuck log collector) must go on supervising, so a line that does not fit is
-/// dropped, counted, and reported with the next line that does. Where the kernel cannot write
-/// without blocking (a regular file, a terminal: those never stay blocked), it writes normally.
-struct LogOutput {
-    let fd: Int32
-    /// Lines dropped since the last one written.
-    private(set) var dropped = 0
-    private var canWait = false
-
-    init(fd: Int32) { self.fd = fd }
-
-    mutating func write(_ line: String) {
-        if dropped > 0 {
-            guard put("usher: \(dropped) log line(s) dropped: stderr was not being read\n") else {
-                dropped += 1
-                return
-            }
-            dropped = 0
-        }
-        if !put(line) { dropped += 1 }
-    }
-
-    /// Writes all of `text`, or nothing when the pipe has no room (a line longer than the pipe's
-    /// atomic size may be cut; usher's lines are far shorter).
-    private mutating func put(_ text: String) -> Bool {
-        if canWait {
-            writeAll(fd, text)
-            return true
-        }
-        var text = text
-        return text.withUTF8 { buf -> Bool in
-            guard var p = buf.baseAddress else { return true }
-            var left = buf.count
-            while left > 0 {
-                let n = cusher_write_nowait(fd, p, UInt(left))
-                if n < 0 {
-                    let err = cusher_errno()
-                    if err == EINTR { continue }
-                    if err == EOPNOTSUPP {
-                        canWait = true
-                        writeAll(fd, UnsafeBufferPointer(start: p, count: left))
-                        return true
-                    }
-                    // EAGAIN: full. Anything else (EPIPE from a closed stderr, EBADF): gone.
-                    return err != EAGAIN
-                }
-                p += n
-                left -= n
-            }
-            return true
-        }
-    }
+/// Prints `text` on stdout for a command whose whole job is that output (`--help`, `--version`,
+/// `check`, the rehearsal's report): exit status 0, or 1 with a message on stderr when stdout
+/// did not take it, so that `usher check > /dev/full` does not pass for a success.
+func printResult(_ text: String, status: Int32 = 0) -> Int32 {
+    if writeAll(1, text) { return status }
+    let err = cusher_errno()
+    writeAll(2, "usher: cannot write to standard output: \(errorText(err))\n")
+    return 1
 }

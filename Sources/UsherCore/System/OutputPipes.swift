@@ -1,29 +1,90 @@
 import CUsher
 
-/// `--prefix`: each child's stdout and stderr go through a pipe that usher reads in its event
-/// loop and copies, line by line and labelled, to its own stdout and stderr. No extra process;
-/// without `--prefix` children write straight to usher's stdout and stderr with no copy.
+/// usher's two destinations (its stdout and stderr, each a non-blocking `Sink`), the lifecycle
+/// log written to stderr, and `--prefix`: each child's stdout and stderr go through a pipe that
+/// usher reads in its event loop and copies, line by line and labelled, to its own stdout and
+/// stderr. No extra process; without `--prefix` children write straight to usher's stdout and
+/// stderr with no copy, and only the log goes through here.
+///
+/// Nothing here may hold up the loop: each wake-up reads at most one chunk from each readable
+/// pipe (a child writing as fast as it can never keeps usher from its signals and timers), and
+/// a destination that is full stops the reading of the pipes that feed it until it has room
+/// again (backpressure: those children block in write, as they would writing to it directly).
 struct OutputPipes {
     struct Stream {
         let fd: Int32
         let process: Int
+        /// 1 or 2: the sink its lines go to.
         let destination: Int32
         var prefixer: LinePrefixer
+        /// Not being read while its destination is full.
+        var paused = false
     }
 
     private(set) var streams: [Stream] = []
-    /// Tokens for the poller: a stream's token is its fd plus this.
+    /// Indexed by usher's fd (1, 2); opened at first use.
+    private var sinks: [Sink?] = [nil, nil, nil]
+    private var watched = [false, false, false]
+    /// Log lines dropped since the last one written (stderr was full).
+    private(set) var droppedLogLines = 0
+    private var buffer = [UInt8](repeating: 0, count: OutputPipes.chunk)
+
+    /// Poller tokens: sink fd k is `sinkTokenBase + k`; a stream's token is its fd plus
+    /// `tokenBase`.
+    static let sinkTokenBase: UInt64 = 3
     static let tokenBase: UInt64 = 16
+    /// The most read from one pipe per wake-up.
+    static let chunk = 4096
+    /// How much of stderr's queue log lines may fill.
+    static let logBacklog = 16 * 1024
+
+    private mutating func sink(_ k: Int32) -> Sink {
+        if let s = sinks[Int(k)] { return s }
+        let s = Sink(original: k)
+        sinks[Int(k)] = s
+        return s
+    }
+
+    // MARK: - The lifecycle log
+
+    /// Writes one log line to stderr. While stderr is not taking output the lines wait, up to
+    /// `logBacklog` bytes of them (about 200 lines); past that a line is dropped and counted,
+    /// and the next line that fits is preceded by `notice(count)`.
+    mutating func log(_ line: String, notice: (Int) -> String, poller: Poller) {
+        var s = sink(2)
+        var bytes = Array(line.utf8)
+        if droppedLogLines > 0 { bytes = Array(notice(droppedLogLines).utf8) + bytes }
+        if s.hasRoom(for: bytes.count, within: OutputPipes.logBacklog) {
+            s.put(bytes)
+            droppedLogLines = 0
+        } else {
+            droppedLogLines += 1
+        }
+        sinks[2] = s
+        update(2, poller: poller)
+    }
+
+    // MARK: - --prefix pipes
 
     /// Opens the two pipes for process `index`; returns the child's ends (stdout, stderr),
-    /// which the caller closes once the child is spawned.
+    /// which the caller closes once the child is spawned. `stdoutTo` is 1, or 2 in a rehearsal.
     mutating func open(for index: Int, name: String, width: Int, stdoutTo: Int32, poller: Poller) throws(SystemError) -> (Int32, Int32) {
         var childEnds: [Int32] = []
         for destination: Int32 in [stdoutTo, 2] {
             var fds: [Int32] = [-1, -1]
-            guard cusher_pipe_cloexec(&fds) == 0 else { throw SystemError("pipe2") }
+            guard cusher_pipe_cloexec(&fds) == 0 else {
+                for fd in childEnds { close(fd) }
+                throw SystemError("pipe2")
+            }
             _ = cusher_set_nonblocking(fds[0])
-            try poller.add(fds[0], token: OutputPipes.tokenBase + UInt64(fds[0]))
+            do {
+                try poller.add(fds[0], token: OutputPipes.tokenBase + UInt64(fds[0]))
+            } catch {
+                close(fds[0])
+                close(fds[1])
+                for fd in childEnds { close(fd) }
+                throw error
+            }
             let colour = isatty(destination) == 1
                 ? LinePrefixer.colours[index % LinePrefixer.colours.count] : nil
             streams.append(Stream(fd: fds[0], process: index, destination: destination,
@@ -33,52 +94,142 @@ struct OutputPipes {
         return (childEnds[0], childEnds[1])
     }
 
-    /// Copies what is readable on the stream with this poller token; closes it at end of file.
-    mutating func readable(token: UInt64) {
-        guard token >= OutputPipes.tokenBase,
-              let s = streams.firstIndex(where: { UInt64($0.fd) + OutputPipes.tokenBase == token })
-        else { return }
-        drain(s)
-    }
-
-    /// Copies everything already written by process `index` (before its exit is logged, so its
-    /// last lines come before the line that says it exited).
-    mutating func drain(process index: Int) {
-        var s = 0
-        while s < streams.count {
-            let before = streams.count
-            if streams[s].process == index { drain(s) }
-            if streams.count == before { s += 1 }
+    /// A poller token of ours became ready: a pipe to read, or a sink with room again.
+    mutating func ready(token: UInt64, poller: Poller) {
+        if token < OutputPipes.tokenBase {
+            let k = Int32(token - OutputPipes.sinkTokenBase)
+            guard k == 1 || k == 2, var s = sinks[Int(k)] else { return }
+            s.flush()
+            sinks[Int(k)] = s
+            update(k, poller: poller)
+            return
         }
+        guard let s = streams.firstIndex(where: { UInt64($0.fd) + OutputPipes.tokenBase == token }) else { return }
+        let destination = streams[s].destination
+        _ = readOnce(s)
+        update(destination, poller: poller)
     }
 
-    /// At usher's exit: copies what is left and writes unfinished last lines.
-    mutating func flushAll() {
-        while !streams.isEmpty {
-            drain(0)
-            if let s = streams.first {
-                writeAll(s.destination, streams[0].prefixer.finish())
-                close(s.fd)
-                streams.removeFirst()
+    /// Copies what process `index` has already written (before its exit is logged, so that its
+    /// last lines come before the line that says it exited), as far as the destinations take it
+    /// and at most `limit` bytes a stream.
+    mutating func drain(process index: Int, poller: Poller, limit: Int = 64 * 1024) {
+        var s = streams.count - 1
+        while s >= 0 {
+            if streams[s].process == index {
+                let destination = streams[s].destination
+                var total = 0
+                while total < limit, case .read(let n) = readOnce(s) { total += n }
+                update(destination, poller: poller)
             }
+            s -= 1
         }
     }
 
-    private mutating func drain(_ s: Int) {
-        var buffer = [UInt8](repeating: 0, count: 65536)
+    /// At usher's exit: copies what is already in every pipe (a writer that outlived its
+    /// process, a daemon, is not waited for), ends each stream's unfinished last line, and
+    /// writes out what the sinks hold, waiting for them until `until` at the latest: then the
+    /// rest is dropped, since a destination nobody reads must not keep usher alive.
+    mutating func finish(until: Nanos) {
         while true {
-            let fd = streams[s].fd
-            let n = buffer.withUnsafeMutableBytes { buf in retryingEINTR { read(fd, buf.baseAddress, buf.count) } }
-            if n > 0 {
-                writeAll(streams[s].destination, streams[s].prefixer.feed(buffer[0..<n]))
-                continue
+            var s = streams.count - 1
+            while s >= 0 {
+                reading: while true {
+                    switch readOnce(s) {
+                    case .read: continue reading
+                    case .empty: closeStream(s)
+                    case .ended, .noRoom: break
+                    }
+                    break reading
+                }
+                s -= 1
             }
-            if n == 0 {  // every writer has closed it: the last line, then forget the stream
-                writeAll(streams[s].destination, streams[s].prefixer.finish())
-                close(fd)
-                streams.remove(at: s)
+            var waitFor: [Int32] = []
+            for k in [1, 2] {
+                guard var sink = sinks[k] else { continue }
+                sink.flush()
+                sinks[k] = sink
+                if !sink.isEmpty && !sink.closed { waitFor.append(sink.fd) }
             }
-            return  // EAGAIN: nothing more for now
+            let now = monotonicNow()
+            if (streams.isEmpty && waitFor.isEmpty) || now >= until { break }
+            // Room comes when a reader reads: wait for it, never longer than what is left.
+            let ms = Int32(min(100, max(1, (until - now) / 1_000_000)))
+            if waitFor.isEmpty { continue }
+            _ = waitFor.withUnsafeBufferPointer { cusher_poll_writable_any($0.baseAddress, Int32($0.count), ms) }
+        }
+        for s in streams.indices.reversed() { closeStream(s) }
+    }
+
+    // MARK: - Inside
+
+    enum ReadResult: Equatable {
+        case read(Int)
+        /// Nothing in the pipe now (EAGAIN).
+        case empty
+        /// Its destination is full: not read.
+        case noRoom
+        /// Every writer has closed it: its last line is written and the stream forgotten.
+        case ended
+    }
+
+    /// One read of stream `s` into its destination, if the destination has room for what the
+    /// read can become (every byte a newline, each with its label).
+    private mutating func readOnce(_ s: Int) -> ReadResult {
+        let destination = streams[s].destination
+        var out = sink(destination)
+        let perByte = streams[s].prefixer.label.count + 1
+        let room = Sink.capacity - out.pending
+        guard out.closed || room >= perByte else { return .noRoom }
+        let size = out.closed ? OutputPipes.chunk : min(OutputPipes.chunk, room / perByte)
+        let fd = streams[s].fd
+        let n = buffer.withUnsafeMutableBytes { buf in retryingEINTR { read(fd, buf.baseAddress, size) } }
+        if n > 0 {
+            out.put(streams[s].prefixer.feed(buffer[0..<n]))
+            sinks[Int(destination)] = out
+            return .read(n)
+        }
+        if n == 0 {
+            closeStream(s)
+            return .ended
+        }
+        return .empty
+    }
+
+    private mutating func closeStream(_ s: Int) {
+        let destination = streams[s].destination
+        var out = sink(destination)
+        out.put(streams[s].prefixer.finish())
+        sinks[Int(destination)] = out
+        close(streams[s].fd)  // closing also takes it out of epoll
+        streams.remove(at: s)
+    }
+
+    /// Keeps the poller in step with sink `k`: watched for room while it holds bytes, and the
+    /// pipes feeding it paused while it is full and resumed once it has drained to half.
+    private mutating func update(_ k: Int32, poller: Poller) {
+        guard let s = sinks[Int(k)] else { return }
+        let token = OutputPipes.sinkTokenBase + UInt64(k)
+        let wantWatch = !s.isEmpty && !s.closed
+        if wantWatch != watched[Int(k)] {
+            if wantWatch {
+                watched[Int(k)] = (try? poller.add(s.fd, token: token, interest: .writable)) != nil
+            } else {
+                poller.remove(s.fd)
+                watched[Int(k)] = false
+            }
+        }
+        let full = !s.closed && s.pending + OutputPipes.chunk > Sink.capacity
+        let drained = s.closed || s.pending <= Sink.capacity / 2
+        for i in streams.indices where streams[i].destination == k {
+            let token = OutputPipes.tokenBase + UInt64(streams[i].fd)
+            if full && !streams[i].paused {
+                streams[i].paused = true
+                poller.watch(streams[i].fd, token: token, interest: .none)
+            } else if drained && streams[i].paused {
+                streams[i].paused = false
+                poller.watch(streams[i].fd, token: token, interest: .readable)
+            }
         }
     }
 }

@@ -1,31 +1,60 @@
 import CUsher
 
-/// The event loop's one blocking point: epoll over usher's file descriptors (the signalfd and the
-/// timerfd today; probe sockets later). `wait` blocks with no timeout, so an idle usher makes no
-/// system call at all; wake-ups come only from a signal or the timer it armed.
+/// The event loop's one blocking point: epoll over usher's file descriptors (the signalfd, the
+/// timerfd, probe sockets, `--prefix` pipes, and a full stdout or stderr waiting for room).
+/// `wait` blocks with no timeout, so an idle usher makes no system call at all; wake-ups come
+/// only from a signal, the timer it armed, or a descriptor it asked about.
 struct Poller {
     let fd: Int32
+
+    enum Interest: Int32 {
+        /// Nothing: the descriptor stays registered but never wakes the loop (a pipe whose
+        /// destination is full: level-triggered, it would otherwise wake the loop at once).
+        case none = 0
+        /// Input, or the end of a stream.
+        case readable = 1
+        /// Room to write, or the end of a non-blocking connect.
+        case writable = 2
+    }
+
+    /// How many ready descriptors one wait reports at most. epoll hands them out round-robin
+    /// (a descriptor still ready goes to the back of its ready list), so with more than this
+    /// ready every one still gets its turn, the signalfd and the timerfd included.
+    static let batch = 32
 
     init() throws(SystemError) {
         fd = cusher_epoll_create()
         guard fd >= 0 else { throw SystemError("epoll_create1") }
     }
 
-    /// Watches `watched` for input; `wait` reports `token` when it is readable.
-    func add(_ watched: Int32, token: UInt64) throws(SystemError) {
-        guard cusher_epoll_add(fd, watched, token) == 0 else { throw SystemError("epoll_ctl") }
+    /// Watches `watched`; `wait` reports `token` when it is ready for `interest`.
+    func add(_ watched: Int32, token: UInt64, interest: Interest = .readable) throws(SystemError) {
+        guard cusher_epoll_ctl(fd, CUSHER_EPOLL_ADD, watched, token, interest.rawValue) == 0 else {
+            throw SystemError("epoll_ctl")
+        }
     }
 
-    /// Watches `watched` for the end of a connect (`writable`) or for input.
+    /// Changes what `watched` is watched for.
+    func watch(_ watched: Int32, token: UInt64, interest: Interest) {
+        _ = cusher_epoll_ctl(fd, CUSHER_EPOLL_MOD, watched, token, interest.rawValue)
+    }
+
+    /// The same for a probe socket: the end of a connect (`writable`), or input.
     func watch(_ watched: Int32, token: UInt64, writable: Bool) {
-        _ = cusher_epoll_watch(fd, watched, token, writable ? 1 : 0)
+        watch(watched, token: token, interest: writable ? .writable : .readable)
     }
 
-    /// Blocks until at least one watched descriptor is readable; returns their tokens.
-    func wait() throws(SystemError) -> [UInt64] {
-        var tokens = [UInt64](repeating: 0, count: 8)
+    /// Stops watching `watched` (closing a descriptor does that too).
+    func remove(_ watched: Int32) {
+        _ = cusher_epoll_ctl(fd, CUSHER_EPOLL_DEL, watched, 0, 0)
+    }
+
+    /// Blocks until at least one watched descriptor is ready (or `timeoutMs` passed, when it is
+    /// not -1); returns their tokens.
+    func wait(timeoutMs: Int32 = -1) throws(SystemError) -> [UInt64] {
+        var tokens = [UInt64](repeating: 0, count: Poller.batch)
         let n = tokens.withUnsafeMutableBufferPointer { buf in
-            retryingEINTR { cusher_epoll_wait(fd, buf.baseAddress, Int32(buf.count), -1) }
+            retryingEINTR { cusher_epoll_wait(fd, buf.baseAddress, Int32(buf.count), timeoutMs) }
         }
         guard n >= 0 else { throw SystemError("epoll_wait") }
         return Array(tokens[0..<Int(n)])

@@ -6,8 +6,7 @@ import CUsher
 struct SignalSource {
     let fd: Int32
 
-    /// Blocks all signals except the synchronous ones (a crash must stay a crash) and the ones
-    /// usher ignores, and opens the signalfd.
+    /// Blocks every signal but the three usher ignores, and opens the signalfd.
     static func takeOver() throws(SystemError) -> SignalSource {
         // SIGTTIN/SIGTTOU: usher writes its log to a terminal it may have handed to the main
         // process; as tini does, it ignores job-control stops. SIGPIPE: a closed stderr must not
@@ -20,10 +19,14 @@ struct SignalSource {
         for sig in ignored { _ = cusher_ignore_signal(sig) }
         var mask = sigset_t()
         sigfillset(&mask)
-        for sig in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGABRT, SIGSYS] + ignored { sigdelset(&mask, sig) }
-        // glibc keeps signals 32 and 33 for itself and leaves them out of every mask; unblocked,
-        // their default action would kill usher (when it is not PID 1). usher has one thread and
-        // uses neither thread cancellation nor libc's setuid, so it takes them like any other.
+        // The fault signals (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGABRT, SIGSYS) are
+        // blocked too, so that one sent from outside (`kill -ABRT`, sigqueue) is read here and
+        // forwarded like any other, as dumb-init does: left at their default action, PID 1 would
+        // never see them (the kernel drops them for init) and usher not as PID 1 would die of
+        // them and leave its children unsupervised. A fault usher causes itself still kills it:
+        // the kernel delivers a synchronous fault (and abort()'s own SIGABRT, which libc
+        // unblocks first) by force, unblocking it and resetting it to its default action.
+        for sig in ignored { sigdelset(&mask, sig) }
         guard cusher_block_with_internal_signals(&mask) == 0 else { throw SystemError("rt_sigprocmask") }
         let fd = signalfd(-1, &mask, Int32(SFD_NONBLOCK | SFD_CLOEXEC))
         guard fd >= 0 else { throw SystemError("signalfd") }
@@ -53,4 +56,15 @@ func signalGroup(_ pgid: Int32, _ signal: Int32) {
 /// Sends `signal` to one process. ESRCH is not an error.
 func signalProcess(_ pid: Int32, _ signal: Int32) {
     _ = kill(pid, signal)
+}
+
+/// Sends `signal` to a child usher started and has not reaped: to the process group it was
+/// started as the leader of (so a shell's children get it too), and to the child itself when it
+/// has left that group (`setpgid` into another group of its session), so that its stop signal
+/// and the deadline's SIGKILL reach it wherever it went. Safe from pid reuse: the child is
+/// unreaped, so its pid is its own, and the group's number stays reserved while the group has a
+/// member or its leader exists.
+func signalTracked(_ pid: Int32, _ signal: Int32) {
+    _ = kill(-pid, signal)
+    if getpgid(pid) != pid { _ = kill(pid, signal) }
 }

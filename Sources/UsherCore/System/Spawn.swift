@@ -3,6 +3,9 @@ import CUsher
 /// How to start one child: what `Plan.Process` says about it, plus where its output goes.
 struct Launch {
     var argv: [String]
+    /// The command as messages name it: as written, when `$(VAR)` expansion changed it, so
+    /// that an expanded value (perhaps a secret) never reaches the log.
+    var shownCommand: String
     /// `NAME=value` entries laid over usher's own environment.
     var env: [String] = []
     var workingDir: String?
@@ -14,10 +17,21 @@ struct Launch {
     /// Its stdout and stderr, instead of usher's own.
     var output: (Int32, Int32)?
 
-    init(argv: [String]) { self.argv = argv }
+    /// The directory usher was started in (the image's WORKDIR), where a child without a
+    /// `workingDir` of its own starts. usher itself moves to `/` once it has noted this, so
+    /// that it does not keep a mount busy for its whole life (as dumb-init and catatonit do);
+    /// nil while usher has not moved (then children inherit its directory as before).
+    nonisolated(unsafe) static var startDirectory: String?
 
+    init(argv: [String]) {
+        self.argv = argv
+        shownCommand = argv.first ?? ""
+    }
+
+    /// `argv`: a hook's or a probe's command instead of the process's own.
     init(_ process: Plan.Process, argv: [String]? = nil) {
         self.argv = argv ?? process.argv
+        shownCommand = (argv == nil ? process.writtenArgv?.first : nil) ?? self.argv.first ?? ""
         env = process.env
         workingDir = process.workingDir
         user = process.user
@@ -34,27 +48,35 @@ struct Launch {
 /// tini; the child runs with all signals blocked until exec, so that tcsetpgrp from a background
 /// group cannot be stopped by SIGTTOU.
 /// posix_spawn does all that with one clone that shares usher's memory, so it is the path for
-/// every child that does not need a working directory or another user; those fork (see
-/// cusher_spawn_as).
+/// every child that does not need a working directory of its own or another user; those fork
+/// (see cusher_spawn_as). Either way a child without a working directory starts in the one usher
+/// was started in (`Launch.startDirectory`).
 func spawn(_ launch: Launch) -> Result<Int32, SpawnFailure> {
-    var cArgs: [UnsafeMutablePointer<CChar>?] = launch.argv.map { strdup($0) }
+    // Every byte as the user gave it (see OSString).
+    var cArgs: [UnsafeMutablePointer<CChar>?] = launch.argv.map { OSString.cString($0) }
     cArgs.append(nil)
-    defer { for p in cArgs { free(p) } }
+    defer { for p in cArgs { p?.deallocate() } }
     // The environment as a C array that lives until the child has been started.
     var envp = cusher_environ()
     var ownEnv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+    var ownCount = 0, ownStart = 0
     if !launch.env.isEmpty {
-        let entries = environment(overriddenBy: launch.env)
-        let array = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: entries.count + 1)
-        for (k, entry) in entries.enumerated() { array[k] = strdup(entry) }
-        array[entries.count] = nil
+        // usher's own entries are passed as the pointers they are (byte for byte, whatever
+        // their encoding); the container's are copied and freed afterwards.
+        let inherited = inheritedEnvironment(except: launch.env)
+        let array = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: inherited.count + launch.env.count + 1)
+        for (k, entry) in inherited.enumerated() { array[k] = entry }
+        let own = containerEnvironment(launch.env)
+        for (k, entry) in own.enumerated() { array[inherited.count + k] = OSString.cString(entry) }
+        array[inherited.count + own.count] = nil
         ownEnv = array
         envp = array
+        ownCount = own.count
+        ownStart = inherited.count
     }
     defer {
         if let ownEnv {
-            var p = ownEnv
-            while let entry = p.pointee { free(entry); p += 1 }
+            for k in ownStart..<(ownStart + ownCount) { ownEnv[k]?.deallocate() }
             ownEnv.deallocate()
         }
     }
@@ -62,19 +84,21 @@ func spawn(_ launch: Launch) -> Result<Int32, SpawnFailure> {
     var pid: Int32 = 0
     if launch.workingDir != nil || launch.user != nil || launch.group != nil || launch.noNewPrivileges {
         var step: Int32 = 0
+        let dir = (launch.workingDir ?? Launch.startDirectory).map { OSString.cString($0) }
+        defer { dir?.deallocate() }
         let rc = cusher_spawn_as(
-            cArgs[0]!, &cArgs, envp, launch.workingDir, launch.user.map { Int64($0) } ?? -1,
+            cArgs[0]!, &cArgs, envp, dir, launch.user.map { Int64($0) } ?? -1,
             launch.group.map { Int64($0) } ?? -1, launch.noNewPrivileges ? 1 : 0, launch.foreground ? 1 : 0,
             launch.output?.0 ?? -1, launch.output?.1 ?? -1, &pid, &step)
         if rc == 0 { return .success(pid) }
         switch step {
-        case 0: return .failure(execFailure(launch.argv[0], rc))
+        case 0: return .failure(execFailure(launch.shownCommand, rc))
         case 1: return .failure(SpawnFailure(code: 126, reason: "cannot change to working directory \(launch.workingDir ?? ""): \(errorText(rc))"))
         case 6: return .failure(SpawnFailure(code: 126, reason: "cannot set no_new_privs: \(errorText(rc))"))
         case 2, 3, 4:
             let who = "user \(launch.user.map { "\($0)" } ?? "-"), group \(launch.group.map { "\($0)" } ?? "-")"
             return .failure(SpawnFailure(code: 126, reason: "cannot switch to \(who): \(errorText(rc))"))
-        default: return .failure(SpawnFailure(code: 126, reason: "cannot start \(launch.argv[0]): \(errorText(rc))"))
+        default: return .failure(SpawnFailure(code: 126, reason: "cannot start \(launch.shownCommand): \(errorText(rc))"))
         }
     }
 
@@ -94,6 +118,9 @@ func spawn(_ launch: Launch) -> Result<Int32, SpawnFailure> {
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     if launch.foreground { _ = cusher_spawn_add_tcsetpgrp(&actions, 0) }
+    let dir = Launch.startDirectory.map { OSString.cString($0) }
+    defer { dir?.deallocate() }
+    if let dir { _ = cusher_spawn_add_chdir(&actions, dir) }
     if let (out, err) = launch.output {
         posix_spawn_file_actions_adddup2(&actions, out, 1)
         posix_spawn_file_actions_adddup2(&actions, err, 2)
@@ -101,7 +128,7 @@ func spawn(_ launch: Launch) -> Result<Int32, SpawnFailure> {
 
     let rc = posix_spawnp(&pid, cArgs[0]!, &actions, &attr, &cArgs, envp)
     if rc == 0 { return .success(pid) }
-    return .failure(execFailure(launch.argv[0], rc))
+    return .failure(execFailure(launch.shownCommand, rc))
 }
 
 /// 127 for a command that is not there, 126 for one that cannot be run, as shells do.
@@ -115,29 +142,33 @@ private func execFailure(_ command: String, _ rc: Int32) -> SpawnFailure {
     return SpawnFailure(code: 126, reason: "cannot execute \(command): \(errorText(rc))")
 }
 
-/// usher's environment with each `NAME=value` of `overrides` replacing the variable of that name
-/// (or added), in Kubernetes' order: the image's variables, then the container's.
-func environment(overriddenBy overrides: [String]) -> [String] {
-    func name(_ entry: String) -> ArraySlice<UInt8> {
-        let bytes = Array(entry.utf8)[...]
-        return bytes.firstIndex(of: 61).map { bytes[..<$0] } ?? bytes
-    }
-    let replaced = overrides.map(name)
-    var out: [String] = []
-    if var p = cusher_environ() {
-        while let entry = p.pointee {
-            let text = String(cString: entry)
-            let n = name(text)
-            if !replaced.contains(where: { $0.elementsEqual(n) }) { out.append(text) }
-            p += 1
-        }
-    }
-    // A later entry for the same name wins, as in Kubernetes.
-    for (k, entry) in overrides.enumerated()
-    where !replaced[(k + 1)...].contains(where: { $0.elementsEqual(replaced[k]) }) {
-        out.append(entry)
+/// usher's own environment entries, as the C strings they are, without those whose name one of
+/// `overrides` (`NAME=value`) sets: the image's variables come first, then the container's, as
+/// in Kubernetes.
+func inheritedEnvironment(except overrides: [String]) -> [UnsafeMutablePointer<CChar>] {
+    let replaced = overrides.map { OSString.encode(variableName($0)) }
+    var out: [UnsafeMutablePointer<CChar>] = []
+    guard var p = cusher_environ() else { return out }
+    while let entry = p.pointee {
+        p += 1
+        var length = 0
+        while entry[length] != 0 && entry[length] != 61 { length += 1 }
+        let name = UnsafeBufferPointer(start: UnsafeRawPointer(entry).assumingMemoryBound(to: UInt8.self), count: length)
+        if !replaced.contains(where: { $0.elementsEqual(name) }) { out.append(entry) }
     }
     return out
+}
+
+/// The container's `NAME=value` entries; a later entry for the same name wins, as in Kubernetes.
+func containerEnvironment(_ entries: [String]) -> [String] {
+    let names = entries.map(variableName)
+    return entries.indices.filter { k in !names[(k + 1)...].contains(where: { same($0, names[k]) }) }
+        .map { entries[$0] }
+}
+
+private func variableName(_ entry: String) -> String {
+    let bytes = Array(entry.utf8)
+    return bytes.firstIndex(of: 61).map { String(decoding: bytes[..<$0], as: UTF8.self) } ?? entry
 }
 
 /// True when stdin is a terminal whose foreground process group is usher's own: then the main

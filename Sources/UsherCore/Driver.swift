@@ -1,0 +1,319 @@
+import CUsher
+
+/// Connects the pure Supervisor to the system: feeds it events from the signalfd, the reaper,
+/// the timer, the probes and the output pipes, has its actions performed (`Performer`), and
+/// blocks in epoll with no timeout when nothing is due. It decides nothing: every lifecycle rule
+/// is the Supervisor's. `C` adds what a run needs on top of the loop (see `Companion`); the
+/// loop and the companion's calls are all that is specialised per companion, the performing is
+/// shared.
+struct Driver<C: Companion> {
+    var supervisor: Supervisor
+    var companion: C
+    var performer: Performer
+    let signals: SignalSource
+    var timer: Timer
+    var poller: Poller { performer.poller }
+
+    private static var signalToken: UInt64 { 1 }
+    private static var timerToken: UInt64 { 2 }
+    /// How long usher's exit waits at most for a full stdout or stderr to take what is left.
+    static var finalFlushLimit: Nanos { nanosPerSecond }
+
+    init(plan: Plan, options: RunOptions, companion: C) throws(SystemError) {
+        supervisor = Supervisor(plan: plan.withPrimaryGroups())
+        self.companion = companion
+        signals = try SignalSource.takeOver()
+        timer = try Timer()
+        let poller = try Poller()
+        try poller.add(signals.fd, token: Self.signalToken)
+        try poller.add(timer.fd, token: Self.timerToken)
+        performer = Performer(plan: plan, options: options, poller: poller)
+        leaveStartDirectory()
+    }
+
+    mutating func run() -> Int32 {
+        feed(.start)
+        if performer.exitCode == nil { releaseStartupCode() }
+        let code = loop()
+        performer.outputs.finish(until: monotonicNow().adding(Self.finalFlushLimit))
+        performer.sweepLeftovers()
+        return code < 0 ? 1 : code
+    }
+
+    /// The event loop: until the supervisor says exit (and the companion has nothing left under
+    /// way). Returns its exit status, or -1 when the loop itself failed (reported on stderr).
+    mutating func loop() -> Int32 {
+        while performer.exitCode == nil || companion.keepsLoopRunning(at: monotonicNow()) {
+            timer.set(nextWakeup)
+            let tokens: [UInt64]
+            do {
+                tokens = try poller.wait()
+            } catch {
+                writeAll(2, "usher: \(error.message)\n")
+                return -1
+            }
+            for token in tokens {
+                switch token {
+                case Self.signalToken: signalsArrived()
+                case Self.timerToken: timerFired()
+                case ProbeRunner.tokenBase...:
+                    if let result = performer.probes.ready(token: token, poller: poller) { feed(result) }
+                case companionTokenBase...: companion.ready(token: token, at: monotonicNow(), poller: poller)
+                default: performer.outputs.ready(token: token, poller: poller)
+                }
+            }
+        }
+        return performer.exitCode ?? 1
+    }
+
+    private var nextWakeup: Nanos? {
+        var next = supervisor.nextWakeup
+        for t in [companion.nextWakeup, performer.probes.nextWakeup] {
+            if let t { next = min(next ?? t, t) }
+        }
+        return next
+    }
+
+    private mutating func signalsArrived() {
+        for sig in signals.drain() {
+            if sig == sigchld {
+                reapAll { pid, status in
+                    if let event = performer.reaped(pid, status, mainIndex: supervisor.plan.mainIndices.first) {
+                        feed(event)
+                    }
+                }
+            } else {
+                feed(.signal(sig))
+            }
+        }
+    }
+
+    private mutating func timerFired() {
+        timer.acknowledge()
+        let now = monotonicNow()
+        for result in performer.probes.expire(now: now) { feed(result) }
+        for event in companion.tick(at: now, poller: poller) { feed(event) }
+        feed(.tick)
+    }
+
+    /// Hands one event to the supervisor and has what it asks performed, feeding back the
+    /// answers (a spawn's result) in order.
+    mutating func feed(_ event: Event) {
+        var queue = [event]
+        while !queue.isEmpty {
+            let next = queue.removeFirst()
+            let now = monotonicNow()
+            companion.observe(next, at: now)
+            for action in supervisor.handle(next, now: now) {
+                companion.observe(action, at: now)
+                if let answer = performer.perform(action, plan: supervisor.plan, now: now) { queue.append(answer) }
+            }
+        }
+        companion.settled(supervisor, at: monotonicNow())
+    }
+}
+
+/// Performs the supervisor's actions on the system and turns what the system reports into
+/// events: the hands of the driver, the same for every companion.
+struct Performer {
+    let options: RunOptions
+    let poller: Poller
+    let isInit: Bool
+    let foreground: Bool
+    /// The pid of each process the supervisor started, by plan index, from its spawn until the
+    /// moment it is reaped, and of each process's preStop exec hook while it runs. A pid is
+    /// forgotten as it is reaped, before anything else runs, and only this thread reaps: so an
+    /// exit is only ever credited to the process that really ended (Linux may hand the same
+    /// number to the next child at once), and usher only ever signals a pid it has not reaped,
+    /// which the kernel cannot have given to anyone else.
+    var pids: [Int32?]
+    var hookPids: [Int32?]
+    /// The process group each process led in its last run (its pid then): what is left of it
+    /// is killed when usher exits as a subreaper, and a rehearsal reports members left behind.
+    var groups: [Int32?]
+    var probes = ProbeRunner()
+    var outputs = OutputPipes()
+    var exitCode: Int32?
+    /// The label width that aligns `--prefix` output.
+    let labelWidth: Int
+    /// Where children's stdout goes: usher's stdout, or in a rehearsal its stderr, so that
+    /// stdout holds the report alone (and `--format json` stays parseable).
+    var childStdout: Int32 = 1
+
+    init(plan: Plan, options: RunOptions, poller: Poller) {
+        self.options = options
+        self.poller = poller
+        labelWidth = plan.processes.reduce(0) { max($0, $1.name.utf8.count) }
+        pids = Array(repeating: nil, count: plan.processes.count)
+        hookPids = pids
+        groups = pids
+        isInit = getpid() == 1
+        if !isInit { becomeSubreaper() }
+        foreground = ownsForegroundTerminal()
+    }
+
+    /// Forgets everything of a run, for the next one (a rehearsal's).
+    mutating func reset() {
+        pids = Array(repeating: nil, count: pids.count)
+        hookPids = pids
+        groups = pids
+        exitCode = nil
+    }
+
+    /// One reaped child: its pid is forgotten at once (see `pids`); returns the event for
+    /// whoever it belonged to. Orphans reparented to usher are reaped and forgotten.
+    mutating func reaped(_ pid: Int32, _ status: ExitStatus, mainIndex: Int?) -> Event? {
+        if let i = pids.firstIndex(of: pid) {
+            pids[i] = nil
+            outputs.drain(process: i, poller: poller)  // its last lines before its exit
+            if foreground && i == mainIndex { takeTerminalBack(from: pid) }
+            return .exited(i, status)
+        }
+        if let i = hookPids.firstIndex(of: pid) {
+            hookPids[i] = nil
+            return .hookExited(i, status)
+        }
+        return probes.reaped(pid, status)
+    }
+
+    /// Performs one action; returns the event that answers it, if any.
+    mutating func perform(_ action: Action, plan: Plan, now: Nanos) -> Event? {
+        switch action {
+        case .spawn(let i):
+            var launch = Launch(plan.processes[i])
+            // The terminal goes to the first main container, the one a user types at.
+            launch.foreground = foreground && i == plan.mainIndices.first
+            switch start(launch, for: i, name: plan.processes[i].name) {
+            case .success(let pid):
+                pids[i] = pid
+                groups[i] = pid
+                return .spawned(i, pid: pid)
+            case .failure(let failure):
+                return .spawnFailed(i, failure)
+            }
+        case .signalGroup(let i, let sig):
+            if let pid = pids[i] { signalTracked(pid, sig) }
+        case .signalProcess(let i, let sig):
+            if let pid = pids[i] { signalProcess(pid, sig) }
+        case .spawnHook(let i):
+            let process = plan.processes[i]
+            guard case .exec(let argv)? = process.preStop else { return nil }
+            switch start(Launch(process, argv: argv), for: i, name: process.name) {
+            case .success(let pid):
+                hookPids[i] = pid
+                return .hookSpawned(i, pid: pid)
+            case .failure(let failure):
+                return .hookFailed(i, failure)
+            }
+        case .signalHook(let i, let sig):
+            if let pid = hookPids[i] { signalTracked(pid, sig) }
+        case .runProbe(let i, let kind):
+            return probes.start(i, kind, of: plan.processes[i], now: now, poller: poller)
+        case .cancelProbes(let i):
+            probes.cancel(i)
+        case .log(let record):
+            log(record)
+        case .exit(let code):
+            exitCode = code
+        }
+        return nil
+    }
+
+    /// Starts a process or its hook, with its output labelled under `--prefix` (a hook's under
+    /// its container's name: it runs inside that container).
+    private mutating func start(_ launch: Launch, for i: Int, name: String) -> Result<Int32, SpawnFailure> {
+        var launch = launch
+        var pipes: (Int32, Int32)?
+        if options.prefix {
+            do {
+                pipes = try outputs.open(for: i, name: name, width: labelWidth, stdoutTo: childStdout, poller: poller)
+            } catch {
+                return .failure(SpawnFailure(code: 126, reason: "cannot prefix its output: \(error.message)"))
+            }
+        }
+        launch.output = pipes ?? (childStdout == 1 ? nil : (childStdout, 2))
+        let result = spawn(launch)
+        if let (out, err) = pipes {  // the child has its own copies now
+            close(out)
+            close(err)
+        }
+        return result
+    }
+
+    private mutating func log(_ record: LogRecord) {
+        let now = wallClockNow()
+        let line: String
+        switch options.logFormat {
+        case .text: line = "\(formatTimestamp(unixNanos: now)) usher: \(OSString.printable(logText(record)))\n"
+        case .json: line = logJSON(record, unixNanos: now) + "\n"
+        }
+        let format = options.logFormat
+        outputs.log(line, notice: { count in droppedNotice(count, format: format, unixNanos: now) }, poller: poller)
+    }
+
+    /// The foreground main has exited: the terminal goes back to usher's own group, so that the
+    /// next Ctrl-C reaches usher (a third one forces the stop) instead of a group that is gone.
+    /// Only when the terminal still belongs to that group: if the app handed it on, it stays.
+    /// usher ignores SIGTTOU, so it may do this from the background.
+    private func takeTerminalBack(from pgid: Int32) {
+        if tcgetpgrp(0) == pgid { _ = tcsetpgrp(0, getpgrp()) }
+    }
+
+    /// When usher is PID 1, the kernel kills everything left in the namespace as it exits. As a
+    /// subreaper on a laptop, usher does the same for the process groups it started (a shell's
+    /// background job that ignored the stop signal, say), so that nothing outlives it there
+    /// either. A group whose leader has been reaped is no longer pinned: its number could in
+    /// principle be reused, but only after the kernel's pid counter wraps around and only by a
+    /// process that makes itself a group leader; that window is accepted here, as tini accepts it.
+    func sweepLeftovers() {
+        guard !isInit else { return }
+        for case let pgid? in groups { signalGroup(pgid, sigkill) }
+    }
+}
+
+/// `N log line(s) dropped`, in the log's own format, for the line that follows a gap.
+func droppedNotice(_ count: Int, format: RunOptions.LogFormat, unixNanos: Nanos) -> String {
+    let text = "\(count) log line(s) dropped: stderr was not being read"
+    switch format {
+    case .text:
+        return "\(formatTimestamp(unixNanos: unixNanos)) usher: \(text)\n"
+    case .json:
+        var o = JSONObject()
+        o.string("time", formatTimestamp(unixNanos: unixNanos))
+        o.string("level", "warn")
+        o.string("event", "log_dropped")
+        o.number("dropped", Int64(count))
+        o.string("message", text)
+        return o.text + "}\n"
+    }
+}
+
+/// usher moves to `/` once it has noted where it was started, so that it does not keep that
+/// directory's mount busy for its whole life (as dumb-init and catatonit do); children without a
+/// working directory of their own still start there (`Launch.startDirectory`).
+func leaveStartDirectory() {
+    guard Launch.startDirectory == nil else { return }
+    var buffer = [CChar](repeating: 0, count: 4097)
+    guard getcwd(&buffer, buffer.count) != nil else { return }  // gone or too long: stay
+    let here = buffer.withUnsafeBufferPointer { OSString.decode(cString: $0.baseAddress!) }
+    guard !same(here, "/"), chdir("/") == 0 else { return }
+    Launch.startDirectory = here
+}
+
+extension Plan {
+    /// Each process that runs as another user without a group gets that user's primary group
+    /// from the image's /etc/passwd, or group 0 without an entry, as container runtimes do:
+    /// it must never keep usher's own supplementary groups or run with an unintended group.
+    func withPrimaryGroups() -> Plan {
+        guard processes.contains(where: { $0.user != nil && $0.group == nil }) else { return self }
+        let passwd: [UInt8]
+        if case .success(let bytes) = readWholeFile("/etc/passwd") { passwd = bytes } else { passwd = [] }
+        var plan = self
+        for i in plan.processes.indices {
+            if let uid = plan.processes[i].user, plan.processes[i].group == nil {
+                plan.processes[i].group = passwdPrimaryGroup(passwd, uid: uid) ?? 0
+            }
+        }
+        return plan
+    }
+}
