@@ -28,6 +28,7 @@ struct Driver<C: Companion> {
         try poller.add(signals.fd, token: Self.signalToken)
         try poller.add(timer.fd, token: Self.timerToken)
         performer = Performer(plan: plan, options: options, poller: poller)
+        if performer.foreground { supervisor.terminalHolder = plan.mainIndices.first }
         leaveStartDirectory()
     }
 
@@ -256,7 +257,12 @@ struct Performer {
     /// Only when the terminal still belongs to that group: if the app handed it on, it stays.
     /// usher ignores SIGTTOU, so it may do this from the background.
     private func takeTerminalBack(from pgid: Int32) {
-        if tcgetpgrp(0) == pgid { _ = tcsetpgrp(0, getpgrp()) }
+        guard tcgetpgrp(0) == pgid else { return }
+        // As PID 1 of a pid namespace whose parent started it (`unshare --fork` at a terminal),
+        // usher's group belongs to the parent namespace and reads as 0 here: it then becomes the
+        // leader of a group of its own in the same session, which it can hand the terminal to.
+        if getpgrp() == 0 { _ = setpgid(0, 0) }
+        _ = tcsetpgrp(0, getpgrp())
     }
 
     /// When usher is PID 1, the kernel kills everything left in the namespace as it exits. As a

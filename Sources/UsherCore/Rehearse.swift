@@ -110,7 +110,9 @@ extension Driver where C == RehearsalCompanion {
     /// ready, and what the observer saw; orphans are checked and killed before returning. nil if
     /// the loop failed.
     mutating func rehearseOnce(after: Nanos, signal: Int32, probes: [HTTPURL], probeFor: Nanos) -> Rehearsal? {
+        let holder = supervisor.terminalHolder
         supervisor = Supervisor(plan: supervisor.plan)
+        supervisor.terminalHolder = holder
         performer.reset()
         let start = monotonicNow()
         var observer = Rehearsal(plan: supervisor.plan, startedAt: start)

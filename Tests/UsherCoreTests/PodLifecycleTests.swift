@@ -333,6 +333,29 @@ extension Harness {
 }
 
 @Suite struct RepeatedInterrupts {
+    /// At a terminal the first Ctrl-C reaches only the foreground main (issue 11, item 6): when
+    /// the main holding the terminal dies of it, it counts, so two more at usher force the stop.
+    @Test(arguments: [true, false])
+    func aCtrlCThatEndedTheTerminalsMainCountsAsTheFirst(diedOfIt: Bool) {
+        var h = Harness(twoSidecars(grace: 30 * second))
+        h.supervisor.terminalHolder = 2
+        h.send(.exited(2, diedOfIt ? .signaled(sigint) : .exited(130)))
+        h.send(.signal(sigint))
+        #expect(!h.logs().contains(.forcedStop(sigint, times: 3)))
+        h.send(.signal(sigint))
+        #expect(h.logs().contains(.forcedStop(sigint, times: 3)))
+        #expect(h.signals().contains(.signalGroup(1, sigkill)) && h.signals().contains(.signalGroup(0, sigkill)))
+    }
+
+    @Test func aMainThatDoesNotHoldTheTerminalDoesNotCount() {
+        var h = Harness(twoSidecars(grace: 30 * second))
+        h.send(.exited(2, .signaled(sigint)))
+        h.send(.signal(sigint))
+        h.send(.signal(sigint))
+        #expect(!h.logs().contains(.forcedStop(sigint, times: 3)))
+        #expect(!h.signals().contains(.signalGroup(1, sigkill)))
+    }
+
     @Test func theThirdCtrlCKillsEverythingAtOnce() {
         var h = Harness(twoSidecars(preStop: 5 * second, grace: 30 * second))
         h.send(.signal(sigint))

@@ -80,6 +80,10 @@ public struct Supervisor {
     var stopRequested = false
     /// SIGINTs received: the third kills everything at once (see `signal`).
     var interrupts = 0
+    /// The main container that holds the terminal (the driver sets it when usher hands the
+    /// terminal on). A Ctrl-C reaches only the terminal's foreground group, so when this one
+    /// dies of SIGINT before usher has seen one, that Ctrl-C counts as the first of three.
+    public var terminalHolder: Int?
     /// The deadline was brought forward by a forced stop: kills are logged as such.
     var forced = false
     /// usher's exit status, decided by the first thing that settles it.
@@ -187,6 +191,9 @@ public struct Supervisor {
         containers[i].ready = false
         // A preStop hook runs inside its container in Kubernetes and ends with it.
         if case .running = containers[i].hook { out.append(.signalHook(i, sigkill)) }
+        if i == terminalHolder, interrupts == 0, status == .signaled(sigint) || status == .exited(128 + sigint) {
+            interrupts = 1
+        }
         switch role {
         case .main:
             if exitCode == nil { exitCode = status.code }
