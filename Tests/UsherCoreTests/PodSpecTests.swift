@@ -318,7 +318,7 @@ private func indented(_ text: String, by spaces: Int) -> String {
         #expect(failure(container("    lifecycle: {stopSignal: SIGKILL}\n"))
             == "pod.yaml:4:29: containers[0].lifecycle.stopSignal: SIGKILL cannot be caught, so it cannot ask for a graceful stop (use a signal such as SIGTERM)")
         #expect(failure(container("    lifecycle: {preStop: {sleep: {seconds: 31}}}\n"))
-            == "pod.yaml:4:44: containers[0].lifecycle.preStop.sleep.seconds: must be at most terminationGracePeriodSeconds (30), got 31")
+            == "pod.yaml:4:44: containers[0].lifecycle.preStop.sleep.seconds: a preStop sleep of 31s is longer than the grace period of 30s (the default: set terminationGracePeriodSeconds), which it counts against")
         #expect(failure(container("    readinessProbe: {exec: {command: [x]}, periodSeconds: 0}\n"))
             == "pod.yaml:4:59: containers[0].readinessProbe.periodSeconds: must be at least 1, got 0")
         #expect(failure(container("    livenessProbe: {exec: {command: [x]}, successThreshold: 2}\n"))

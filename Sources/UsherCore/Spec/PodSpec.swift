@@ -107,7 +107,9 @@ private func decodePodSpec(_ document: YAMLNode, file: String) throws(UsageError
         node, file: file, path: path, place: path.isEmpty ? "the pod spec" : nil,
         used: ["containers", "initContainers", "terminationGracePeriodSeconds", "securityContext"],
         ignored: ignoredPodFields)
-    let graceSeconds = try spec.integer("terminationGracePeriodSeconds", min: 0, max: maxGraceSeconds) ?? 30
+    let graceGiven = try spec.integer("terminationGracePeriodSeconds", min: 0, max: maxGraceSeconds)
+    let graceSeconds = graceGiven ?? 30
+    let graceSource = graceGiven == nil ? "the default: set terminationGracePeriodSeconds" : "terminationGracePeriodSeconds"
     let pod = try decodeIdentity(spec, container: false)
 
     let used = ["name", "command", "args", "env", "envFrom", "workingDir", "securityContext", "lifecycle",
@@ -125,7 +127,7 @@ private func decodePodSpec(_ document: YAMLNode, file: String) throws(UsageError
     var nameNodes: [YAMLNode] = []
     let all = inits + mains
     for (i, container) in all.enumerated() {
-        let (process, nameNode) = try decodeContainer(container, isInit: i < inits.count, pod: pod, graceSeconds: graceSeconds)
+        let (process, nameNode) = try decodeContainer(container, isInit: i < inits.count, pod: pod, graceSeconds: graceSeconds, graceSource: graceSource)
         let bucket = Int(process.name.utf8.reduce(UInt8(0)) { $0 &* 31 &+ $1 })
         if let other = buckets[bucket].first(where: { same(plan.processes[$0].name, process.name) }) {
             throw container.error(nameNode, "name", quoted(process.name) + " is already the name of " + all[other].path + " (line \(nameNodes[other].line))")

@@ -49,7 +49,7 @@ func decodeIdentity(_ owner: Fields, container: Bool) throws(UsageError) -> Iden
 
 /// One entry of `initContainers` or `containers` as a process; also returns its name's node,
 /// for the message when another container has the same name.
-func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int64) throws(UsageError) -> (Plan.Process, YAMLNode) {
+func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int64, graceSource: String) throws(UsageError) -> (Plan.Process, YAMLNode) {
     let nameNode = try c.required("name")
     let name = try readString(c.file, nameNode, c.path("name"))
     guard isDNSLabel(name) else {
@@ -112,7 +112,7 @@ func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int
             if let key = c.key(field) { throw c.error(key, field, "may not be set for an init container without restartPolicy: Always") }
         }
     }
-    try decodeLifecycle(c, into: &process, graceSeconds: graceSeconds)
+    try decodeLifecycle(c, into: &process, graceSeconds: graceSeconds, graceSource: graceSource)
     process.startupProbe = try decodeProbe(c, "startupProbe")
     process.readinessProbe = try decodeProbe(c, "readinessProbe")
     process.livenessProbe = try decodeProbe(c, "livenessProbe")
@@ -160,7 +160,7 @@ func expandReferences(_ text: String, _ env: [String]) -> String {
     return String(decoding: out, as: UTF8.self)
 }
 
-private func decodeLifecycle(_ c: Fields, into process: inout Plan.Process, graceSeconds: Int64) throws(UsageError) {
+private func decodeLifecycle(_ c: Fields, into process: inout Plan.Process, graceSeconds: Int64, graceSource: String) throws(UsageError) {
     guard let l = try c.mapping("lifecycle", used: ["preStop", "postStart", "stopSignal"]) else { return }
     if let key = l.key("postStart") {
         throw l.error(key, "postStart", "lifecycle.postStart is not supported by usher")
@@ -170,9 +170,7 @@ private func decodeLifecycle(_ c: Fields, into process: inout Plan.Process, grac
         guard let signal = parseSignal(text) else {
             throw l.error(node, "stopSignal", "unknown signal " + quoted(text) + " (use a name such as SIGTERM, SIGINT or SIGQUIT)")
         }
-        if signal == sigkill || signal == 19 {  // 19: SIGSTOP
-            throw l.error(node, "stopSignal", signalName(signal) + " cannot be caught, so it cannot ask for a graceful stop (use a signal such as SIGTERM)")
-        }
+        if let problem = stopSignalProblem(signal) { throw l.error(node, "stopSignal", problem) }
         process.stopSignal = signal
     }
     let handlers = ["exec", "sleep", "httpGet", "tcpSocket"]
@@ -183,8 +181,9 @@ private func decodeLifecycle(_ c: Fields, into process: inout Plan.Process, grac
     case 1:
         guard let sleep = try h.mapping("sleep", used: ["seconds"]) else { return }  // present: oneHandler saw it
         let seconds = try sleep.integer("seconds", min: 0) ?? 0
-        if seconds > graceSeconds {
-            throw sleep.error(sleep["seconds"] ?? sleep.node, "seconds", "must be at most terminationGracePeriodSeconds (\(graceSeconds)), got \(seconds)")
+        if let problem = preStopProblem(seconds * nanosPerSecond, grace: graceSeconds * nanosPerSecond,
+                                        graceSource: graceSource) {
+            throw sleep.error(sleep["seconds"] ?? sleep.node, "seconds", problem)
         }
         // A zero sleep is no hook at all, as `--pre-stop 0s` is: both front ends agree.
         process.preStop = seconds == 0 ? nil : .sleep(seconds * nanosPerSecond)
