@@ -66,7 +66,9 @@ private func kindNode(of document: YAMLNode) -> YAMLNode? {
     return nil
 }
 
+/// A `kind` as written, for messages; not when an alias repeats it (it may be an env value).
 private func scalarText(_ node: YAMLNode) -> String {
+    if node.aliased { return "(an aliased value)" }
     if case .scalar(let text, _, _) = node.content { return text }
     return ""
 }
@@ -130,7 +132,7 @@ private func decodePodSpec(_ document: YAMLNode, file: String) throws(UsageError
         let (process, nameNode) = try decodeContainer(container, isInit: i < inits.count, pod: pod, graceSeconds: graceSeconds, graceSource: graceSource)
         let bucket = Int(process.name.utf8.reduce(UInt8(0)) { $0 &* 31 &+ $1 })
         if let other = buckets[bucket].first(where: { same(plan.processes[$0].name, process.name) }) {
-            throw container.error(nameNode, "name", quoted(process.name) + " is already the name of " + all[other].path + " (line \(nameNodes[other].line))")
+            throw container.error(nameNode, "name", nameNode.shown + " is already the name of " + all[other].path + " (line \(nameNodes[other].line))")
         }
         buckets[bucket].append(i)
         nameNodes.append(nameNode)

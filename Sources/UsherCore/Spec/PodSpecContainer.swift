@@ -53,7 +53,7 @@ func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int
     let nameNode = try c.required("name")
     let name = try readString(c.file, nameNode, c.path("name"))
     guard isDNSLabel(name) else {
-        throw c.error(nameNode, "name", quoted(name) + " is not a valid name (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)")
+        throw c.error(nameNode, "name", nameNode.shown + " is not a valid name (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)")
     }
 
     var role: Plan.Role = isInit ? .initStep : .main
@@ -62,7 +62,8 @@ func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int
             throw c.error(c["restartPolicy"] ?? c.node, "restartPolicy", "only init containers take a restartPolicy (Always, which makes one a sidecar)")
         }
         guard same(policy, "Always") else {
-            throw c.error(c["restartPolicy"] ?? c.node, "restartPolicy", quoted(policy) + " is not valid for an init container (use Always for a sidecar, or leave it out)")
+            let node = c["restartPolicy"] ?? c.node
+            throw c.error(node, "restartPolicy", node.shown + " is not valid for an init container (use Always for a sidecar, or leave it out)")
         }
         role = .sidecar
     }
@@ -71,7 +72,8 @@ func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int
         throw c.error(key, "envFrom", "not supported: usher cannot read ConfigMaps or Secrets (list the variables under env, each with a value)")
     }
     var env: [String] = []  // NAME=value, as Plan.Process.env wants them
-    for e in try c.mappings("env", of: "variables (name and value)", used: ["name", "value", "valueFrom"]) ?? [] {
+    // No message shows anything under env but the variables' names: the values may be secrets.
+    for e in try c.mappings("env", of: "variables (name and value)", used: ["name", "value", "valueFrom"], hidingValues: true) ?? [] {
         if let key = e.key("valueFrom") {
             throw e.error(key, "valueFrom", "usher cannot read ConfigMaps, Secrets or the downward API (set the variable with value)")
         }
@@ -79,7 +81,11 @@ func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int
         let variable = try readString(c.file, nameNode, e.path("name"))
         // Kubernetes' relaxed rule: printable ASCII other than '='.
         guard !variable.isEmpty, variable.utf8.allSatisfy({ $0 >= 32 && $0 <= 126 && $0 != 61 }) else {
-            throw e.error(nameNode, "name", quoted(variable) + " is not a valid variable name (printable ASCII characters other than '=')")
+            // `name: TOKEN=s3cr3t` is a value written into the name: show the name part only.
+            let bytes = Array(variable.utf8)
+            let shown = bytes.firstIndex(of: 61).map { quoted(String(decoding: bytes[..<$0], as: UTF8.self) + "=...") + " (the value goes under value)" }
+            throw e.error(nameNode, "name", (nameNode.aliased ? nameNode.shown : shown ?? nameNode.shown)
+                          + " is not a valid variable name (printable ASCII characters other than '=')")
         }
         // As the kubelet does: a value sees the variables before it.
         env.append(variable + "=" + expandReferences(try e.string("value") ?? "", env))
@@ -168,7 +174,7 @@ private func decodeLifecycle(_ c: Fields, into process: inout Plan.Process, grac
     if let text = try l.string("stopSignal") {
         let node = l["stopSignal"] ?? l.node
         guard let signal = parseSignal(text) else {
-            throw l.error(node, "stopSignal", "unknown signal " + quoted(text) + " (use a name such as SIGTERM, SIGINT or SIGQUIT)")
+            throw l.error(node, "stopSignal", "unknown signal " + node.shown + " (use a name such as SIGTERM, SIGINT or SIGQUIT)")
         }
         if let problem = stopSignalProblem(signal) { throw l.error(node, "stopSignal", problem) }
         process.stopSignal = signal

@@ -101,6 +101,7 @@ private struct TreeBuilder {
                 throw configError(file, line: line, column: column, "alias *\(String(decoding: name, as: UTF8.self)) \(why)")
             }
             let target = anchorNodes[index]
+            target.aliased = true
             try count(target.expandedSize, line: line, column: column)
             try add(target, anchor: nil)
         case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
