@@ -30,15 +30,18 @@ final class YAMLNode {
     let column: Int
     /// Nodes in this subtree with every alias expanded: what a walk over it costs.
     let expandedSize: Int
+    /// Bytes of scalar text in this subtree with every alias expanded: what reading it costs.
+    let expandedBytes: Int
     /// An alias repeats this node. Its text is then never shown in a message: the anchor may be
     /// an env value, and an error about a field that reuses it must not print it.
     var aliased = false
 
-    init(_ content: Content, line: Int, column: Int, expandedSize: Int) {
+    init(_ content: Content, line: Int, column: Int, expandedSize: Int, expandedBytes: Int) {
         self.content = content
         self.line = line
         self.column = column
         self.expandedSize = expandedSize
+        self.expandedBytes = expandedBytes
     }
 
     /// What a value is, for messages: "a list", "a mapping", "the number 8080", ... Without
