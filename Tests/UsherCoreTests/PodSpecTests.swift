@@ -414,7 +414,21 @@ private func indented(_ text: String, by spaces: Int) -> String {
         ("$(A)$(A)", "11"), ("$$$(A)", "$1"), ("é$(A)", "é1"), ("$(DUP)", "new"),
     ] as [(String, String)])
     func expands(text: String, expected: String) {
-        #expect(expandReferences(text, ["A=1", "B=2", "DUP=old", "DUP=new", "AB=x"]) == expected)
+        var variables = Variables()
+        for (name, value) in [("A", "1"), ("B", "2"), ("DUP", "old"), ("DUP", "new"), ("AB", "x")] {
+            variables.define(Array(name.utf8), Array(value.utf8))
+        }
+        #expect(expandReferences(text, variables, limit: 100) == expected)
+    }
+
+    @Test func stopsAtTheLimit() {
+        var variables = Variables()
+        variables.define(Array("A".utf8), Array("12345".utf8))
+        #expect(expandReferences("$(A)$(A)", variables, limit: 10) == "1234512345")
+        #expect(expandReferences("$(A)$(A)x", variables, limit: 10) == nil)
+        #expect(expandReferences("$(A)$(A)$(B)", variables, limit: 10) == nil, "an undefined reference stays, and counts")
+        #expect(expandReferences("no references at all", variables, limit: 10) == nil)
+        #expect(expandReferences("$$$$", variables, limit: 2) == "$$")
     }
 }
 
@@ -541,5 +555,98 @@ private func indented(_ text: String, by spaces: Int) -> String {
             #expect(message != nil, "\(misuse)")
             #expect(message?.contains("S3CR3T") == false, "\(misuse): \(message ?? "")")
         }
+    }
+}
+
+/// Issue 11, item 9: `$(VAR)` expansion is bounded by what exec can take: an argument or an
+/// environment entry at most 128 KiB (Linux's MAX_ARG_STRLEN, its NUL included), a container's
+/// argv and env at most 2 MiB (ARG_MAX with the default 8 MiB stack), a whole file's at most
+/// 8 MiB. Past a bound is a config error at the place, naming the container and the field,
+/// never showing a value.
+@Suite struct ExpansionBounds {
+    func decodeTimed(_ text: String) -> (message: String?, took: Duration) {
+        var message: String?
+        let took = ContinuousClock().measure {
+            do {
+                _ = try decodeConfig(Array(text.utf8), file: "pod.yaml")
+            } catch {
+                message = (error as? UsageError)?.message
+            }
+        }
+        return (message, took)
+    }
+
+    /// The issue's file: 40 variables, each twice the one before (a terabyte at V40).
+    @Test func doublingVariablesAreRefusedAtTheFirstTooLong() {
+        var text = "containers:\n  - name: app\n    command: [app]\n    env:\n      - {name: V1, value: s3cr3t-0123456789}\n"
+        for n in 2...40 { text += "      - {name: V\(n), value: \"$(V\(n - 1))$(V\(n - 1))\"}\n" }
+        #expect(text.utf8.count < 2000)
+        let (message, took) = decodeTimed(text)
+        // V1 is 17 bytes; V14 is 17 * 2^13 = 139,264 bytes, the first past 128 KiB.
+        #expect(message == "pod.yaml:18:28: containers[0].env[13].value: the entry V14=... of container app is longer than 128 KiB with its $(VAR) references expanded, more than Linux passes to a program in one argument or environment entry (MAX_ARG_STRLEN)")
+        #expect(message?.contains("s3cr3t") == false)
+        #expect(took < .seconds(2), "took \(took)")
+    }
+
+    @Test func anArgumentTooLongOnceExpanded() {
+        let v = String(repeating: "v", count: 50_000)
+        let text = "containers:\n  - name: app\n    command: [app]\n    args: [--a, \"$(V)$(V)$(V)\"]\n    env: [{name: V, value: \(v)}]\n"
+        #expect(failure(text) == "pod.yaml:4:17: containers[0].args[1]: the argument of container app is longer than 128 KiB with its $(VAR) references expanded, more than Linux passes to a program in one argument or environment entry (MAX_ARG_STRLEN)")
+        // Two copies (100,000 bytes) are fine.
+        #expect(failure("containers:\n  - name: app\n    command: [app]\n    args: [--a, \"$(V)$(V)\"]\n    env: [{name: V, value: \(v)}]\n") == nil)
+    }
+
+    @Test func aWrittenValueTooLongForExecIsRefusedToo() {
+        let text = "containers:\n  - name: app\n    command: [app]\n    env: [{name: BIG, value: \(String(repeating: "b", count: 131_068))}]\n"
+        #expect(failure(text)?.hasPrefix("pod.yaml:4:30: containers[0].env[0].value: the entry BIG=... of container app is longer than 128 KiB, more than Linux passes") == true)
+        // NAME=value plus its NUL is exactly 131,072 bytes: the largest entry exec takes.
+        let fits = "containers:\n  - name: app\n    command: [app]\n    env: [{name: BIG, value: \(String(repeating: "b", count: 131_067))}]\n"
+        #expect(failure(fits) == nil)
+    }
+
+    @Test func hookAndProbeCommandsAreHeldToTheSameLimit() {
+        let long = String(repeating: "a", count: 131_072)
+        #expect(failure(container("    lifecycle: {preStop: {exec: {command: [sh, \(long)]}}}\n"))
+            == "pod.yaml:4:48: containers[0].lifecycle.preStop.exec.command[1]: the argument is longer than 128 KiB, more than Linux passes to a program in one argument or environment entry (MAX_ARG_STRLEN)")
+        #expect(failure(container("    livenessProbe: {exec: {command: [\(long)]}}\n"))
+            == "pod.yaml:4:38: containers[0].livenessProbe.exec.command[0]: the program is longer than 128 KiB, more than Linux passes to a program in one argument or environment entry (MAX_ARG_STRLEN)")
+        #expect(failure(container("    livenessProbe: {exec: {command: [\(long.dropFirst())]}}\n")) == nil)
+    }
+
+    @Test func aLongVariableNameIsShortenedInTheMessage() {
+        let name = String(repeating: "N", count: 131_072)
+        let message = failure(container("    env: [{name: \(name), value: x}]\n"))
+        #expect(message?.hasPrefix("pod.yaml:4:") == true)
+        #expect(message?.contains("the entry " + String(repeating: "N", count: 60) + "...=... of container app is longer than 128 KiB") == true)
+    }
+
+    @Test func aContainersArgvAndEnvTogetherPastTwoMiB() {
+        let b = String(repeating: "b", count: 120_000)
+        var text = "containers:\n  - name: app\n    command: [app]\n    env:\n      - {name: B, value: \(b)}\n"
+        for n in 1...17 { text += "      - {name: C\(n), value: \"$(B)\"}\n" }
+        // 18 entries of about 120 KB: the 18th (C17) passes 2 MiB (2,097,152 bytes).
+        #expect(failure(text) == "pod.yaml:22:28: containers[0].env[17].value: the command, args and env of container app come to more than 2 MiB with their $(VAR) references expanded, more than exec takes (ARG_MAX with the default 8 MiB stack)")
+    }
+
+    @Test func theWholeFilePastEightMiB() {
+        // One env list near 2 MiB, anchored, and aliased into more containers than 8 MiB holds.
+        let b = String(repeating: "b", count: 120_000)
+        var list = "[{name: B, value: \(b)}"
+        for n in 1...15 { list += ", {name: C\(n), value: \"$(B)\"}" }
+        list += "]"
+        var text = "containers:\n  - name: c0\n    command: [app]\n    env: &env \(list)\n"
+        for n in 1...4 { text += "  - name: c\(n)\n    command: [app]\n    env: *env\n" }
+        #expect(failure(text) == "pod.yaml:4:120162: containers[4].env[5].value: the commands, args and env of the file's containers come to more than 8 MiB with their $(VAR) references expanded")
+    }
+
+    /// Each reference is looked up without copying every variable: 4,000 variables and an
+    /// argument of 16,000 references to the first of them decode in well under a second.
+    @Test func manyReferencesToManyVariablesAreCheap() {
+        var text = "containers:\n  - name: app\n    command: [app, \""
+        text += String(repeating: "$(V0)", count: 16_000) + "\"]\n    env:\n"
+        for n in 0..<4000 { text += "      - {name: V\(n), value: \"\"}\n" }
+        let (message, took) = decodeTimed(text)
+        #expect(message == nil)
+        #expect(took < .seconds(2), "took \(took)")
     }
 }

@@ -126,10 +126,12 @@ private func decodePodSpec(_ document: YAMLNode, file: String) throws(UsageError
     // Names are unique across both lists, as Kubernetes requires: the log tells them apart.
     // Compared within buckets of a byte hash, so thousands of containers cost no quadratic time.
     var buckets = [[Int]](repeating: [], count: 256)
+    var planBytes = 0
     var nameNodes: [YAMLNode] = []
     let all = inits + mains
     for (i, container) in all.enumerated() {
-        let (process, nameNode) = try decodeContainer(container, isInit: i < inits.count, pod: pod, graceSeconds: graceSeconds, graceSource: graceSource)
+        let (process, nameNode) = try decodeContainer(container, isInit: i < inits.count, pod: pod, graceSeconds: graceSeconds, graceSource: graceSource,
+                                                   planBytes: &planBytes)
         let bucket = Int(process.name.utf8.reduce(UInt8(0)) { $0 &* 31 &+ $1 })
         if let other = buckets[bucket].first(where: { same(plan.processes[$0].name, process.name) }) {
             throw container.error(nameNode, "name", nameNode.shown + " is already the name of " + all[other].path + " (line \(nameNodes[other].line))")

@@ -49,7 +49,9 @@ func decodeIdentity(_ owner: Fields, container: Bool) throws(UsageError) -> Iden
 
 /// One entry of `initContainers` or `containers` as a process; also returns its name's node,
 /// for the message when another container has the same name.
-func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int64, graceSource: String) throws(UsageError) -> (Plan.Process, YAMLNode) {
+/// `planBytes` counts the argv and env of the containers decoded so far, against maxPlanBytes.
+func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int64, graceSource: String,
+                     planBytes: inout Int) throws(UsageError) -> (Plan.Process, YAMLNode) {
     let nameNode = try c.required("name")
     let name = try readString(c.file, nameNode, c.path("name"))
     guard isDNSLabel(name) else {
@@ -72,6 +74,20 @@ func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int
         throw c.error(key, "envFrom", "not supported: usher cannot read ConfigMaps or Secrets (list the variables under env, each with a value)")
     }
     var env: [String] = []  // NAME=value, as Plan.Process.env wants them
+    var variables = Variables()
+    // What exec will be given: each string with its NUL, this container's and the whole file's.
+    var execBytes = 0
+    func account(_ bytes: Int, _ node: YAMLNode, _ path: String) throws(UsageError) {
+        execBytes += bytes + 1
+        planBytes += bytes + 1
+        if execBytes > maxExecBytes {
+            throw locatedError(c.file, node, path, "the command, args and env of container " + name
+                + " come to more than 2 MiB with their $(VAR) references expanded, more than exec takes (ARG_MAX with the default 8 MiB stack)")
+        }
+        if planBytes > maxPlanBytes {
+            throw locatedError(c.file, node, path, "the commands, args and env of the file's containers come to more than 8 MiB with their $(VAR) references expanded")
+        }
+    }
     // No message shows anything under env but the variables' names: the values may be secrets.
     for e in try c.mappings("env", of: "variables (name and value)", used: ["name", "value", "valueFrom"], hidingValues: true) ?? [] {
         if let key = e.key("valueFrom") {
@@ -88,13 +104,35 @@ func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int
                           + " is not a valid variable name (printable ASCII characters other than '=')")
         }
         // As the kubelet does: a value sees the variables before it.
-        env.append(variable + "=" + expandReferences(try e.string("value") ?? "", env))
+        let written = try e.string("value") ?? ""
+        let valueNode = e["value"] ?? nameNode
+        guard let value = expandReferences(written, variables, limit: maxArgumentBytes - 2 - variable.utf8.count) else {
+            let short = variable.utf8.count <= 60 ? variable : String(decoding: Array(variable.utf8.prefix(60)), as: UTF8.self) + "..."
+            throw tooLong("the entry " + short + "=... of container " + name, expanded: written.utf8.contains(36), e, valueNode, "value")
+        }
+        try account(variable.utf8.count + 1 + value.utf8.count, valueNode, e.path("value"))
+        variables.define(Array(variable.utf8), Array(value.utf8))
+        env.append(variable + "=" + value)
     }
 
     _ = try c.required("command", why: ": usher has no image ENTRYPOINT to fall back on")
     let argv = try (c.command("command") ?? []) + (c.strings("args") ?? [])
     // Command and args see the container's whole env.
-    var process = Plan.Process(name: name, argv: argv.map { expandReferences($0, env) }, role: role)
+    var expanded: [String] = []
+    let commandNodes = try c.items("command", of: "strings") ?? []
+    let argvNodes = try commandNodes + (c.items("args", of: "strings") ?? [])
+    let commandCount = commandNodes.count
+    for (i, word) in argv.enumerated() {
+        let field = i < commandCount ? "command" : "args"
+        let path = indexed(c.path(field), i < commandCount ? i : i - commandCount)
+        guard let value = expandReferences(word, variables, limit: maxArgumentBytes - 1) else {
+            throw locatedError(c.file, argvNodes[i], path, tooLongText("the " + (i == 0 ? "program" : "argument") + " of container " + name,
+                                                                         expanded: word.utf8.contains(36)))
+        }
+        try account(value.utf8.count, argvNodes[i], path)
+        expanded.append(value)
+    }
+    var process = Plan.Process(name: name, argv: expanded, role: role)
     if !process.argv.elementsEqual(argv, by: same) { process.writtenArgv = argv }
     process.env = env
     if let dir = try c.string("workingDir"), !dir.isEmpty { process.workingDir = dir }
@@ -133,39 +171,6 @@ private func isDNSLabel(_ name: String) -> Bool {
     return b.allSatisfy { alnum($0) || $0 == 45 }
 }
 
-/// Kubernetes' `$(VAR)` expansion: `$(NAME)` becomes the value of the last `NAME=value` entry of
-/// `env`; a reference to an undefined variable, and an unclosed `$(`, stay as written; `$$` is a
-/// `$`; any other `$` stays. A port of the kubelet's `expansion.Expand`, over bytes.
-func expandReferences(_ text: String, _ env: [String]) -> String {
-    let b = Array(text.utf8)
-    guard b.contains(36) else { return text }  // no "$"
-    var out: [UInt8] = []
-    var i = 0
-    while i < b.count {
-        guard b[i] == 36, i + 1 < b.count else {
-            out.append(b[i])
-            i += 1
-            continue
-        }
-        if b[i + 1] == 36 {  // "$$"
-            out.append(36)
-            i += 2
-        } else if b[i + 1] == 40, let close = b[(i + 2)...].firstIndex(of: 41) {  // "$(NAME)"
-            let name = b[(i + 2)..<close]
-            let entry = env.last { e in
-                let e = Array(e.utf8)
-                return e.count > name.count && e[name.count] == 61 && e.starts(with: name)
-            }
-            out += entry.map { Array($0.utf8)[(name.count + 1)...] } ?? b[i...close]
-            i = close + 1
-        } else {  // a lone "$", or an unclosed "$(": copied, and scanning resumes after the "$"
-            out.append(36)
-            i += 1
-        }
-    }
-    return String(decoding: out, as: UTF8.self)
-}
-
 private func decodeLifecycle(_ c: Fields, into process: inout Plan.Process, graceSeconds: Int64, graceSource: String) throws(UsageError) {
     guard let l = try c.mapping("lifecycle", used: ["preStop", "postStart", "stopSignal"]) else { return }
     if let key = l.key("postStart") {
@@ -199,6 +204,17 @@ private func decodeLifecycle(_ c: Fields, into process: inout Plan.Process, grac
     }
 }
 
+/// `what` (an argument or environment entry, never its value) is too long for exec.
+@inline(never)
+func tooLongText(_ what: String, expanded: Bool) -> String {
+    what + " is longer than 128 KiB" + (expanded ? " with its $(VAR) references expanded" : "")
+        + ", more than Linux passes to a program in one argument or environment entry (MAX_ARG_STRLEN)"
+}
+
+private func tooLong(_ what: String, expanded: Bool, _ fields: Fields, _ node: YAMLNode, _ field: String) -> UsageError {
+    fields.error(node, field, tooLongText(what, expanded: expanded))
+}
+
 /// The index in `names` of the one handler a preStop hook or a probe sets: none, or more than
 /// one, is an error.
 func oneHandler(_ fields: Fields, among names: [String], supported: String) throws(UsageError) -> Int {
@@ -219,5 +235,9 @@ func oneHandler(_ fields: Fields, among names: [String], supported: String) thro
 func decodeExec(_ handler: Fields) throws(UsageError) -> [String] {
     guard let e = try handler.mapping("exec", used: ["command"]) else { return [] }  // oneHandler saw it
     _ = try e.required("command")
-    return try e.command("command") ?? []
+    let argv = try e.command("command") ?? []
+    for (i, node) in (try e.items("command", of: "strings") ?? []).enumerated() where argv[i].utf8.count >= maxArgumentBytes {
+        throw locatedError(e.file, node, indexed(e.path("command"), i), tooLongText("the " + (i == 0 ? "program" : "argument"), expanded: false))
+    }
+    return argv
 }
