@@ -604,6 +604,14 @@ private func indented(_ text: String, by spaces: Int) -> String {
         #expect(failure(fits) == nil)
     }
 
+    /// A program that expands to nothing cannot be started: refused before anything starts, as
+    /// a written empty program is (the fuzz harness's "runnable plan" requires it too).
+    @Test func aProgramThatExpandsToNothing() {
+        #expect(failure("containers:\n  - name: app\n    command: [\"$(E)\", x]\n    env: [{name: E, value: \"\"}]\n")
+            == "pod.yaml:3:15: containers[0].command[0]: the program of container app is empty with its $(VAR) references expanded")
+        #expect(failure("containers:\n  - name: app\n    command: [\"$(E)x\"]\n    env: [{name: E, value: \"\"}]\n") == nil)
+    }
+
     @Test func hookAndProbeCommandsAreHeldToTheSameLimit() {
         let long = String(repeating: "a", count: 131_072)
         #expect(failure(container("    lifecycle: {preStop: {exec: {command: [sh, \(long)]}}}\n"))

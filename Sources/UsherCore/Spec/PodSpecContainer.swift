@@ -129,6 +129,9 @@ func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int
             throw locatedError(c.file, argvNodes[i], path, tooLongText("the " + (i == 0 ? "program" : "argument") + " of container " + name,
                                                                          expanded: word.utf8.contains(36)))
         }
+        if i == 0 && value.isEmpty {
+            throw locatedError(c.file, argvNodes[i], path, "the program of container " + name + " is empty with its $(VAR) references expanded")
+        }
         try account(value.utf8.count, argvNodes[i], path)
         expanded.append(value)
     }
