@@ -239,3 +239,79 @@ import Testing
         #expect(passwdPrimaryGroup([], uid: 0) == nil)
     }
 }
+
+/// Issue 11, item 18: one rule set for both front ends. The command line (flags and USHER_*
+/// variables) refuses what the Pod spec refuses, with an error naming the flag or variable.
+@Suite struct OneRuleSet {
+    func error(_ args: [String], env: [String: String] = [:], file: String = "") -> String? {
+        do {
+            _ = try parseInvocation(args, env: { env[$0] }, readFile: { _ throws(UsageError) in Array(file.utf8) })
+            return nil
+        } catch {
+            return error.message
+        }
+    }
+
+    func podError(stopSignal: String) -> String? {
+        do {
+            _ = try decodeConfig(Array("containers:\n  - name: app\n    command: [app]\n    lifecycle: {stopSignal: \"\(stopSignal)\"}\n".utf8), file: "pod.yaml")
+            return nil
+        } catch {
+            return error.message
+        }
+    }
+
+    @Test(arguments: ["KILL", "SIGKILL", "9", "STOP", "sigstop", "19"])
+    func uncatchableStopSignals(text: String) {
+        let name = parseSignal(text) == sigkill ? "SIGKILL" : "SIGSTOP"
+        let because = "\(name) cannot be caught, so it cannot ask for a graceful stop (use a signal such as SIGTERM)"
+        #expect(error(["--stop-signal", text, "app"]) == "--stop-signal: " + because)
+        #expect(error(["app"], env: ["USHER_STOP_SIGNAL": text]) == "USHER_STOP_SIGNAL: " + because)
+        #expect(podError(stopSignal: text) == "pod.yaml:4:29: containers[0].lifecycle.stopSignal: " + because)
+    }
+
+    @Test func theLibcSignalsAreRefusedByBoth() {
+        #expect(error(["--stop-signal", "32", "app"]) == "--stop-signal: SIG32 is reserved by the C library (use a signal such as SIGTERM)")
+        #expect(podError(stopSignal: "33") == "pod.yaml:4:29: containers[0].lifecycle.stopSignal: SIG33 is reserved by the C library (use a signal such as SIGTERM)")
+    }
+
+    /// Every signal number: accepted by the command line exactly when the Pod spec accepts it.
+    @Test func bothFrontEndsAgreeOnEverySignal() {
+        for n in 1...64 {
+            let cli = error(["--stop-signal", "\(n)", "app"]) == nil
+            let pod = podError(stopSignal: "\(n)") == nil
+            #expect(cli == pod, "signal \(n): command line \(cli), pod spec \(pod)")
+        }
+    }
+
+    @Test func aPreStopLongerThanTheGrace() {
+        #expect(error(["--pre-stop", "40s", "app"])
+            == "--pre-stop: a preStop sleep of 40s is longer than the grace period of 30s (the default: set --grace or USHER_GRACE), which it counts against")
+        #expect(error(["--pre-stop", "2s", "--grace", "1s", "app"])
+            == "--pre-stop: a preStop sleep of 2s is longer than the grace period of 1s (--grace), which it counts against")
+        #expect(error(["app"], env: ["USHER_PRE_STOP": "2s", "USHER_GRACE": "1500ms"])
+            == "USHER_PRE_STOP: a preStop sleep of 2s is longer than the grace period of 1.500s (USHER_GRACE), which it counts against")
+        #expect(error(["--pre-stop", "30s", "app"]) == nil, "as long as the grace is allowed, as in Kubernetes")
+        #expect(error(["--pre-stop", "1s", "--grace", "0", "app"]) != nil)
+        #expect(error(["--pre-stop", "0s", "--grace", "0", "app"]) == nil)
+    }
+
+    @Test func theGraceFlagOverAFileWithALongerPreStopSleep() {
+        let file = "containers:\n  - name: app\n    command: [app]\n    lifecycle: {preStop: {sleep: {seconds: 10}}}\n"
+        #expect(error(["-f", "pod.yaml"], file: file) == nil)
+        #expect(error(["--grace", "5s", "-f", "pod.yaml"], file: file)
+            == "--grace: app in pod.yaml: a preStop sleep of 10s is longer than the grace period of 5s (--grace), which it counts against")
+        #expect(error(["-f", "pod.yaml"], env: ["USHER_GRACE": "9s"], file: file)
+            == "USHER_GRACE: app in pod.yaml: a preStop sleep of 10s is longer than the grace period of 9s (USHER_GRACE), which it counts against")
+    }
+
+    @Test func thePodSpecSaysItTheSameWay() {
+        let pod = "terminationGracePeriodSeconds: 5\ncontainers:\n  - name: app\n    command: [app]\n    lifecycle: {preStop: {sleep: {seconds: 10}}}\n"
+        do {
+            _ = try decodeConfig(Array(pod.utf8), file: "pod.yaml")
+            Issue.record("decoded")
+        } catch {
+            #expect(error.message == "pod.yaml:5:44: containers[0].lifecycle.preStop.sleep.seconds: a preStop sleep of 10s is longer than the grace period of 5s (terminationGracePeriodSeconds), which it counts against")
+        }
+    }
+}

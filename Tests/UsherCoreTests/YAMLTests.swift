@@ -145,6 +145,41 @@ import Testing
         #expect(message?.hasSuffix("the file has more than 100000 YAML nodes (counting what each alias repeats)") == true)
     }
 
+    /// Issue 11, item 10: the node cap holds but the bytes did not. Aliases of one large scalar
+    /// are refused once the text they repeat passes 4 MiB, at the alias that passes it.
+    @Test func aliasesOfALargeScalarAreRefused() {
+        let big = String(repeating: "x", count: 100_000)
+        var text = "- &big " + big + "\n"
+        for _ in 1...41 { text += "- *big\n" }  // 42 copies of 100,000 bytes: past 4 MiB at the 42nd
+        #expect(failure(text) == "f.yaml:42:3: the file has more than 4 MiB of YAML text (counting what each alias repeats)")
+        // 41 copies (4.1 MB) are within the bound.
+        text = "- &big " + big + "\n" + String(repeating: "- *big\n", count: 40)
+        #expect(failure(text) == nil)
+        // Aliases of aliases count what they repeat, too.
+        text = "a: &a [" + String(repeating: "*x, ", count: 0) + "&x " + big + ", *x, *x, *x, *x, *x, *x, *x, *x, *x]\n"
+            + "b: [" + Array(repeating: "*a", count: 5).joined(separator: ", ") + "]\n"
+        #expect(failure(text) == "f.yaml:2:17: the file has more than 4 MiB of YAML text (counting what each alias repeats)")
+    }
+
+    /// The issue's file: one 600 KB scalar aliased 90,000 times (54 GB if expanded) took over
+    /// 60 s in `usher check`, or 9 GB and death. It is refused at once now, by the decoder too.
+    @Test func theIssuesAliasFileIsRefusedQuickly() {
+        let big = String(repeating: "y", count: 600_000)
+        let text = "containers:\n  - name: app\n    command: [&big " + big + "]\n    args: ["
+            + Array(repeating: "*big", count: 90_000).joined(separator: ", ") + "]\n"
+        let clock = ContinuousClock()
+        var message: String?
+        let took = clock.measure {
+            do {
+                _ = try decodeConfig(Array(text.utf8), file: "f.yaml")
+            } catch {
+                message = (error as? UsageError)?.message
+            }
+        }
+        #expect(message == "f.yaml:4:42: the file has more than 4 MiB of YAML text (counting what each alias repeats)")
+        #expect(took < .seconds(2), "took \(took)")
+    }
+
     @Test func messagesQuoteValuesOnOneLine() {
         #expect(quoted("a\"b\\c\nd\u{1}") == #""a\"b\\c\nd\x01""#)
         #expect(quoted(String(repeating: "x", count: 100)) == "\"" + String(repeating: "x", count: 60) + "...\"")

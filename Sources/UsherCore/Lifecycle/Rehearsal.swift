@@ -157,7 +157,7 @@ public struct Rehearsal: Equatable {
     /// sends traffic until the pod's endpoint is gone, and what it sent must be answered.
     func inShutdown(_ r: RequestProber.Record) -> Bool {
         guard let stopAt else { return false }
-        return r.endedAt >= stopAt && r.startedAt <= stopAt + probeFor
+        return r.endedAt >= stopAt && r.startedAt <= later(stopAt, by: probeFor)
     }
 
     /// For URL `url`: requests that belong to the shutdown, how many of those failed (dropped),

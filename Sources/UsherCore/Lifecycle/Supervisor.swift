@@ -171,7 +171,7 @@ public struct Supervisor {
         let process = plan.processes[i]
         if let startup = process.startupProbe {
             containers[i].started = false
-            containers[i].probes[0] = ProbeRun(nextAt: now + startup.initialDelay)
+            containers[i].probes[0] = ProbeRun(nextAt: later(now, by: startup.initialDelay))
         } else {
             containers[i].started = true
             activateProbes(i, since: now, now: now)
@@ -246,7 +246,7 @@ public struct Supervisor {
     private mutating func scheduleRestart(_ i: Int, ran: Nanos, now: Nanos, into out: inout [Action]) {
         let delay = containers[i].backoff.next(ranFor: ran)
         containers[i].restarts += 1
-        containers[i].state = .waitingRestart(until: now + delay)
+        containers[i].state = .waitingRestart(until: later(now, by: delay))
         out.append(.log(.restartScheduled(name: name(i), delay: delay, restart: containers[i].restarts)))
     }
 
@@ -256,7 +256,7 @@ public struct Supervisor {
     mutating func stopForRestart(_ i: Int, grace: Nanos?, now: Nanos, into out: inout [Action]) {
         guard case .running(let pid, let since, nil) = containers[i].state else { return }
         containers[i].state = .running(pid: pid, since: since, signaledAt: now)
-        containers[i].killAt = now + (grace ?? plan.grace)
+        containers[i].killAt = later(now, by: grace ?? plan.grace)
         out.append(.log(.stopping(name: name(i), pid: pid, signal: plan.processes[i].stopSignal)))
         out.append(.signalGroup(i, plan.processes[i].stopSignal))
     }
@@ -265,7 +265,7 @@ public struct Supervisor {
 
     mutating func beginShutdown(now: Nanos, into out: inout [Action]) {
         guard deadline == nil else { return }
-        deadline = now + plan.grace
+        deadline = later(now, by: plan.grace)
         phase = .stopping
         // Probing ends with the pod's life; restarts waiting for their back-off are dropped.
         for i in containers.indices {
@@ -377,7 +377,7 @@ public struct Supervisor {
         if containers[i].hook == .notBegun {
             switch plan.processes[i].preStop {
             case .sleep(let wait)?:
-                containers[i].hook = .sleeping(until: now + wait)
+                containers[i].hook = .sleeping(until: later(now, by: wait))
                 out.append(.log(.preStopSleep(name: name(i), pid: pid, wait: wait)))
             case .exec?:
                 containers[i].hook = .spawning

@@ -22,7 +22,7 @@ extension Supervisor {
         containers[i].probes[0] = ProbeRun()
         for kind in [Plan.ProbeKind.readiness, .liveness] {
             if let probe = process.probe(kind) {
-                containers[i].probes[Supervisor.slot(kind)] = ProbeRun(nextAt: max(since + probe.initialDelay, now))
+                containers[i].probes[Supervisor.slot(kind)] = ProbeRun(nextAt: max(later(since, by: probe.initialDelay), now))
             }
         }
         containers[i].ready = process.readinessProbe == nil
@@ -58,7 +58,7 @@ extension Supervisor {
               case .running(let pid, let since, _) = containers[i].state
         else { return }  // a result for a check that was abandoned
         containers[i].probes[s].launchedAt = nil
-        containers[i].probes[s].nextAt = max(launched + probe.period, now)
+        containers[i].probes[s].nextAt = max(later(launched, by: probe.period), now)
         if passed {
             containers[i].probes[s].successes += 1
             containers[i].probes[s].failures = 0

@@ -33,7 +33,8 @@ struct HTTPCheck {
 
     /// The request as the kubelet sends it: `Host` and `User-Agent` unless a header of the probe
     /// sets them (`httpHeaders`), and the probe's other headers.
-    private init(url: HTTPURL, headers: [Plan.Header], fd: Int32, startedAt: Nanos) {
+    /// Internal rather than private so that tests can run a check over a socket pair.
+    init(url: HTTPURL, headers: [Plan.Header], fd: Int32, startedAt: Nanos) {
         self.url = url
         self.fd = fd
         self.startedAt = startedAt
@@ -71,10 +72,14 @@ struct HTTPCheck {
                 if n < 0 { return cusher_errno() == EAGAIN ? nil : .failed(errorText(cusher_errno())) }
                 if n == 0 { return .failed("connection closed before a response") }
                 head += buffer[0..<n]
-                if let status = httpStatus(head) {
+                switch parseStatusLine(head) {
+                case .status(let status):
                     return status >= 200 && status < 400 ? .passed(status) : .failed("HTTP \(status)")
+                case .malformed:
+                    return .failed("malformed HTTP status line")
+                case .incomplete:
+                    if head.count > 8192 { return .failed("no HTTP status line") }
                 }
-                if head.count > 8192 { return .failed("no HTTP status line") }
                 stage = .reading(head: head)
             }
         }

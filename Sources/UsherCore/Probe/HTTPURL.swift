@@ -58,14 +58,33 @@ private func parseIPv4(_ bytes: ArraySlice<UInt8>) -> UInt32? {
     return ipv4(octets[0], octets[1], octets[2], octets[3])
 }
 
-/// The status code of an HTTP response, from its first line (`HTTP/1.1 204 No Content`), once
-/// that line is complete; nil while it is not, or when it is not HTTP.
-public func httpStatus(_ head: [UInt8]) -> Int? {
-    guard let end = head.firstIndex(of: 10) else { return nil }
-    let line = head[..<end]
-    let prefix = Array("HTTP/".utf8)
-    guard line.starts(with: prefix), let space = line.firstIndex(of: 32), space + 4 <= line.endIndex else { return nil }
-    let code = line[(space + 1)..<(space + 4)]
-    guard code.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
-    return code.reduce(0) { $0 * 10 + Int($1 - 48) }
+/// What the start of an HTTP response says, read as Go's net/http (and so the kubelet) reads it:
+/// `HTTP/X.Y`, blanks, a status code of exactly three digits, then a blank or the end of the
+/// line (`HTTP/1.1 2000 OK` is malformed, not 200). One parser for the httpGet probes and the
+/// requests of `rehearse --probe`, which both go through HTTPCheck.
+public enum StatusLine: Equatable {
+    /// The first line has not fully arrived.
+    case incomplete
+    case malformed
+    case status(Int)
+}
+
+public func parseStatusLine(_ head: [UInt8]) -> StatusLine {
+    guard let end = head.firstIndex(of: 10) else { return .incomplete }
+    var line = head[..<end]
+    if line.last == 13 { line = line.dropLast() }  // CR LF, or a bare LF as Go takes it too
+    func isDigit(_ b: UInt8) -> Bool { b >= 48 && b <= 57 }
+    // The version: HTTP/X.Y with one digit each (Go's ParseHTTPVersion).
+    let version = Array("HTTP/".utf8)
+    let s = line.startIndex
+    guard line.count >= 8, line.starts(with: version), isDigit(line[s + 5]), line[s + 6] == 46, isDigit(line[s + 7])
+    else { return .malformed }
+    var i = s + 8
+    guard i < line.endIndex, line[i] == 32 else { return .malformed }
+    while i < line.endIndex, line[i] == 32 { i += 1 }
+    let codeStart = i
+    while i < line.endIndex, line[i] != 32 { i += 1 }
+    let code = line[codeStart..<i]
+    guard code.count == 3, code.allSatisfy(isDigit) else { return .malformed }
+    return .status(code.reduce(0) { $0 * 10 + Int($1 - 48) })
 }

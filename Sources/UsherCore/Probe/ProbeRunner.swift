@@ -77,7 +77,7 @@ struct ProbeRunner {
                 return .probeResult(i, kind, passed: false, detail: error.message)
             }
         }
-        slots[slot] = Check(process: i, kind: kind, work: work, deadline: now + probe.timeout, timeout: probe.timeout)
+        slots[slot] = Check(process: i, kind: kind, work: work, deadline: later(now, by: probe.timeout), timeout: probe.timeout)
         return nil
     }
 

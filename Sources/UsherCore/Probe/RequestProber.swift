@@ -48,7 +48,8 @@ struct RequestProber {
         var next: Nanos?
         for i in urls.indices {
             if let check = inFlight[i] {
-                next = min(next ?? check.startedAt + timeout, check.startedAt + timeout)
+                let due = later(check.startedAt, by: timeout)
+                next = min(next ?? due, due)
             } else if sendUntil.map({ nextStart[i] <= $0 }) ?? true {
                 next = min(next ?? nextStart[i], nextStart[i])
             }
@@ -62,11 +63,11 @@ struct RequestProber {
     mutating func tick(now: Nanos, poller: Poller) {
         if let sendUntil, now >= sendUntil { windowClosed = true }
         for i in urls.indices {
-            if let check = inFlight[i], now >= check.startedAt + timeout {
+            if let check = inFlight[i], now >= later(check.startedAt, by: timeout) {
                 finish(i, .failed("no answer within \(formatDuration(timeout))"), now: now)
             }
             if inFlight[i] == nil && now >= nextStart[i] && !windowClosed {
-                nextStart[i] = now + interval
+                nextStart[i] = later(now, by: interval)
                 switch HTTPCheck.start(urls[i], at: now) {
                 case .success(let check):
                     inFlight[i] = check

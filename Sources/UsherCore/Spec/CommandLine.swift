@@ -219,7 +219,8 @@ public func parseInvocation(
     }
 
     var plan: Plan
-    if let config = try setting(flag: "--config", configFlag, variable: "USHER_CONFIG", env) {
+    let config = try setting(flag: "--config", configFlag, variable: "USHER_CONFIG", env)
+    if let config {
         // The file describes every process: flags that describe them too would compete with it.
         if !command.isEmpty {
             throw UsageError("\(config.source) \(config.value) and a command on the command line: use one or the other")
@@ -251,12 +252,26 @@ public func parseInvocation(
             guard let sig = parseSignal(text.value) else {
                 throw UsageError("\(text.source): unknown signal \"\(text.value)\" (use a name such as SIGTERM or TERM, or a number)")
             }
+            // The Pod spec's rule for lifecycle.stopSignal.
+            if let problem = stopSignalProblem(sig) { throw UsageError(text.source + ": " + problem) }
             main.stopSignal = sig
         }
         plan = Plan(processes: sidecars + [main])
     }
-    if let text = try setting(flag: "--grace", graceFlag, variable: "USHER_GRACE", env) {
-        plan.grace = try duration(text.value, what: text.source)
+    let grace = try setting(flag: "--grace", graceFlag, variable: "USHER_GRACE", env)
+    if let grace { plan.grace = try duration(grace.value, what: grace.source) }
+    // The Pod spec's rule for a preStop sleep, over the final plan: --pre-stop against the grace
+    // period, or a file's preStop sleeps against a --grace that overrides its own.
+    for p in plan.processes {
+        guard case .sleep(let wait)? = p.preStop else { continue }
+        let graceSource = grace?.source ?? "the default: set --grace or USHER_GRACE"
+        if let problem = preStopProblem(wait, grace: plan.grace, graceSource: graceSource) {
+            if let config, let grace {
+                throw UsageError(grace.source + ": " + p.name + " in " + config.value + ": " + problem)
+            }
+            let preStop = try setting(flag: "--pre-stop", preStopFlag, variable: "USHER_PRE_STOP", env)?.source ?? "--pre-stop"
+            throw UsageError(preStop + ": " + problem)
+        }
     }
     var options = RunOptions()
     if let text = try setting(flag: "--log-format", logFormatFlag, variable: "USHER_LOG_FORMAT", env) {

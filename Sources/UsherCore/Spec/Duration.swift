@@ -109,3 +109,12 @@ public func formatSeconds(_ nanos: Nanos) -> String {
     let pad = frac < 10 ? "00" : (frac < 100 ? "0" : "")
     return "\(millis / 1000).\(pad)\(frac)s"
 }
+
+/// `instant + duration`, saturating instead of trapping: an instant past what `Nanos` holds is
+/// `Nanos.max`, which means "never" (the timerfd takes it as a wake-up that does not come). A
+/// grace period of 9223372036 s, or `--grace 2562047h` on a machine up for an hour, is valid
+/// configuration: every instant computed from a configured duration goes through here.
+public func later(_ instant: Nanos, by duration: Nanos) -> Nanos {
+    let (sum, overflow) = instant.addingReportingOverflow(duration)
+    return overflow ? (duration > 0 ? Nanos.max : Nanos.min) : sum
+}

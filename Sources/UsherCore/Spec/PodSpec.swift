@@ -66,7 +66,9 @@ private func kindNode(of document: YAMLNode) -> YAMLNode? {
     return nil
 }
 
+/// A `kind` as written, for messages; not when an alias repeats it (it may be an env value).
 private func scalarText(_ node: YAMLNode) -> String {
+    if node.aliased { return "(an aliased value)" }
     if case .scalar(let text, _, _) = node.content { return text }
     return ""
 }
@@ -107,7 +109,9 @@ private func decodePodSpec(_ document: YAMLNode, file: String) throws(UsageError
         node, file: file, path: path, place: path.isEmpty ? "the pod spec" : nil,
         used: ["containers", "initContainers", "terminationGracePeriodSeconds", "securityContext"],
         ignored: ignoredPodFields)
-    let graceSeconds = try spec.integer("terminationGracePeriodSeconds", min: 0, max: maxGraceSeconds) ?? 30
+    let graceGiven = try spec.integer("terminationGracePeriodSeconds", min: 0, max: maxGraceSeconds)
+    let graceSeconds = graceGiven ?? 30
+    let graceSource = graceGiven == nil ? "the default: set terminationGracePeriodSeconds" : "terminationGracePeriodSeconds"
     let pod = try decodeIdentity(spec, container: false)
 
     let used = ["name", "command", "args", "env", "envFrom", "workingDir", "securityContext", "lifecycle",
@@ -122,13 +126,15 @@ private func decodePodSpec(_ document: YAMLNode, file: String) throws(UsageError
     // Names are unique across both lists, as Kubernetes requires: the log tells them apart.
     // Compared within buckets of a byte hash, so thousands of containers cost no quadratic time.
     var buckets = [[Int]](repeating: [], count: 256)
+    var planBytes = 0
     var nameNodes: [YAMLNode] = []
     let all = inits + mains
     for (i, container) in all.enumerated() {
-        let (process, nameNode) = try decodeContainer(container, isInit: i < inits.count, pod: pod, graceSeconds: graceSeconds)
+        let (process, nameNode) = try decodeContainer(container, isInit: i < inits.count, pod: pod, graceSeconds: graceSeconds, graceSource: graceSource,
+                                                   planBytes: &planBytes)
         let bucket = Int(process.name.utf8.reduce(UInt8(0)) { $0 &* 31 &+ $1 })
         if let other = buckets[bucket].first(where: { same(plan.processes[$0].name, process.name) }) {
-            throw container.error(nameNode, "name", quoted(process.name) + " is already the name of " + all[other].path + " (line \(nameNodes[other].line))")
+            throw container.error(nameNode, "name", nameNode.shown + " is already the name of " + all[other].path + " (line \(nameNodes[other].line))")
         }
         buckets[bucket].append(i)
         nameNodes.append(nameNode)

@@ -49,11 +49,13 @@ func decodeIdentity(_ owner: Fields, container: Bool) throws(UsageError) -> Iden
 
 /// One entry of `initContainers` or `containers` as a process; also returns its name's node,
 /// for the message when another container has the same name.
-func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int64) throws(UsageError) -> (Plan.Process, YAMLNode) {
+/// `planBytes` counts the argv and env of the containers decoded so far, against maxPlanBytes.
+func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int64, graceSource: String,
+                     planBytes: inout Int) throws(UsageError) -> (Plan.Process, YAMLNode) {
     let nameNode = try c.required("name")
     let name = try readString(c.file, nameNode, c.path("name"))
     guard isDNSLabel(name) else {
-        throw c.error(nameNode, "name", quoted(name) + " is not a valid name (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)")
+        throw c.error(nameNode, "name", nameNode.shown + " is not a valid name (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)")
     }
 
     var role: Plan.Role = isInit ? .initStep : .main
@@ -62,7 +64,8 @@ func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int
             throw c.error(c["restartPolicy"] ?? c.node, "restartPolicy", "only init containers take a restartPolicy (Always, which makes one a sidecar)")
         }
         guard same(policy, "Always") else {
-            throw c.error(c["restartPolicy"] ?? c.node, "restartPolicy", quoted(policy) + " is not valid for an init container (use Always for a sidecar, or leave it out)")
+            let node = c["restartPolicy"] ?? c.node
+            throw c.error(node, "restartPolicy", node.shown + " is not valid for an init container (use Always for a sidecar, or leave it out)")
         }
         role = .sidecar
     }
@@ -71,7 +74,22 @@ func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int
         throw c.error(key, "envFrom", "not supported: usher cannot read ConfigMaps or Secrets (list the variables under env, each with a value)")
     }
     var env: [String] = []  // NAME=value, as Plan.Process.env wants them
-    for e in try c.mappings("env", of: "variables (name and value)", used: ["name", "value", "valueFrom"]) ?? [] {
+    var variables = Variables()
+    // What exec will be given: each string with its NUL, this container's and the whole file's.
+    var execBytes = 0
+    func account(_ bytes: Int, _ node: YAMLNode, _ path: String) throws(UsageError) {
+        execBytes += bytes + 1
+        planBytes += bytes + 1
+        if execBytes > maxExecBytes {
+            throw locatedError(c.file, node, path, "the command, args and env of container " + name
+                + " come to more than 2 MiB with their $(VAR) references expanded, more than exec takes (ARG_MAX with the default 8 MiB stack)")
+        }
+        if planBytes > maxPlanBytes {
+            throw locatedError(c.file, node, path, "the commands, args and env of the file's containers come to more than 8 MiB with their $(VAR) references expanded")
+        }
+    }
+    // No message shows anything under env but the variables' names: the values may be secrets.
+    for e in try c.mappings("env", of: "variables (name and value)", used: ["name", "value", "valueFrom"], hidingValues: true) ?? [] {
         if let key = e.key("valueFrom") {
             throw e.error(key, "valueFrom", "usher cannot read ConfigMaps, Secrets or the downward API (set the variable with value)")
         }
@@ -79,16 +97,45 @@ func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int
         let variable = try readString(c.file, nameNode, e.path("name"))
         // Kubernetes' relaxed rule: printable ASCII other than '='.
         guard !variable.isEmpty, variable.utf8.allSatisfy({ $0 >= 32 && $0 <= 126 && $0 != 61 }) else {
-            throw e.error(nameNode, "name", quoted(variable) + " is not a valid variable name (printable ASCII characters other than '=')")
+            // `name: TOKEN=s3cr3t` is a value written into the name: show the name part only.
+            let bytes = Array(variable.utf8)
+            let shown = bytes.firstIndex(of: 61).map { quoted(String(decoding: bytes[..<$0], as: UTF8.self) + "=...") + " (the value goes under value)" }
+            throw e.error(nameNode, "name", (nameNode.aliased ? nameNode.shown : shown ?? nameNode.shown)
+                          + " is not a valid variable name (printable ASCII characters other than '=')")
         }
         // As the kubelet does: a value sees the variables before it.
-        env.append(variable + "=" + expandReferences(try e.string("value") ?? "", env))
+        let written = try e.string("value") ?? ""
+        let valueNode = e["value"] ?? nameNode
+        guard let value = expandReferences(written, variables, limit: maxArgumentBytes - 2 - variable.utf8.count) else {
+            let short = variable.utf8.count <= 60 ? variable : String(decoding: Array(variable.utf8.prefix(60)), as: UTF8.self) + "..."
+            throw tooLong("the entry " + short + "=... of container " + name, expanded: written.utf8.contains(36), e, valueNode, "value")
+        }
+        try account(variable.utf8.count + 1 + value.utf8.count, valueNode, e.path("value"))
+        variables.define(Array(variable.utf8), Array(value.utf8))
+        env.append(variable + "=" + value)
     }
 
     _ = try c.required("command", why: ": usher has no image ENTRYPOINT to fall back on")
     let argv = try (c.command("command") ?? []) + (c.strings("args") ?? [])
     // Command and args see the container's whole env.
-    var process = Plan.Process(name: name, argv: argv.map { expandReferences($0, env) }, role: role)
+    var expanded: [String] = []
+    let commandNodes = try c.items("command", of: "strings") ?? []
+    let argvNodes = try commandNodes + (c.items("args", of: "strings") ?? [])
+    let commandCount = commandNodes.count
+    for (i, word) in argv.enumerated() {
+        let field = i < commandCount ? "command" : "args"
+        let path = indexed(c.path(field), i < commandCount ? i : i - commandCount)
+        guard let value = expandReferences(word, variables, limit: maxArgumentBytes - 1) else {
+            throw locatedError(c.file, argvNodes[i], path, tooLongText("the " + (i == 0 ? "program" : "argument") + " of container " + name,
+                                                                         expanded: word.utf8.contains(36)))
+        }
+        if i == 0 && value.isEmpty {
+            throw locatedError(c.file, argvNodes[i], path, "the program of container " + name + " is empty with its $(VAR) references expanded")
+        }
+        try account(value.utf8.count, argvNodes[i], path)
+        expanded.append(value)
+    }
+    var process = Plan.Process(name: name, argv: expanded, role: role)
     if !process.argv.elementsEqual(argv, by: same) { process.writtenArgv = argv }
     process.env = env
     if let dir = try c.string("workingDir"), !dir.isEmpty { process.workingDir = dir }
@@ -112,7 +159,7 @@ func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int
             if let key = c.key(field) { throw c.error(key, field, "may not be set for an init container without restartPolicy: Always") }
         }
     }
-    try decodeLifecycle(c, into: &process, graceSeconds: graceSeconds)
+    try decodeLifecycle(c, into: &process, graceSeconds: graceSeconds, graceSource: graceSource)
     process.startupProbe = try decodeProbe(c, "startupProbe")
     process.readinessProbe = try decodeProbe(c, "readinessProbe")
     process.livenessProbe = try decodeProbe(c, "livenessProbe")
@@ -127,40 +174,7 @@ private func isDNSLabel(_ name: String) -> Bool {
     return b.allSatisfy { alnum($0) || $0 == 45 }
 }
 
-/// Kubernetes' `$(VAR)` expansion: `$(NAME)` becomes the value of the last `NAME=value` entry of
-/// `env`; a reference to an undefined variable, and an unclosed `$(`, stay as written; `$$` is a
-/// `$`; any other `$` stays. A port of the kubelet's `expansion.Expand`, over bytes.
-func expandReferences(_ text: String, _ env: [String]) -> String {
-    let b = Array(text.utf8)
-    guard b.contains(36) else { return text }  // no "$"
-    var out: [UInt8] = []
-    var i = 0
-    while i < b.count {
-        guard b[i] == 36, i + 1 < b.count else {
-            out.append(b[i])
-            i += 1
-            continue
-        }
-        if b[i + 1] == 36 {  // "$$"
-            out.append(36)
-            i += 2
-        } else if b[i + 1] == 40, let close = b[(i + 2)...].firstIndex(of: 41) {  // "$(NAME)"
-            let name = b[(i + 2)..<close]
-            let entry = env.last { e in
-                let e = Array(e.utf8)
-                return e.count > name.count && e[name.count] == 61 && e.starts(with: name)
-            }
-            out += entry.map { Array($0.utf8)[(name.count + 1)...] } ?? b[i...close]
-            i = close + 1
-        } else {  // a lone "$", or an unclosed "$(": copied, and scanning resumes after the "$"
-            out.append(36)
-            i += 1
-        }
-    }
-    return String(decoding: out, as: UTF8.self)
-}
-
-private func decodeLifecycle(_ c: Fields, into process: inout Plan.Process, graceSeconds: Int64) throws(UsageError) {
+private func decodeLifecycle(_ c: Fields, into process: inout Plan.Process, graceSeconds: Int64, graceSource: String) throws(UsageError) {
     guard let l = try c.mapping("lifecycle", used: ["preStop", "postStart", "stopSignal"]) else { return }
     if let key = l.key("postStart") {
         throw l.error(key, "postStart", "lifecycle.postStart is not supported by usher")
@@ -168,11 +182,9 @@ private func decodeLifecycle(_ c: Fields, into process: inout Plan.Process, grac
     if let text = try l.string("stopSignal") {
         let node = l["stopSignal"] ?? l.node
         guard let signal = parseSignal(text) else {
-            throw l.error(node, "stopSignal", "unknown signal " + quoted(text) + " (use a name such as SIGTERM, SIGINT or SIGQUIT)")
+            throw l.error(node, "stopSignal", "unknown signal " + node.shown + " (use a name such as SIGTERM, SIGINT or SIGQUIT)")
         }
-        if signal == sigkill || signal == 19 {  // 19: SIGSTOP
-            throw l.error(node, "stopSignal", signalName(signal) + " cannot be caught, so it cannot ask for a graceful stop (use a signal such as SIGTERM)")
-        }
+        if let problem = stopSignalProblem(signal) { throw l.error(node, "stopSignal", problem) }
         process.stopSignal = signal
     }
     let handlers = ["exec", "sleep", "httpGet", "tcpSocket"]
@@ -183,8 +195,9 @@ private func decodeLifecycle(_ c: Fields, into process: inout Plan.Process, grac
     case 1:
         guard let sleep = try h.mapping("sleep", used: ["seconds"]) else { return }  // present: oneHandler saw it
         let seconds = try sleep.integer("seconds", min: 0) ?? 0
-        if seconds > graceSeconds {
-            throw sleep.error(sleep["seconds"] ?? sleep.node, "seconds", "must be at most terminationGracePeriodSeconds (\(graceSeconds)), got \(seconds)")
+        if let problem = preStopProblem(seconds * nanosPerSecond, grace: graceSeconds * nanosPerSecond,
+                                        graceSource: graceSource) {
+            throw sleep.error(sleep["seconds"] ?? sleep.node, "seconds", problem)
         }
         // A zero sleep is no hook at all, as `--pre-stop 0s` is: both front ends agree.
         process.preStop = seconds == 0 ? nil : .sleep(seconds * nanosPerSecond)
@@ -192,6 +205,17 @@ private func decodeLifecycle(_ c: Fields, into process: inout Plan.Process, grac
         let name = handlers[unsupported]
         throw h.error(h.key(name) ?? h.node, name, "not supported by usher in preStop (use exec or sleep)")
     }
+}
+
+/// `what` (an argument or environment entry, never its value) is too long for exec.
+@inline(never)
+func tooLongText(_ what: String, expanded: Bool) -> String {
+    what + " is longer than 128 KiB" + (expanded ? " with its $(VAR) references expanded" : "")
+        + ", more than Linux passes to a program in one argument or environment entry (MAX_ARG_STRLEN)"
+}
+
+private func tooLong(_ what: String, expanded: Bool, _ fields: Fields, _ node: YAMLNode, _ field: String) -> UsageError {
+    fields.error(node, field, tooLongText(what, expanded: expanded))
 }
 
 /// The index in `names` of the one handler a preStop hook or a probe sets: none, or more than
@@ -214,5 +238,9 @@ func oneHandler(_ fields: Fields, among names: [String], supported: String) thro
 func decodeExec(_ handler: Fields) throws(UsageError) -> [String] {
     guard let e = try handler.mapping("exec", used: ["command"]) else { return [] }  // oneHandler saw it
     _ = try e.required("command")
-    return try e.command("command") ?? []
+    let argv = try e.command("command") ?? []
+    for (i, node) in (try e.items("command", of: "strings") ?? []).enumerated() where argv[i].utf8.count >= maxArgumentBytes {
+        throw locatedError(e.file, node, indexed(e.path("command"), i), tooLongText("the " + (i == 0 ? "program" : "argument"), expanded: false))
+    }
+    return argv
 }

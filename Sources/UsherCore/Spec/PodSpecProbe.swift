@@ -39,7 +39,8 @@ private func decodeHTTPGet(_ probe: Fields, container: Fields) throws(UsageError
             throw h.error(h["scheme"] ?? h.node, "scheme", "HTTPS is not supported by usher (its probes speak plain HTTP)")
         }
         if !same(scheme, "HTTP") {
-            throw h.error(h["scheme"] ?? h.node, "scheme", quoted(scheme) + " is not a scheme (use HTTP)")
+            let node = h["scheme"] ?? h.node
+            throw h.error(node, "scheme", node.shown + " is not a scheme (use HTTP)")
         }
     }
     let port = try decodePort(h, container: container)
@@ -47,7 +48,8 @@ private func decodeHTTPGet(_ probe: Fields, container: Fields) throws(UsageError
     if let text = try h.string("path"), !text.isEmpty {
         // It goes into the request line as written: a space or a line break would break it.
         guard text.utf8.allSatisfy({ $0 > 32 && $0 != 127 }) else {
-            throw h.error(h["path"] ?? h.node, "path", quoted(text) + " must not contain spaces or control characters")
+            let node = h["path"] ?? h.node
+            throw h.error(node, "path", node.shown + " must not contain spaces or control characters")
         }
         target = text.utf8.first == 47 ? text : "/" + text  // the kubelet sends "healthz" as "/healthz"
     }
@@ -56,7 +58,7 @@ private func decodeHTTPGet(_ probe: Fields, container: Fields) throws(UsageError
         let nameNode = try e.required("name")
         let name = try readString(e.file, nameNode, e.path("name"))
         guard !name.isEmpty, name.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != 58 }) else {
-            throw e.error(nameNode, "name", quoted(name) + " is not a valid header name")
+            throw e.error(nameNode, "name", nameNode.shown + " is not a valid header name")
         }
         let value = try e.string("value") ?? ""
         if value.utf8.contains(where: { $0 == 10 || $0 == 13 }) {
@@ -82,7 +84,8 @@ private func probeAddress(_ handler: Fields, port: UInt16, path: String) throws(
     if host.isEmpty { host = "127.0.0.1" }
     // The host must come back whole: "10.0.0.1/x" would otherwise parse with part of it as path.
     guard let url = HTTPURL("http://" + host + ":" + String(port) + path), same(url.host, host) else {
-        throw handler.error(handler["host"] ?? handler.node, "host", quoted(host) + " is not an IPv4 address or localhost (usher's static binary resolves no host names)")
+        let node = handler["host"] ?? handler.node
+        throw handler.error(node, "host", node.shown + " is not an IPv4 address or localhost (usher's static binary resolves no host names)")
     }
     return url
 }
@@ -101,5 +104,5 @@ private func decodePort(_ handler: Fields, container: Fields) throws(UsageError)
         _ = try port.required("containerPort")
         return UInt16(truncatingIfNeeded: try port.integer("containerPort", min: 1, max: 65535) ?? 0)
     }
-    throw handler.error(node, "port", "no port named " + quoted(name) + " in " + container.path("ports"))
+    throw handler.error(node, "port", "no port named " + node.shown + " in " + container.path("ports"))
 }

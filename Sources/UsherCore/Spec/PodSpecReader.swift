@@ -10,28 +10,30 @@
 /// read; `ignored` ones are accepted unread and not type-checked (they mean nothing inside one
 /// container); any other field is an error with a suggestion, unless `open` (a workload's own
 /// spec: replicas, selector, ... are none of usher's business). Duplicate fields are errors.
-/// A field whose value is null counts as absent, as in Kubernetes.
+/// A field whose value is null counts as absent, as in Kubernetes. Under `env`, `hidesValues`:
+/// no message shows a value there, since env values may be secrets.
 struct Fields {
     let file: String
     let node: YAMLNode
     let path: String
+    let hidesValues: Bool
     private let names: [String]
     private let pairs: [YAMLNode.Pair?]
 
     /// `place` names the mapping in messages when its path would not (the top of a document).
     init(
         _ node: YAMLNode, file: String, path: String, place: String? = nil,
-        used: [String], ignored: [String] = [], open: Bool = false
+        used: [String], ignored: [String] = [], open: Bool = false, hidingValues: Bool = false
     ) throws(UsageError) {
         guard case .mapping(let list) = node.content else {
-            throw typeError(file, node, path, expected: "a mapping")
+            throw typeError(file, node, path, expected: "a mapping", hiding: hidingValues)
         }
         let known = used + ignored
         let place = place ?? path
         var found = [YAMLNode.Pair?](repeating: nil, count: known.count)
         for pair in list {
             guard case .scalar(let key, _, _) = pair.key.content else {
-                throw locatedError(file, pair.key, place, "expected a field name, got " + pair.key.kindDescription)
+                throw locatedError(file, pair.key, place, "expected a field name, got " + pair.key.describe(hidingText: hidingValues))
             }
             guard let index = known.firstIndex(where: { same($0, key) }) else {
                 if open { continue }
@@ -39,13 +41,14 @@ struct Fields {
             }
             if let first = found[index] {
                 throw configError(file, line: pair.key.line, column: pair.key.column,
-                                  "duplicate field \(quoted(key)) in \(place) (first at line \(first.key.line))")
+                                  "duplicate field " + pair.key.shown + " in " + place + " (first at line \(first.key.line))")
             }
             found[index] = pair
         }
         self.file = file
         self.node = node
         self.path = path
+        self.hidesValues = hidingValues
         self.names = used
         self.pairs = Array(found.prefix(used.count))
     }
@@ -81,19 +84,19 @@ struct Fields {
 
     func string(_ name: String) throws(UsageError) -> String? {
         guard let value = self[name] else { return nil }
-        return try readString(file, value, path(name))
+        return try readString(file, value, path(name), hiding: hidesValues)
     }
 
     /// An integer from `min` to `max`; Kubernetes' int32 fields are the default range.
     func integer(_ name: String, min: Int64, max: Int64 = Int64(Int32.max)) throws(UsageError) -> Int64? {
         guard let value = self[name] else { return nil }
-        return try readInteger(file, value, path(name), min: min, max: max)
+        return try readInteger(file, value, path(name), min: min, max: max, hiding: hidesValues)
     }
 
     func bool(_ name: String) throws(UsageError) -> Bool? {
         guard let value = self[name] else { return nil }
         guard case .scalar = value.content, case .bool(let b) = value.resolvedScalar else {
-            throw typeError(file, value, path(name), expected: "true or false")
+            throw typeError(file, value, path(name), expected: "true or false", hiding: hidesValues)
         }
         return b
     }
@@ -102,7 +105,7 @@ struct Fields {
     func items(_ name: String, of what: String) throws(UsageError) -> [YAMLNode]? {
         guard let value = self[name] else { return nil }
         guard case .sequence(let items) = value.content else {
-            throw typeError(file, value, path(name), expected: "a list of " + what)
+            throw typeError(file, value, path(name), expected: "a list of " + what, hiding: hidesValues)
         }
         return items
     }
@@ -110,7 +113,7 @@ struct Fields {
     func strings(_ name: String) throws(UsageError) -> [String]? {
         guard let items = try items(name, of: "strings") else { return nil }
         var out: [String] = []
-        for (i, item) in items.enumerated() { out.append(try readString(file, item, indexed(path(name), i))) }
+        for (i, item) in items.enumerated() { out.append(try readString(file, item, indexed(path(name), i), hiding: hidesValues)) }
         return out
     }
 
@@ -126,17 +129,24 @@ struct Fields {
     /// A field whose value is a mapping, checked like this one.
     func mapping(_ name: String, used: [String], ignored: [String] = [], open: Bool = false) throws(UsageError) -> Fields? {
         guard let value = self[name] else { return nil }
-        return try Fields(value, file: file, path: path(name), used: used, ignored: ignored, open: open)
+        return try Fields(value, file: file, path: path(name), used: used, ignored: ignored, open: open, hidingValues: hidesValues)
     }
 
-    /// A field whose value is a list of mappings, each checked like this one.
+    /// A field whose value is a list of mappings, each checked like this one. `hidingValues`:
+    /// the list holds env values, which no message may show (nor the list itself, nor an item).
     func mappings(
-        _ name: String, of what: String, used: [String], ignored: [String] = [], open: Bool = false
+        _ name: String, of what: String, used: [String], ignored: [String] = [], open: Bool = false,
+        hidingValues: Bool = false
     ) throws(UsageError) -> [Fields]? {
-        guard let items = try items(name, of: what) else { return nil }
+        let hiding = hidingValues || hidesValues
+        guard let value = self[name] else { return nil }
+        guard case .sequence(let items) = value.content else {
+            throw typeError(file, value, path(name), expected: "a list of " + what, hiding: hiding)
+        }
         var out: [Fields] = []
         for (i, item) in items.enumerated() {
-            out.append(try Fields(item, file: file, path: indexed(path(name), i), used: used, ignored: ignored, open: open))
+            out.append(try Fields(item, file: file, path: indexed(path(name), i), used: used, ignored: ignored, open: open,
+                                  hidingValues: hiding))
         }
         return out
     }
@@ -152,12 +162,13 @@ func locatedError(_ file: String, _ node: YAMLNode, _ path: String, _ message: S
 }
 
 /// `path: expected <expected>, got <what node is>`, with a hint when quoting would fix it.
+/// `hiding`: the node may be an env value, whose text no message shows.
 @inline(never)
-func typeError(_ file: String, _ node: YAMLNode, _ path: String, expected: String) -> UsageError {
-    var message = "expected " + expected + ", got " + node.kindDescription
-    if expected.utf8.starts(with: "a string".utf8), case .scalar(let text, _, _) = node.content {
+func typeError(_ file: String, _ node: YAMLNode, _ path: String, expected: String, hiding: Bool = false) -> UsageError {
+    var message = "expected " + expected + ", got " + node.describe(hidingText: hiding)
+    if expected.utf8.starts(with: "a string".utf8), case .scalar = node.content {
         switch node.resolvedScalar {
-        case .bool, .int, .float: message += " (quote it: " + quoted(text) + ")"
+        case .bool, .int, .float: message += hiding || node.aliased ? " (quote it)" : " (quote it: " + node.shown + ")"
         default: break
         }
     }
@@ -166,26 +177,27 @@ func typeError(_ file: String, _ node: YAMLNode, _ path: String, expected: Strin
 
 @inline(never)
 private func unknownField(_ file: String, _ key: YAMLNode, _ name: String, in place: String, known: [String]) -> UsageError {
-    var message = "unknown field " + quoted(name) + " in " + place
+    var message = "unknown field " + key.shown + " in " + place
     if let guess = suggestion(for: name, among: known) { message += " (did you mean " + quoted(guess) + "?)" }
     return configError(file, line: key.line, column: key.column, message)
 }
 
-func readString(_ file: String, _ node: YAMLNode, _ path: String) throws(UsageError) -> String {
+func readString(_ file: String, _ node: YAMLNode, _ path: String, hiding: Bool = false) throws(UsageError) -> String {
     guard case .scalar(let text, _, _) = node.content, node.resolvedScalar == .string else {
-        throw typeError(file, node, path, expected: "a string")
+        throw typeError(file, node, path, expected: "a string", hiding: hiding)
     }
     // Strings end up in argv, the environment and HTTP requests, all NUL-terminated.
     if text.utf8.contains(0) { throw locatedError(file, node, path, "must not contain a NUL character") }
     return text
 }
 
-func readInteger(_ file: String, _ node: YAMLNode, _ path: String, min: Int64, max: Int64) throws(UsageError) -> Int64 {
+func readInteger(_ file: String, _ node: YAMLNode, _ path: String, min: Int64, max: Int64, hiding: Bool = false) throws(UsageError) -> Int64 {
     guard case .scalar(let text, _, _) = node.content, case .int(let value) = node.resolvedScalar else {
-        throw typeError(file, node, path, expected: "an integer")
+        throw typeError(file, node, path, expected: "an integer", hiding: hiding)
     }
-    guard let value, value <= max else { throw locatedError(file, node, path, "must be at most \(max), got " + text) }
-    guard value >= min else { throw locatedError(file, node, path, "must be at least \(min), got " + text) }
+    let got = hiding || node.aliased ? "" : ", got " + text
+    guard let value, value <= max else { throw locatedError(file, node, path, "must be at most \(max)" + got) }
+    guard value >= min else { throw locatedError(file, node, path, "must be at least \(min)" + got) }
     return value
 }
 

@@ -30,27 +30,43 @@ final class YAMLNode {
     let column: Int
     /// Nodes in this subtree with every alias expanded: what a walk over it costs.
     let expandedSize: Int
+    /// Bytes of scalar text in this subtree with every alias expanded: what reading it costs.
+    let expandedBytes: Int
+    /// An alias repeats this node. Its text is then never shown in a message: the anchor may be
+    /// an env value, and an error about a field that reuses it must not print it.
+    var aliased = false
 
-    init(_ content: Content, line: Int, column: Int, expandedSize: Int) {
+    init(_ content: Content, line: Int, column: Int, expandedSize: Int, expandedBytes: Int) {
         self.content = content
         self.line = line
         self.column = column
         self.expandedSize = expandedSize
+        self.expandedBytes = expandedBytes
     }
 
-    /// What a value is, for messages: "a list", "a mapping", "the number 8080", ...
-    var kindDescription: String {
+    /// What a value is, for messages: "a list", "a mapping", "the number 8080", ... Without
+    /// the text ("a number", "a string") when `hidingText` (an env value: it may be a secret)
+    /// or when an alias repeats the node.
+    func describe(hidingText: Bool = false) -> String {
         switch content {
         case .sequence: return "a list"
         case .mapping: return "a mapping"
         case .scalar(let text, _, _):
+            let hide = hidingText || aliased
             switch resolvedScalar {
             case .null: return "null"
-            case .bool: return "the boolean \(text)"
-            case .int, .float: return "the number \(text)"
-            case .string: return "the string \(quoted(text))"
+            case .bool: return hide ? "a boolean" : "the boolean " + text
+            case .int, .float: return hide ? "a number" : "the number " + text
+            case .string: return hide ? "a string" : "the string " + quoted(text)
             }
         }
+    }
+
+    /// The node's text for a message, quoted; `(an aliased value)` when an alias repeats it.
+    @inline(never)
+    var shown: String {
+        guard case .scalar(let text, _, _) = content else { return describe() }
+        return aliased ? "(an aliased value)" : quoted(text)
     }
 }
 

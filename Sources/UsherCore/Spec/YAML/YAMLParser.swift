@@ -8,6 +8,12 @@ let yamlMaxDepth = 64
 let yamlMaxNodes = 100_000
 /// Anchors per document: each alias looks its anchor up among them.
 let yamlMaxAnchors = 256
+/// Bytes of scalar text per file, counting every alias as a copy of what it names: the node cap
+/// alone let one large scalar be repeated (a 600 KB scalar aliased 90,000 times is 54 GB to
+/// read). The decoder reads every string it is given at least once, so this bounds its work.
+/// Four times the largest config file usher reads (1 MiB, `readWholeFile`): room to reuse an
+/// anchored env list or container in every container of a large pod, far below what hurts.
+let yamlMaxBytes = 4 << 20
 
 /// A configuration error at a place in the file: `FILE:LINE:COLUMN: message`.
 func configError(_ file: String, line: Int, column: Int, _ message: String) -> UsageError {
@@ -59,6 +65,7 @@ private struct TreeBuilder {
         var column: Int
         var anchor: [UInt8]?
         var expandedSize = 1
+        var expandedBytes = 0
     }
 
     let file: String
@@ -71,6 +78,7 @@ private struct TreeBuilder {
     var anchorNames: [[UInt8]] = []
     var anchorNodes: [YAMLNode] = []
     var nodeCount = 0
+    var byteCount = 0
 
     /// Takes one event; true at the end of the stream.
     mutating func handle(_ event: yaml_event_t) throws(UsageError) -> Bool {
@@ -84,14 +92,14 @@ private struct TreeBuilder {
             anchorNodes.removeAll()
             root = nil
         case YAML_DOCUMENT_END_EVENT:
-            documents.append(root ?? YAMLNode(.scalar("", .plain, tag: nil), line: line, column: column, expandedSize: 1))
+            documents.append(root ?? YAMLNode(.scalar("", .plain, tag: nil), line: line, column: column, expandedSize: 1, expandedBytes: 0))
         case YAML_SCALAR_EVENT:
             let s = event.data.scalar
             let text = s.value.map { String(decoding: UnsafeBufferPointer(start: $0, count: s.length), as: UTF8.self) } ?? ""
             let style: YAMLNode.Style = s.style == YAML_PLAIN_SCALAR_STYLE ? .plain : .quoted
             let tag = cString(s.tag).map { String(decoding: $0, as: UTF8.self) }
-            try count(1, line: line, column: column)
-            let node = YAMLNode(.scalar(text, style, tag: tag), line: line, column: column, expandedSize: 1)
+            try count(1, bytes: s.length, line: line, column: column)
+            let node = YAMLNode(.scalar(text, style, tag: tag), line: line, column: column, expandedSize: 1, expandedBytes: s.length)
             try add(node, anchor: cString(s.anchor))
         case YAML_ALIAS_EVENT:
             let name = cString(event.data.alias.anchor) ?? []
@@ -101,13 +109,14 @@ private struct TreeBuilder {
                 throw configError(file, line: line, column: column, "alias *\(String(decoding: name, as: UTF8.self)) \(why)")
             }
             let target = anchorNodes[index]
-            try count(target.expandedSize, line: line, column: column)
+            target.aliased = true
+            try count(target.expandedSize, bytes: target.expandedBytes, line: line, column: column)
             try add(target, anchor: nil)
         case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
             guard stack.count < yamlMaxDepth else {
                 throw configError(file, line: line, column: column, "YAML nesting deeper than \(yamlMaxDepth) levels")
             }
-            try count(1, line: line, column: column)
+            try count(1, bytes: 0, line: line, column: column)
             let isMapping = event.type == YAML_MAPPING_START_EVENT
             let anchor = isMapping ? event.data.mapping_start.anchor : event.data.sequence_start.anchor
             stack.append(Frame(isMapping: isMapping, line: line, column: column, anchor: cString(anchor)))
@@ -125,7 +134,8 @@ private struct TreeBuilder {
             } else {
                 content = .sequence(frame.items)
             }
-            let node = YAMLNode(content, line: frame.line, column: frame.column, expandedSize: frame.expandedSize)
+            let node = YAMLNode(content, line: frame.line, column: frame.column, expandedSize: frame.expandedSize,
+                                expandedBytes: frame.expandedBytes)
             try add(node, anchor: frame.anchor)
         default:
             break  // stream start, and libyaml's "no event"
@@ -133,11 +143,16 @@ private struct TreeBuilder {
         return false
     }
 
-    private mutating func count(_ n: Int, line: Int, column: Int) throws(UsageError) {
+    private mutating func count(_ n: Int, bytes: Int, line: Int, column: Int) throws(UsageError) {
         nodeCount += n
+        byteCount += bytes
         if nodeCount > yamlMaxNodes {
             throw configError(file, line: line, column: column,
                               "the file has more than \(yamlMaxNodes) YAML nodes (counting what each alias repeats)")
+        }
+        if byteCount > yamlMaxBytes {
+            throw configError(file, line: line, column: column,
+                              "the file has more than \(yamlMaxBytes >> 20) MiB of YAML text (counting what each alias repeats)")
         }
     }
 
@@ -161,8 +176,9 @@ private struct TreeBuilder {
                               "YAML merge keys (<<) are not supported by usher; write the fields out")
         }
         stack[top].items.append(node)
-        // Cannot overflow: every size is bounded by nodeCount, which is capped.
+        // Cannot overflow: every size is bounded by nodeCount and byteCount, which are capped.
         stack[top].expandedSize += node.expandedSize
+        stack[top].expandedBytes += node.expandedBytes
     }
 }
 
