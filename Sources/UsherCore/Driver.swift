@@ -36,7 +36,7 @@ struct Driver<C: Companion> {
         feed(.start)
         if performer.exitCode == nil { releaseStartupCode() }
         let code = loop()
-        performer.outputs.finish(until: monotonicNow().adding(Self.finalFlushLimit))
+        performer.outputs.finish(until: later(monotonicNow(), by: Self.finalFlushLimit))
         performer.sweepLeftovers()
         return code < 0 ? 1 : code
     }

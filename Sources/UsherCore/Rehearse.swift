@@ -76,7 +76,7 @@ struct RehearsalCompanion: Companion {
         let ready = supervisor.plan.mainIndices.allSatisfy { supervisor.isReady($0) }
         guard ready || now >= p.readyBy else { return }
         pending = nil
-        trigger = (now.adding(p.after), p.signal)
+        trigger = (later(now, by: p.after), p.signal)
     }
 
     var nextWakeup: Nanos? {
@@ -91,7 +91,7 @@ struct RehearsalCompanion: Companion {
         prober?.tick(now: now, poller: poller)
         guard let t = trigger, now >= t.at else { return [] }
         trigger = nil
-        prober?.stopSending(at: now.adding(probeFor))
+        prober?.stopSending(at: later(now, by: probeFor))
         ownSignal = t.signal
         return [.signal(t.signal)]  // the rehearsal's stop, as if sent from outside
     }
@@ -118,12 +118,12 @@ extension Driver where C == RehearsalCompanion {
         var observer = Rehearsal(plan: supervisor.plan, startedAt: start)
         observer.probeFor = probeFor
         companion = RehearsalCompanion(
-            pending: (after, signal, start.adding(RehearsalCompanion.readyTimeout)), trigger: nil,
+            pending: (after, signal, later(start, by: RehearsalCompanion.readyTimeout)), trigger: nil,
             observer: observer, prober: probes.isEmpty ? nil : RequestProber(urls: probes, startAt: start),
             probeFor: probeFor, ownSignal: nil)
         feed(.start)
         guard loop() >= 0 else { return nil }
-        performer.outputs.finish(until: monotonicNow().adding(Self.finalFlushLimit))
+        performer.outputs.finish(until: later(monotonicNow(), by: Self.finalFlushLimit))
         guard var run = companion.observer else { return nil }
         if var p = companion.prober {
             p.stop()

@@ -124,6 +124,11 @@ import Testing
         #expect(throws: UsageError("--repeat: \"0\" is not a number of runs from 1 to 1000")) {
             try parseInvocation(["rehearse", "--repeat", "0", "app"]) { _ in nil }
         }
+        // Only a stop request can be rehearsed (issue 11, item 7): any other signal stops nothing.
+        for sig in ["USR1", "HUP", "KILL", "9"] {
+            #expect(throws: UsageError.self) { try parseInvocation(["rehearse", "--signal", sig, "app"]) { _ in nil } }
+        }
+        #expect((try? parseInvocation(["rehearse", "--signal", "QUIT", "app"]) { _ in nil }) != nil)
         #expect(throws: UsageError("--format: unknown report format \"yaml\" (use text or json)")) {
             try parseInvocation(["rehearse", "--format", "yaml", "app"]) { _ in nil }
         }
@@ -167,5 +172,38 @@ import Testing
         let r = run(probeFor: 500 * ms, [(1200 * ms, 1210 * ms, false), (1600 * ms, 1610 * ms, false)])
         // Sent 200ms after the stop, inside --probe-for: dropped. Sent 600ms after: not counted.
         #expect(r.requestCounts(0) == (duringShutdown: 1, dropped: 1, failedBefore: 0))
+    }
+}
+
+/// A stop request from outside during a rehearsal interrupts it (issue 11, item 7): the run
+/// does not pass, whatever its processes did, and the report says why.
+@Suite struct InterruptedRehearsal {
+    @Test func aStopRequestThatIsNotTheRehearsalsOwnFailsTheRun() {
+        var companion = RehearsalCompanion()
+        var h = Harness(twoSidecars(), observe: true)
+        companion.observer = h.observer
+        companion.pending = (after: second, signal: sigterm, readyBy: 60 * second)
+        companion.observe(.signal(sigterm), at: 0)  // from outside: no tick sent one
+        #expect(companion.observer?.interruptedBy == sigterm)
+        #expect(companion.pending == nil && companion.trigger == nil, "the rehearsal's own stop is not sent any more")
+        h.observer = companion.observer
+        h.send(.signal(sigterm))
+        for i in [2, 1, 0] { h.send(.exited(i, .signaled(sigterm))) }
+        let run = h.observer!
+        #expect(!run.passed)
+        #expect(rehearsalText([run]).contains("interrupted by SIGTERM from outside"))
+        #expect(rehearsalJSON([run]).contains("\"interrupted_by\":\"SIGTERM\""))
+    }
+
+    @Test func theRehearsalsOwnStopSignalIsNotAnInterruption() {
+        var companion = RehearsalCompanion()
+        companion.observer = Rehearsal(plan: twoSidecars(), startedAt: 0)
+        companion.trigger = (at: second, signal: sigint)
+        let poller = try! Poller()
+        #expect(companion.tick(at: second, poller: poller) == [.signal(sigint)])
+        companion.observe(.signal(sigint), at: second)
+        #expect(companion.observer?.interruptedBy == nil)
+        companion.observe(.signal(sigterm), at: 2 * second)
+        #expect(companion.observer?.interruptedBy == sigterm, "a later one from outside still is")
     }
 }

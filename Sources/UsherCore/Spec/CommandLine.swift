@@ -187,6 +187,12 @@ public func parseInvocation(
             guard let sig = parseSignal(text) else {
                 throw UsageError("--signal: unknown signal \"\(text)\" (use a name such as SIGTERM or TERM, or a number)")
             }
+            // What a rehearsal sends is what the engine sends usher to stop the container. Any
+            // other signal usher forwards and nothing stops, so the rehearsal would never end;
+            // SIGKILL cannot be rehearsed (usher dies of it and the kernel kills the rest).
+            guard isStopRequest(sig) else {
+                throw UsageError("--signal: \(signalName(sig)) does not ask usher to stop; a rehearsal sends a stop request: SIGTERM, SIGINT or SIGQUIT")
+            }
             rehearsal?.signal = sig
         } else if rehearsal != nil && same(name, "--repeat") {
             let text = try value()

@@ -14,11 +14,3 @@ public func wallClockNow() -> Nanos {
     return Nanos(ts.tv_sec) * nanosPerSecond + Nanos(ts.tv_nsec)
 }
 
-extension Nanos {
-    /// This instant plus `duration`, saturating at the end of time instead of trapping: a grace
-    /// period of centuries added to the uptime must not crash PID 1.
-    func adding(_ duration: Nanos) -> Nanos {
-        let (sum, overflow) = addingReportingOverflow(duration)
-        return overflow ? (duration > 0 ? Nanos.max : Nanos.min) : sum
-    }
-}
