@@ -175,7 +175,7 @@ def test_a_flooding_child_does_not_starve_the_loop(usher, act, kind, pid1):
             u.wait(timeout=8)
         except Exception:
             raise AssertionError(f"run {run}: usher still running 8 s after SIGTERM with --grace 2s "
-                                 f"(state {state(u.pid)}); main's signals: {u.find(name, 'signal')}")
+                                 f"(state {state(u.pid)}); main's signals: {u.find(name, 'signal')}") from None
         took = ms(u.ended_at - sent)
         got = u.find(name, "signal", "15")
         assert got and ms(got[0][3] - sent) < 1000, f"run {run}: the stop signal did not reach the main at once: {got}"
