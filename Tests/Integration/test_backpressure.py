@@ -3,68 +3,19 @@ pipe that nobody reads, and a child that writes faster than usher can label and 
 go on serving signals and timers: the stop signal at once, SIGKILL at the deadline, an exit near
 the deadline. The children that feed a full destination block (backpressure) instead of losing
 their output: once the destination is read again, every line arrives, in order."""
-import fcntl
 import os
 import signal
 import subprocess
-import termios
-import threading
 import time
 
 import pytest
 
 from conftest import ms, state
+from helpers.pipes import Drain, wait_full, wchan
 from helpers.reliability import wait_until
 
 MODES = pytest.mark.parametrize("pid1", [True, False], ids=["pid1", "subreaper"])
 STREAMS = pytest.mark.parametrize("stream", ["stdout", "stderr"])
-
-
-def wchan(pid):
-    try:
-        return open(f"/proc/{pid}/wchan").read()
-    except OSError:
-        return "-"
-
-
-def queued(fd):
-    """Bytes waiting in the pipe whose read end is fd."""
-    return int.from_bytes(fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"), "little")
-
-
-def wait_full(fd, u, timeout=10):
-    """Waits until the pipe read through fd is full (64 KiB, the default size) and stays so."""
-    deadline = time.monotonic() + timeout
-    last, since = -1, time.monotonic()
-    while time.monotonic() < deadline:
-        n = queued(fd)
-        if n != last:
-            last, since = n, time.monotonic()
-        elif n >= 65536 - 4096 and time.monotonic() - since >= 0.3:
-            return n
-        time.sleep(0.02)
-    raise AssertionError(f"the pipe never filled up ({last} bytes queued)\nevents: {u.events()}\nstderr:\n{u.stderr()}")
-
-
-class Drain:
-    """Reads a pipe to its end in a thread, keeping every byte."""
-
-    def __init__(self, fd):
-        self.fd, self.data = fd, bytearray()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        while True:
-            chunk = os.read(self.fd, 65536)
-            if not chunk:
-                return
-            self.data += chunk
-
-    def lines(self, timeout=10):
-        self.thread.join(timeout)
-        assert not self.thread.is_alive(), "the pipe never reached its end (a writer still holds it)"
-        return self.data.decode(errors="replace").splitlines()
 
 
 def unread_pipe(stream):

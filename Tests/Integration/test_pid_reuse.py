@@ -8,7 +8,6 @@ the next process made in the namespace gets that pid once it is free. (In produc
 the pid counter wrapping, as it does in long-running pods with busy shells; a small namespace
 pid_max, Linux 6.14 and later, gets there too, but less precisely.) Only as PID 1: the host's
 pid counter is shared with everything else on the machine."""
-import os
 import signal
 import subprocess
 import time

@@ -2,7 +2,6 @@
 on a terminal that is not taking output (a pty nobody reads, a pty stopped by XOFF) must hold up
 neither the stop signal nor the deadline; and three Ctrl-C force the stop even after the first
 one has ended the main process that had the terminal's foreground."""
-import errno
 import fcntl
 import os
 import signal

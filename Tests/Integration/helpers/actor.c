@@ -32,7 +32,8 @@
 //   pid namespace gets NAME's pid if it is free; NAME equal to its own name means its own pid.
 //   Logs "gave PID" or "give-failed ERRNO".
 //   --argv-hex: log "argv" with each of argv[1..] in hex, joined by commas.
-//   --env-hex VAR: log "envhex" with "VAR=HEX" of the variable's value ("VAR=-" when unset).
+//   --env-hex VAR: log "envhex" with "VAR=HEX" of the variable's value ("VAR=-" when unset);
+//   repeatable (up to 8).
 //   --report-cwd: log "cwd" with the working directory.
 #define _GNU_SOURCE
 #include <errno.h>
@@ -245,7 +246,8 @@ int main(int argc, char **argv) {
     long linger_ms = 0, exit_after_ms = -1, orphan_ms = 200;
     int code = -1, orphans = 0, report = 0, argv_hex = 0, report_cwd = 0;
     long out_lines = 0, err_lines = 0;
-    const char *flood_kind = NULL, *join_of = NULL, *give_of = NULL, *env_hex = NULL;
+    const char *flood_kind = NULL, *join_of = NULL, *give_of = NULL, *env_hex[8] = {0};
+    int env_hexes = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
         if (!strcmp(a, "--log")) { log_path = v; i++; }
@@ -265,7 +267,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--join-group-of")) { join_of = v; i++; }
         else if (!strcmp(a, "--give-pid-of")) { give_of = v; i++; }
         else if (!strcmp(a, "--argv-hex")) { argv_hex = 1; }
-        else if (!strcmp(a, "--env-hex")) { env_hex = v; i++; }
+        else if (!strcmp(a, "--env-hex")) { if (env_hexes < 8) env_hex[env_hexes++] = v; i++; }
         else if (!strcmp(a, "--report-cwd")) { report_cwd = 1; }
         else { fprintf(stderr, "actor: unknown option %s\n", a); return 64; }
     }
@@ -305,11 +307,11 @@ int main(int argc, char **argv) {
         }
         log_event("argv", all);
     }
-    if (env_hex) {
-        const char *value = getenv(env_hex);
+    for (int k = 0; k < env_hexes; k++) {
+        const char *value = getenv(env_hex[k]);
         char h[1024], detail[1200];
         if (value) hex(value, h, sizeof h); else snprintf(h, sizeof h, "-");
-        snprintf(detail, sizeof detail, "%s=%s", env_hex, h);
+        snprintf(detail, sizeof detail, "%s=%s", env_hex[k], h);
         log_event("envhex", detail);
     }
     if (report_cwd) {
