@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 
 import pytest
 
@@ -128,10 +129,12 @@ def test_an_expanded_command_is_not_printed_in_a_rehearsal_report(usher, tmp_pat
 
 @MODES
 def test_the_dropped_lines_notice_is_json_in_json_mode(usher, act, pid1):
-    """usher's stderr is a pipe that the test has filled (with JSON lines of its own) before
-    usher starts, so usher's first lines are dropped; then the test reads the pipe, and the
-    next line usher writes comes with the notice that lines were dropped. In JSON mode every
-    line of the stream is a JSON object, the notice too. Today the notice is plain text:
+    """usher's stderr is a pipe that the test fills (with JSON lines of its own) before usher
+    starts and does not read at first. usher is then made to log a great many lines (600 stop
+    requests while its shutdown is under way: "received SIGTERM again", about 100 KB of JSON),
+    more than any bounded log queue keeps, so lines are dropped. Then the test reads the pipe,
+    and the next lines usher writes come with the notice that lines were dropped. In JSON mode
+    every line of the stream is a JSON object, the notice too. Today the notice is plain text:
     "usher: N log line(s) dropped: stderr was not being read"."""
     r, w = os.pipe()
     filler = os.open(f"/proc/self/fd/{w}", os.O_WRONLY | os.O_NONBLOCK)  # its own open file: usher's stays blocking
@@ -144,15 +147,18 @@ def test_the_dropped_lines_notice_is_json_in_json_mode(usher, act, pid1):
         pass
     os.close(filler)
     try:
-        u = usher(["--log-format", "json", "--", *act("main", "--linger", 1000)], pid1=pid1, stderr=w)
+        u = usher(["--log-format", "json", "--", *act("main", "--linger", 3000)], pid1=pid1, stderr=w)
     finally:
         os.close(w)
     try:
         u.wait_started("main")
-        sent = u.signal(signal.SIGTERM)  # "received SIGTERM", "stopping": dropped, the pipe is full
+        u.signal(signal.SIGTERM)
         u.wait_for(lambda: u.find("main", "signal", "15"), what="the main's stop signal")
-        reader = Drain(r)  # the main exits 1 s after its signal: that line finds room
-        assert u.wait(timeout=10) == 143
+        for _ in range(600):  # each one a log line, while the pipe is full
+            u.signal(signal.SIGTERM)
+            time.sleep(0.001)
+        reader = Drain(r)  # the main exits 3 s after its signal: that line comes after the notice
+        assert u.wait(timeout=15) == 143
         lines = reader.lines()
     finally:
         os.close(r)
@@ -163,11 +169,11 @@ def test_the_dropped_lines_notice_is_json_in_json_mode(usher, act, pid1):
             objects.append(json.loads(line))
         except ValueError:
             bad.append(line)
-    assert not bad, f"lines that are not JSON: {bad}"
+    assert not bad, f"{len(bad)} lines that are not JSON, the first: {bad[:3]}"
     assert [o["filler"] for o in objects if "filler" in o] == list(range(n)), "the test's own lines were damaged"
     notices = [o for o in objects if "filler" not in o and "dropped" in json.dumps(o)]
-    assert notices, f"no notice of the dropped lines in {[o for o in objects if 'filler' not in o]}"
-    assert objects[-1].get("event") == "exiting"
+    assert notices, f"no notice of dropped lines among {len(objects) - n} lines of usher's"
+    assert objects[-1].get("event") == "exiting", objects[-1]
 
 
 @MODES
