@@ -77,6 +77,7 @@ def test_a_restarted_sidecar_that_gets_another_sidecars_old_pid(usher, act):
                "--sidecar", "a=" + act.line("a", "--exit-after", 0, "--code", 1),
                "--sidecar", "b=" + act.line("b", "--exit-after", 1500, "--code", 1, "--give-pid-of", "a"),
                "--", *act("main")])
+    u.wait_started("a", "b", "main")
     u.wait_for(lambda: len(u.find("b", "exit")) >= 2, timeout=10, what="b to exit twice")
     a_last = u.find("a", "start")[-1][4]
     b_second = u.find("b", "start")[1][4]

@@ -11,22 +11,27 @@ from helpers.podfile import container, pre_stop_exec, write_pod
 MODES = pytest.mark.parametrize("pid1", [True, False], ids=["pid1", "subreaper"])
 
 # The sidecar writes its last lines when its stop signal comes (its background `sleep`, in its
-# group, holds its pipes until that same signal ends it too); the main writes its own and exits
-# by itself, which starts the shutdown.
+# group, holds its pipes until that same signal ends it too); the main waits until the sidecar
+# has set its trap (the file UP), writes its own last lines and exits by itself, which starts
+# the shutdown.
 SIDE = ("sh -c 'trap \"printf \\\"side out 1\\nside out 2\\\"; printf \\\"side err 1\\nside err 2\\\" >&2; exit 0\" TERM; "
-        "echo side-up; sleep 100 & wait'")
-MAIN = 'sleep 0.3; printf "main out 1\\nmain out 2"; printf "main err 1\\nmain err 2\\n" >&2; exit 3'
+        "echo side-up; touch UP; sleep 100 & wait'")
+MAIN = ('while [ ! -e UP ]; do sleep 0.02; done; '
+        'printf "main out 1\\nmain out 2"; printf "main err 1\\nmain err 2\\n" >&2; exit 3')
 
 
 @MODES
-def test_every_last_line_comes_out_labelled(usher, pid1):
+def test_every_last_line_comes_out_labelled(usher, tmp_path, pid1):
     """Five runs: the 8 last lines (two of them without a newline) of the main and the sidecar
     are all there, labelled, in order within each stream. Today the final flush skips the
     stream after one that reached end of file (3 of 6 last lines lost in a controlled run);
     this arrangement did not show the loss on this machine, where each exited child's pipes
     are drained when it is reaped."""
     for run in range(5):
-        u = usher(["--prefix", "--sidecar", "side=" + SIDE, "--", "sh", "-c", MAIN], pid1=pid1, stdout_file=True)
+        here = tmp_path / f"run{run}"  # where the sidecar leaves UP
+        here.mkdir()
+        u = usher(["--prefix", "--sidecar", "side=" + SIDE, "--", "sh", "-c", MAIN], pid1=pid1, stdout_file=True,
+                  cwd=str(here))
         assert u.wait(timeout=10) == 3, u.stderr()
         out, err = u.stdout().splitlines(), u.stderr().splitlines()
         problems = []
