@@ -31,7 +31,12 @@ def actor():
 class Usher:
     """One usher run. `pid` is usher's pid as seen from here (PID 1 inside its namespace)."""
 
-    def __init__(self, args, log, pid1=True, env=None, stdin=subprocess.DEVNULL, stdout_file=False, **popen):
+    def __init__(self, args, log, pid1=True, env=None, stdin=subprocess.DEVNULL, stdout_file=False,
+                 stdout=None, stderr=None, wrap=(), **popen):
+        """stdout, stderr: a file descriptor (or file) for usher's stdout or stderr instead of
+        /dev/null (or the stdout file) and the stderr file; stderr() is then empty.
+        wrap: words run between unshare and usher as PID 1 (e.g. ["setsid"], which execs usher
+        as a session and group leader of its own inside the namespace)."""
         self.workdir = tempfile.mkdtemp(prefix="usher-test-")
         self.log = log
         self.stderr_path = os.path.join(self.workdir, "stderr")
@@ -42,13 +47,14 @@ class Usher:
         full_env.update(env or {})
         argv = [USHER] + args
         if pid1:
-            argv = ["unshare", "--pid", "--fork", "--mount-proc"] + argv
+            argv = ["unshare", "--pid", "--fork", "--mount-proc", *wrap] + argv
         self.stderr_file = open(self.stderr_path, "w")
         self.stdout_path = os.path.join(self.workdir, "stdout")
         self.stdout_file = open(self.stdout_path, "w") if stdout_file else None
         self.started_at = time.monotonic_ns()
-        self.proc = subprocess.Popen(argv, stdin=stdin, stdout=self.stdout_file or subprocess.DEVNULL,
-                                     stderr=self.stderr_file, env=full_env,
+        self.proc = subprocess.Popen(argv, stdin=stdin,
+                                     stdout=stdout if stdout is not None else self.stdout_file or subprocess.DEVNULL,
+                                     stderr=stderr if stderr is not None else self.stderr_file, env=full_env,
                                      start_new_session="preexec_fn" not in popen, **popen)
         self.pid = self._find_usher() if pid1 else self.proc.pid
         self.returncode = None

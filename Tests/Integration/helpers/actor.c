@@ -17,10 +17,29 @@
 //   --tag WORD: ignored (a test's marker on the command line, e.g. a fake secret).
 //   --report: log pgid, blocked and ignored signal masks (as inherited), $ACTOR_ENV, ppid and
 //   the terminal's foreground process group, before installing any handler.
+//   --catch SIG: log SIG and go on running, even for TERM, INT and QUIT (a process that
+//   ignores its stop signal but shows that it got it).
+//   --out-lines N / --err-lines N: a thread writes N lines "NAME out 000001" (or "err") to
+//   stdout (stderr) as fast as the pipe takes them, then logs "wrote-out N" ("wrote-err N").
+//   The thread blocks every signal: the main thread keeps logging them while it is blocked.
+//   --flood nl|y: a thread writes 64 KiB blocks of newlines (or of "y\n", as `yes` does) to
+//   stdout for ever.
+//   --join-group-of NAME: setpgid(0, pid of the first actor NAME that logged "start"), waiting
+//   up to 5 s for it; NAME "usher" means the process group of the parent. Logs "joined PGID"
+//   or "join-failed ERRNO".
+//   --give-pid-of NAME: just before exiting by itself, write (pid of the last actor NAME that
+//   logged "start") - 1 to /proc/sys/kernel/ns_last_pid, so that the next process made in the
+//   pid namespace gets NAME's pid if it is free; NAME equal to its own name means its own pid.
+//   Logs "gave PID" or "give-failed ERRNO".
+//   --argv-hex: log "argv" with each of argv[1..] in hex, joined by commas.
+//   --env-hex VAR: log "envhex" with "VAR=HEX" of the variable's value ("VAR=-" when unset);
+//   repeatable (up to 8).
+//   --report-cwd: log "cwd" with the working directory.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +60,7 @@ static long long now_ns(void) {
 
 static void log_event_at(const char *event, const char *detail, long long ns) {
     if (!log_path) return;
-    char line[512];
+    char line[4096];
     int n = snprintf(line, sizeof line, "%s %s %s %lld %d\n", name, event, detail, ns, (int)getpid());
     // One write() per line on an O_APPEND file: lines of concurrent actors never interleave.
     // A log that cannot be written means the test is gone (its folder removed): leave quietly
@@ -112,12 +131,123 @@ static void make_orphans(int count, int ms) {
     }
 }
 
+
+// --- the extra behaviours of issue 11's tests ------------------------------------------------
+
+static void write_all(int fd, const char *p, size_t n) {
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) { if (errno == EINTR) continue; return; }
+        p += w; n -= (size_t)w;
+    }
+}
+
+struct lines_job { int fd; long count; const char *word; };
+
+static void *write_lines(void *arg) {
+    struct lines_job *job = arg;
+    char buf[8192];
+    size_t used = 0;
+    for (long i = 1; i <= job->count; i++) {
+        int n = snprintf(buf + used, sizeof buf - used, "%s %s %06ld\n", name, job->word, i);
+        used += (size_t)n;
+        if (sizeof buf - used < 256 || i == job->count) { write_all(job->fd, buf, used); used = 0; }
+    }
+    char detail[32];
+    snprintf(detail, sizeof detail, "%ld", job->count);
+    log_event(job->fd == 1 ? "wrote-out" : "wrote-err", detail);
+    return NULL;
+}
+
+static void *flood(void *arg) {
+    static char block[65536];
+    const char *kind = arg;
+    if (!strcmp(kind, "y")) { for (size_t i = 0; i < sizeof block; i += 2) { block[i] = 'y'; block[i + 1] = '\n'; } }
+    else memset(block, '\n', sizeof block);
+    for (;;) write_all(1, block, sizeof block);
+    return NULL;
+}
+
+// Starts a thread with every signal blocked (it inherits the mask), so that the signals go to
+// the main thread, which logs them.
+static void start_thread(void *(*fn)(void *), void *arg) {
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t t;
+    pthread_create(&t, NULL, fn, arg);
+    pthread_detach(t);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+// The pid an actor NAME logged with "start": the first one, or the last one.
+static int pid_of(const char *who, int last) {
+    FILE *f = fopen(log_path, "r");
+    if (!f) return -1;
+    char line[4096];
+    int found = -1;
+    size_t len = strlen(who);
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, who, len) == 0 && strncmp(line + len, " start - ", 9) == 0) {
+            char *p = strrchr(line, ' ');
+            found = atoi(p + 1);
+            if (!last) break;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+static void join_group_of(const char *who) {
+    int pgid = -1;
+    if (!strcmp(who, "usher")) pgid = (int)getpgid(getppid());
+    else {
+        for (int i = 0; i < 500 && (pgid = pid_of(who, 0)) < 0; i++) usleep(10 * 1000);
+    }
+    char detail[32];
+    if (pgid > 0 && setpgid(0, pgid) == 0) {
+        snprintf(detail, sizeof detail, "%d", (int)getpgrp());
+        log_event("joined", detail);
+    } else {
+        snprintf(detail, sizeof detail, "%d", pgid > 0 ? errno : -1);
+        log_event("join-failed", detail);
+    }
+}
+
+static void give_pid_of(const char *who) {
+    int pid = !strcmp(who, name) ? (int)getpid() : pid_of(who, 1);
+    char detail[32];
+    int fd = open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC);
+    if (pid > 1 && fd >= 0) {
+        char text[32];
+        int n = snprintf(text, sizeof text, "%d", pid - 1);
+        if (write(fd, text, (size_t)n) == n) {
+            close(fd);
+            snprintf(detail, sizeof detail, "%d", pid);
+            log_event("gave", detail);
+            return;
+        }
+    }
+    snprintf(detail, sizeof detail, "%d", pid > 1 ? errno : -1);
+    log_event("give-failed", detail);
+    if (fd >= 0) close(fd);
+}
+
+static void hex(const char *s, char *out, size_t size) {
+    size_t k = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && k + 3 < size; p++) k += (size_t)snprintf(out + k, size - k, "%02x", *p);
+    out[k] = 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) { fprintf(stderr, "usage: actor NAME --log FILE [options]\n"); return 64; }
     name = argv[1];
-    int ignore[64] = {0}, stop_on[64] = {0};
+    int ignore[64] = {0}, stop_on[64] = {0}, catch_only[64] = {0};
     long linger_ms = 0, exit_after_ms = -1, orphan_ms = 200;
-    int code = -1, orphans = 0, report = 0;
+    int code = -1, orphans = 0, report = 0, argv_hex = 0, report_cwd = 0;
+    long out_lines = 0, err_lines = 0;
+    const char *flood_kind = NULL, *join_of = NULL, *give_of = NULL, *env_hex[8] = {0};
+    int env_hexes = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
         if (!strcmp(a, "--log")) { log_path = v; i++; }
@@ -130,9 +260,19 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--orphan-ms")) { orphan_ms = atol(v); i++; }
         else if (!strcmp(a, "--report")) { report = 1; }
         else if (!strcmp(a, "--tag")) { i++; }  // means nothing: a word a test wants on the command line
+        else if (!strcmp(a, "--catch")) { catch_only[signal_number(v) & 63] = 1; i++; }
+        else if (!strcmp(a, "--out-lines")) { out_lines = atol(v); i++; }
+        else if (!strcmp(a, "--err-lines")) { err_lines = atol(v); i++; }
+        else if (!strcmp(a, "--flood")) { flood_kind = v; i++; }
+        else if (!strcmp(a, "--join-group-of")) { join_of = v; i++; }
+        else if (!strcmp(a, "--give-pid-of")) { give_of = v; i++; }
+        else if (!strcmp(a, "--argv-hex")) { argv_hex = 1; }
+        else if (!strcmp(a, "--env-hex")) { if (env_hexes < 8) env_hex[env_hexes++] = v; i++; }
+        else if (!strcmp(a, "--report-cwd")) { report_cwd = 1; }
         else { fprintf(stderr, "actor: unknown option %s\n", a); return 64; }
     }
     stop_on[SIGTERM] = stop_on[SIGINT] = stop_on[SIGQUIT] = 1;
+    for (int sig = 0; sig < 64; sig++) if (catch_only[sig]) stop_on[sig] = 0;
 
     if (report) {
         char buf[128];
@@ -157,6 +297,32 @@ int main(int argc, char **argv) {
         sigaction(sig, &sa, NULL);
     }
     log_event("start", "-");
+    if (argv_hex) {
+        static char all[3000];
+        size_t k = 0;
+        for (int i = 1; i < argc && k < sizeof all - 4; i++) {
+            char h[1024];
+            hex(argv[i], h, sizeof h);
+            k += (size_t)snprintf(all + k, sizeof all - k, "%s%s", i > 1 ? "," : "", h);
+        }
+        log_event("argv", all);
+    }
+    for (int k = 0; k < env_hexes; k++) {
+        const char *value = getenv(env_hex[k]);
+        char h[1024], detail[1200];
+        if (value) hex(value, h, sizeof h); else snprintf(h, sizeof h, "-");
+        snprintf(detail, sizeof detail, "%s=%s", env_hex[k], h);
+        log_event("envhex", detail);
+    }
+    if (report_cwd) {
+        char cwd[2048];
+        log_event("cwd", getcwd(cwd, sizeof cwd) ? cwd : "-");
+    }
+    if (join_of) join_group_of(join_of);
+    static struct lines_job out_job, err_job;
+    if (out_lines > 0) { out_job = (struct lines_job){ 1, out_lines, "out" }; start_thread(write_lines, &out_job); }
+    if (err_lines > 0) { err_job = (struct lines_job){ 2, err_lines, "err" }; start_thread(write_lines, &err_job); }
+    if (flood_kind) start_thread(flood, (void *)flood_kind);
     if (orphans > 0) make_orphans(orphans, (int)orphan_ms);
 
     long long start = now_ns();
@@ -166,6 +332,7 @@ int main(int argc, char **argv) {
         long long left_ms = (deadline - now_ns()) / 1000000LL;
         if (left_ms <= 0) {
             int status = code >= 0 ? code : 0;
+            if (give_of) give_pid_of(give_of);
             char detail[16];
             snprintf(detail, sizeof detail, "%d", status);
             log_event("exit", detail);
