@@ -18,6 +18,13 @@ func writeAll(_ fd: Int32, _ buf: UnsafeBufferPointer<UInt8>) -> Bool {
     var left = buf.count
     while left > 0 {
         let n = retryingEINTR { write(fd, p, left) }
+        if n < 0 && cusher_errno() == EAGAIN {
+            // A description someone else made non-blocking: wait for room, as a blocking write
+            // would, rather than lose the rest.
+            var one = [fd]
+            _ = one.withUnsafeMutableBufferPointer { cusher_poll_writable_any($0.baseAddress, 1, -1) }
+            continue
+        }
         if n <= 0 { return false }
         p += n
         left -= n
