@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <netinet/in.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 
 int cusher_errno(void) { return errno; }
 
@@ -227,4 +229,18 @@ void __assert_fail(const char *assertion, const char *file, unsigned int line, c
     (void)!write(2, assertion, strlen(assertion));
     (void)!write(2, "\n", 1);
     abort();
+}
+
+int cusher_first_ipv4(uint32_t *address) {
+    struct ifaddrs *list;
+    if (getifaddrs(&list) != 0) return -1;
+    int found = -1;
+    for (struct ifaddrs *a = list; a && found != 0; a = a->ifa_next) {
+        if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET) continue;
+        if ((a->ifa_flags & IFF_LOOPBACK) || !(a->ifa_flags & IFF_UP)) continue;
+        *address = ((struct sockaddr_in *)a->ifa_addr)->sin_addr.s_addr;
+        found = 0;
+    }
+    freeifaddrs(list);
+    return found;
 }

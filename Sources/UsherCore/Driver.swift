@@ -57,8 +57,8 @@ struct Driver<C: Companion> {
                 switch token {
                 case Self.signalToken: signalsArrived()
                 case Self.timerToken: timerFired()
-                case ProbeRunner.tokenBase...:
-                    if let result = performer.probes.ready(token: token, poller: poller) { feed(result) }
+                case HandlerRunner.tokenBase...:
+                    if let result = performer.handlers.ready(token: token, poller: poller) { feed(result) }
                 case companionTokenBase...: companion.ready(token: token, at: monotonicNow(), poller: poller)
                 default: performer.outputs.ready(token: token, poller: poller)
                 }
@@ -69,7 +69,7 @@ struct Driver<C: Companion> {
 
     private var nextWakeup: Nanos? {
         var next = supervisor.nextWakeup
-        for t in [companion.nextWakeup, performer.probes.nextWakeup] {
+        for t in [companion.nextWakeup, performer.handlers.nextWakeup] {
             if let t { next = min(next ?? t, t) }
         }
         return next
@@ -92,7 +92,7 @@ struct Driver<C: Companion> {
     private mutating func timerFired() {
         timer.acknowledge()
         let now = monotonicNow()
-        for result in performer.probes.expire(now: now) { feed(result) }
+        for result in performer.handlers.expire(now: now) { feed(result) }
         for event in companion.tick(at: now, poller: poller) { feed(event) }
         feed(.tick)
     }
@@ -122,18 +122,20 @@ struct Performer {
     let isInit: Bool
     let foreground: Bool
     /// The pid of each process the supervisor started, by plan index, from its spawn until the
-    /// moment it is reaped, and of each process's preStop exec hook while it runs. A pid is
+    /// moment it is reaped (the handler runner keeps its commands' pids the same way). A pid is
     /// forgotten as it is reaped, before anything else runs, and only this thread reaps: so an
     /// exit is only ever credited to the process that really ended (Linux may hand the same
     /// number to the next child at once), and usher only ever signals a pid it has not reaped,
     /// which the kernel cannot have given to anyone else.
     var pids: [Int32?]
-    var hookPids: [Int32?]
     /// The process group each process led in its last run (its pid then): what is left of it
     /// is killed when usher exits as a subreaper, and a rehearsal reports members left behind.
     var groups: [Int32?]
-    var probes = ProbeRunner()
+    /// Every probe's and hook's handler.
+    var handlers = HandlerRunner()
     var outputs = OutputPipes()
+    /// Where an exec probe's output goes: /dev/null, as the kubelet keeps it out of the logs.
+    private var devNull: Int32 = -2
     var exitCode: Int32?
     /// The label width that aligns `--prefix` output.
     let labelWidth: Int
@@ -146,7 +148,6 @@ struct Performer {
         self.poller = poller
         labelWidth = plan.processes.reduce(0) { max($0, $1.name.utf8.count) }
         pids = Array(repeating: nil, count: plan.processes.count)
-        hookPids = pids
         groups = pids
         isInit = getpid() == 1
         if !isInit { becomeSubreaper() }
@@ -156,7 +157,6 @@ struct Performer {
     /// Forgets everything of a run, for the next one (a rehearsal's).
     mutating func reset() {
         pids = Array(repeating: nil, count: pids.count)
-        hookPids = pids
         groups = pids
         exitCode = nil
     }
@@ -170,11 +170,7 @@ struct Performer {
             if foreground && i == mainIndex { takeTerminalBack(from: pid) }
             return .exited(i, status)
         }
-        if let i = hookPids.firstIndex(of: pid) {
-            hookPids[i] = nil
-            return .hookExited(i, status)
-        }
-        return probes.reaped(pid, status)
+        return handlers.reaped(pid, status)
     }
 
     /// Performs one action; returns the event that answers it, if any.
@@ -196,22 +192,42 @@ struct Performer {
             if let pid = pids[i] { signalTracked(pid, sig) }
         case .signalProcess(let i, let sig):
             if let pid = pids[i] { signalProcess(pid, sig) }
-        case .spawnHook(let i):
+        case .runHandler(let i, let use, let timeout):
             let process = plan.processes[i]
-            guard case .exec(let argv)? = process.preStop else { return nil }
-            switch start(Launch(process, argv: argv), for: i, name: process.name) {
-            case .success(let pid):
-                hookPids[i] = pid
-                return .hookSpawned(i, pid: pid)
-            case .failure(let failure):
-                return .hookFailed(i, failure)
+            let handler: Plan.Handler?
+            switch use {
+            case .probe(let kind): handler = process.probe(kind)?.check
+            case .hook(let kind): handler = process.hook(kind)
             }
-        case .signalHook(let i, let sig):
-            if let pid = hookPids[i] { signalTracked(pid, sig) }
-        case .runProbe(let i, let kind):
-            return probes.start(i, kind, of: plan.processes[i], now: now, poller: poller)
-        case .cancelProbes(let i):
-            probes.cancel(i)
+            guard let handler else { return nil }
+            var launch: Launch?
+            if case .exec(let argv) = handler {
+                launch = Launch(process, argv: argv)
+                if case .hook = use {
+                    // A hook's output is its container's (labelled with its name under --prefix).
+                    if options.prefix {
+                        do {
+                            launch?.output = try outputs.open(for: i, name: process.name, width: labelWidth,
+                                                              stdoutTo: childStdout, poller: poller)
+                        } catch {
+                            return .handlerDone(i, use, HandlerResult(passed: false, detail: "cannot prefix its output: \(error.message)"))
+                        }
+                    } else if childStdout != 1 {
+                        launch?.output = (childStdout, 2)
+                    }
+                } else {
+                    if devNull == -2 { devNull = cusher_open_write("/dev/null") }
+                    if devNull >= 0 { launch?.output = (devNull, devNull) }
+                }
+            }
+            let answer = handlers.start(i, use, handler, launch: launch, timeout: timeout, now: now, poller: poller)
+            if case .hook = use, options.prefix, let (out, err) = launch?.output {  // the child has its own copies
+                close(out)
+                close(err)
+            }
+            return answer
+        case .cancelHandler(let i, let use):
+            handlers.cancel(i, use)
         case .log(let record):
             log(record)
         case .exit(let code):

@@ -27,7 +27,7 @@ import Testing
         #expect(logJSON(.startFailed(name: "x", SpawnFailure(code: 127, reason: "command not found: x")), unixNanos: t)
             .contains(#""level":"error","event":"start_failed","process":"x","status":127,"reason":"command not found: x""#))
         #expect(logJSON(.exiting(3), unixNanos: t).contains(#""event":"exiting","status":3"#))
-        #expect(logJSON(.preStopSleep(name: "app", pid: 4, wait: 5 * second), unixNanos: t).contains(#""event":"pre_stop","process":"app","pid":4,"duration_ms":5000"#))
+        #expect(logJSON(.hookSleep(name: "app", pid: 4, .preStop, wait: 5 * second), unixNanos: t).contains(#""event":"pre_stop","process":"app","pid":4,"duration_ms":5000"#))
         #expect(logJSON(.stopAlreadyUnderway(sigint), unixNanos: t).contains(#""level":"warn","event":"stop_repeated","signal":"SIGINT""#))
         #expect(logJSON(.stopping(name: "a", pid: 2, signal: 10), unixNanos: t).contains(#""event":"stopping","process":"a","pid":2,"signal":"SIGUSR1""#))
     }

@@ -2,7 +2,8 @@ import Testing
 @testable import UsherCore
 
 // The Pod-spec lifecycle on the fake clock: init containers, sidecar gates, probes, restarts
-// with back-off, preStop hooks, several main containers.
+// with back-off, hooks, restart policies, several main containers. Where a rule is the
+// kubelet's, the test says which of its functions or node e2e tests it mirrors.
 
 func proc(_ name: String, _ role: Plan.Role, _ edit: (inout Plan.Process) -> Void = { _ in }) -> Plan.Process {
     var p = Plan.Process(name: name, argv: [name], role: role)
@@ -10,7 +11,7 @@ func proc(_ name: String, _ role: Plan.Role, _ edit: (inout Plan.Process) -> Voi
     return p
 }
 
-func probe(_ check: Plan.Probe.Check = .exec(["check"]), period: Nanos = 1 * second, failures: Int = 3,
+func probe(_ check: Plan.Handler = .exec(["check"]), period: Nanos = 1 * second, failures: Int = 3,
            successes: Int = 1, delay: Nanos = 0) -> Plan.Probe {
     var p = Plan.Probe(check: check)
     p.period = period
@@ -23,8 +24,42 @@ func probe(_ check: Plan.Probe.Check = .exec(["check"]), period: Nanos = 1 * sec
 extension Harness {
     /// The probe checks asked for since `mark`.
     func probeRuns(since mark: Int = 0) -> [Action] {
-        actions[mark...].filter { if case .runProbe = $0 { return true } else { return false } }
+        actions[mark...].filter { if case .runHandler(_, .probe, _) = $0 { return true } else { return false } }
     }
+
+    /// When each process got each signal, from the actions since the start.
+    func signalled(_ i: Int, _ sig: Int32) -> Bool { signals().contains(.signalGroup(i, sig)) }
+}
+
+/// The instant of every action, recorded by stepping the clock: for rules about when.
+struct Timeline {
+    var h: Harness
+    var at: [(Nanos, Action)] = []
+
+    init(_ plan: Plan) {
+        h = Harness(plan)
+        for a in h.actions { at.append((0, a)) }
+    }
+
+    mutating func send(_ e: Event) { record { $0.send(e) } }
+
+    /// As Harness.advance, one wake-up at a time, so that each action gets its own instant.
+    mutating func advance(to t: Nanos) {
+        while let wake = h.supervisor.nextWakeup, wake <= t {
+            h.now = max(h.now, wake)
+            record { $0.send(.tick) }
+        }
+        h.now = t
+    }
+
+    private mutating func record(_ body: (inout Harness) -> Void) {
+        let mark = h.actions.count
+        body(&h)
+        for a in h.actions[mark...] { at.append((h.now, a)) }
+    }
+
+    /// When `action` happened first, nil if never.
+    func when(_ action: Action) -> Nanos? { at.first { $0.1 == action }?.0 }
 }
 
 @Suite struct InitContainers {
@@ -62,19 +97,51 @@ extension Harness {
         #expect(h.exitCode == 143, "stopped before any main container started")
     }
 
-    @Test func initContainersAreNotRestarted() {
+    @Test func initContainersThatSucceededAreNotRestarted() {
         var h = Harness(plan())
         h.send(.exited(0, .exited(0)))
         h.send(.exited(2, .exited(0)))
         h.advance(to: 3600 * second)
         #expect(h.signals().filter { $0 == .spawn(0) || $0 == .spawn(2) }.count == 2)
     }
+
+    /// The kubelet restarts a failed init container of a pod whose policy is not Never
+    /// (computePodActions); with OnFailure usher does it in place.
+    @Test func underOnFailureAFailedInitContainerIsRestartedInPlace() {
+        var p = plan()
+        p.restartPolicy = .onFailure
+        var h = Harness(p)
+        h.send(.exited(0, .exited(2)))
+        #expect(h.logs().contains(.restartScheduled(name: "migrate", delay: 0, restart: 1)))
+        #expect(h.signals() == [.spawn(0), .spawn(0)], "restarted at once, and nothing after it started")
+        h.send(.exited(0, .exited(2)))
+        h.advance(to: 10 * second)
+        #expect(h.signals().filter { $0 == .spawn(0) }.count == 3, "then with the back-off")
+        h.send(.exited(0, .exited(0)))
+        #expect(h.signals().contains(.spawn(1)), "the startup goes on once it succeeds")
+    }
+
+    /// KEP-5307: an init container's restart rules restart it on a matching exit code.
+    @Test func restartRulesRestartAnInitContainerOnAMatchingCode() {
+        var p = Plan(processes: [proc("fetch", .initStep) {
+            $0.restartPolicy = .never
+            $0.restartRules = [Plan.RestartRule(exitCodesIn: true, values: [42])]
+        }, proc("app", .main)])
+        p.restartPolicy = .never
+        var h = Harness(p)
+        h.send(.exited(0, .exited(42)))
+        #expect(h.signals().filter { $0 == .spawn(0) }.count == 2)
+        h.send(.exited(0, .exited(1)))
+        #expect(h.logs().contains(.startupFailed(reason: "init container fetch failed with status 1")))
+        #expect(h.exitCode == 1)
+    }
 }
 
 @Suite struct SidecarGates {
-    func gated(_ check: Plan.Probe.Check = .exec(["ready"]), failures: Int = 3, delay: Nanos = 0) -> Plan {
+    func gated(_ check: Plan.Handler = .exec(["ready"]), failures: Int = 3, delay: Nanos = 0,
+               _ edit: (inout Plan.Process) -> Void = { _ in }) -> Plan {
         Plan(processes: [
-            proc("proxy", .sidecar) { $0.startupProbe = probe(check, failures: failures, delay: delay) },
+            proc("proxy", .sidecar) { $0.startupProbe = probe(check, failures: failures, delay: delay); edit(&$0) },
             proc("app", .main),
         ])
     }
@@ -84,31 +151,51 @@ extension Harness {
         #expect(h.signals() == [.spawn(0)])
         #expect(h.supervisor.nextWakeup == 500 * ms, "the first check waits for initialDelaySeconds")
         h.advance(to: 500 * ms)
-        #expect(h.probeRuns() == [.runProbe(0, .startup)])
+        #expect(h.probeRuns() == [.runHandler(0, .probe(.startup), timeout: second)])
         #expect(h.supervisor.nextWakeup == nil, "one check at a time: the driver answers within its timeout")
         h.now = 600 * ms
-        h.send(.probeResult(0, .startup, passed: false, detail: "connection refused"))
+        h.probe(0, .startup, passed: false, detail: "connection refused")
         #expect(!h.signals().contains(.spawn(1)))
         #expect(h.supervisor.nextWakeup == 1500 * ms, "every periodSeconds, counted from the start of the last check")
         h.advance(to: 1500 * ms)
-        h.send(.probeResult(0, .startup, passed: true, detail: "HTTP 200"))
+        h.probe(0, .startup, passed: true, detail: "HTTP 200")
         #expect(h.signals().last == .spawn(1))
         #expect(h.logs().contains(.startupProbePassed(name: "proxy", pid: 100, after: 1500 * ms)))
         #expect(h.supervisor.nextWakeup == nil, "a passed startup probe is not run again")
     }
 
-    @Test func aStartupProbeThatNeverPassesStopsStartup() {
+    /// The kubelet kills a sidecar whose startup probe failed its threshold and restarts it with
+    /// back-off; the pod's startup stays blocked (e2e: "should restart a restartable init
+    /// container ... if the startup probe fails").
+    @Test func aStartupProbeThatNeverPassesRestartsTheSidecarAndTheStartupStaysBlocked() {
         var h = Harness(gated(failures: 3))
         for n in 0..<3 {
             h.advance(to: Nanos(n) * second)
-            h.send(.probeResult(0, .startup, passed: false, detail: "timed out after 1s"))
+            h.probe(0, .startup, passed: false, detail: "timed out after 1s")
         }
         #expect(h.logs().contains(.probeFailed(name: "proxy", pid: 100, .startup, failures: 3, detail: "timed out after 1s")))
-        #expect(h.logs().contains(.startupFailed(reason: "the startup probe of proxy failed 3 times")))
+        #expect(h.logs().contains(.stoppingForRestart(name: "proxy", pid: 100, reason: "its startup probe failed")))
         #expect(h.signals().last == .signalGroup(0, sigterm))
-        #expect(!h.signals().contains(.spawn(1)))
         h.send(.exited(0, .signaled(sigterm)))
-        #expect(h.exitCode == 1)
+        #expect(h.logs().contains(.restartScheduled(name: "proxy", delay: 0, restart: 1)))
+        #expect(h.supervisor.pid(0) == 101, "started again at once the first time")
+        for n in 3..<6 {
+            h.advance(to: Nanos(n) * second)
+            h.probe(0, .startup, passed: false, detail: "timed out after 1s")
+        }
+        h.send(.exited(0, .signaled(sigterm)))
+        #expect(h.logs().contains(.restartScheduled(name: "proxy", delay: 10 * second, restart: 2)), "then with the back-off")
+        #expect(!h.signals().contains(.spawn(1)), "the main never starts while the sidecar is not up")
+        #expect(h.exitCode == nil)
+    }
+
+    @Test func theStartupProbeKillRunsThePreStopFirst() {
+        var h = Harness(gated(failures: 1) { $0.preStop = .exec(["drain"]) })
+        h.probe(0, .startup, passed: false, detail: "refused")
+        #expect(h.signals().last == .runHandler(0, .hook(.preStop), timeout: 28 * second))
+        #expect(!h.signalled(0, sigterm))
+        h.hookDone(0, .preStop, .exited(0))
+        #expect(h.signals().last == .signalGroup(0, sigterm))
     }
 
     @Test func aGatedSidecarThatDiesIsRestartedAndStillGates() {
@@ -119,16 +206,16 @@ extension Harness {
                 "restarted at once (first restart)")
         #expect(!h.signals().contains(.spawn(1)))
         h.advance(to: 200 * ms)
-        h.send(.probeResult(0, .startup, passed: true, detail: "ok"))
+        h.probe(0, .startup, passed: true, detail: "ok")
         #expect(h.signals().last == .spawn(1))
     }
 
     @Test func aResultForAnAbandonedCheckIsIgnored() {
         var h = Harness(gated())
         h.send(.exited(0, .exited(1)))  // the check under way is abandoned with the process
-        #expect(h.signals().contains(.cancelProbes(0)))
+        #expect(h.signals().contains(.cancelHandler(0, .probe(.startup))))
         h.send(.exited(0, .exited(1)))  // restarted at once, ended again: now 10s of back-off
-        h.send(.probeResult(0, .startup, passed: true, detail: "late"))
+        h.probe(0, .startup, passed: true, detail: "late")
         #expect(!h.signals().contains(.spawn(1)), "the late answer belongs to the old run")
     }
 }
@@ -176,10 +263,10 @@ extension Harness {
             proc("app", .main),
         ], grace: 5 * second)
         var h = Harness(plan)
-        #expect(h.probeRuns() == [.runProbe(0, .liveness)], "liveness starts at once without a startup probe")
-        h.send(.probeResult(0, .liveness, passed: false, detail: "HTTP 500"))
+        #expect(h.probeRuns() == [.runHandler(0, .probe(.liveness), timeout: second)], "liveness starts at once without a startup probe")
+        h.probe(0, .liveness, passed: false, detail: "HTTP 500")
         h.advance(to: 1 * second)
-        h.send(.probeResult(0, .liveness, passed: false, detail: "HTTP 500"))
+        h.probe(0, .liveness, passed: false, detail: "HTTP 500")
         #expect(h.logs().contains(.probeFailed(name: "proxy", pid: 100, .liveness, failures: 2, detail: "HTTP 500")))
         #expect(h.signals().last == .signalGroup(0, sigquit), "its own stop signal")
         h.advance(to: 6 * second)
@@ -189,13 +276,42 @@ extension Harness {
         #expect(h.exitCode == nil)
     }
 
-    @Test func aFailingLivenessProbeOfTheMainShutsThePodDown() {
+    /// The kubelet runs the preStop for every kill, a failed liveness probe's too
+    /// (killContainer is the same path): the stop signal waits for it.
+    @Test func aLivenessRestartRunsThePreStopFirst() {
+        var h = Harness(Plan(processes: [
+            proc("proxy", .sidecar) { $0.livenessProbe = probe(failures: 1); $0.preStop = .sleep(1 * second) },
+            proc("app", .main),
+        ], grace: 10 * second))
+        h.probe(0, .liveness, passed: false, detail: "refused")
+        #expect(h.logs().contains(.hookSleep(name: "proxy", pid: 100, .preStop, wait: 1 * second)))
+        #expect(!h.signalled(0, sigterm))
+        h.advance(to: 1 * second)
+        #expect(h.signals().last == .signalGroup(0, sigterm))
+    }
+
+    /// A main container of a Deployment (policy Always) that fails its liveness probe ends the
+    /// pod: the engine above restarts the container (the deliberate difference).
+    @Test func aFailingLivenessProbeOfTheMainEndsAnAlwaysPod() {
         var h = Harness(Plan(processes: [proc("log", .sidecar), proc("app", .main) { $0.livenessProbe = probe(failures: 1) }]))
-        h.send(.probeResult(1, .liveness, passed: false, detail: "connection refused"))
+        h.probe(1, .liveness, passed: false, detail: "connection refused")
         #expect(h.signals().last == .signalGroup(1, sigterm))
         h.send(.exited(1, .signaled(sigterm)))
+        #expect(h.signals().last == .signalGroup(0, sigterm))
         h.send(.exited(0, .exited(0)))
         #expect(h.exitCode == 143)
+    }
+
+    /// The kubelet restarts a liveness-killed container unless the policy is Never, whatever
+    /// its status (computePodActions: shouldRestartOnFailure).
+    @Test func underOnFailureALivenessKilledMainIsRestartedInPlace() {
+        var p = Plan(processes: [proc("app", .main) { $0.livenessProbe = probe(failures: 1) }])
+        p.restartPolicy = .onFailure
+        var h = Harness(p)
+        h.probe(0, .liveness, passed: false, detail: "refused")
+        h.send(.exited(0, .exited(0)))  // even a clean exit after the kill
+        #expect(h.supervisor.pid(0) == 101)
+        #expect(h.exitCode == nil)
     }
 }
 
@@ -208,7 +324,7 @@ extension Harness {
         #expect(h.supervisor.nextWakeup == 1 * second)
         for (t, passed) in [(1, true), (2, true), (3, false), (4, false), (5, true)] {
             h.advance(to: Nanos(t) * second)
-            h.send(.probeResult(0, .readiness, passed: passed, detail: passed ? "ok" : "HTTP 503"))
+            h.probe(0, .readiness, passed: passed, detail: passed ? "ok" : "HTTP 503")
             if t == 1 { #expect(!h.supervisor.isReady(0), "successThreshold 2") }
         }
         let changes = h.logs().filter {
@@ -223,24 +339,45 @@ extension Harness {
         #expect(h.supervisor.isReady(0))
     }
 
-    @Test func probingStopsWhenTheShutdownBegins() {
-        var h = Harness(Plan(processes: [proc("app", .main) { $0.readinessProbe = probe() }], grace: 30 * second))
+    /// The kubelet keeps probing readiness of a terminating container until it exits; its
+    /// liveness and startup probes stop (prober worker: doProbe).
+    @Test func readinessGoesOnDuringTheShutdownLivenessStops() {
+        var h = Harness(Plan(processes: [proc("app", .main) {
+            $0.readinessProbe = probe()
+            $0.livenessProbe = probe()
+            $0.preStop = .sleep(5 * second)
+        }], grace: 30 * second))
+        h.probe(0, .readiness, passed: true)
         h.send(.signal(sigterm))
-        #expect(h.signals().contains(.cancelProbes(0)))
-        #expect(h.supervisor.nextWakeup == 30 * second, "only the deadline is left")
+        #expect(h.signals().contains(.cancelHandler(0, .probe(.liveness))), "the liveness check under way is abandoned")
+        let mark = h.actions.count
+        h.advance(to: 3 * second)
+        #expect(h.probeRuns(since: mark) == [.runHandler(0, .probe(.readiness), timeout: second)])
+        h.probe(0, .readiness, passed: false, detail: "HTTP 503")
+        h.advance(to: 4 * second)
+        h.probe(0, .readiness, passed: false, detail: "HTTP 503")
+        h.advance(to: 5 * second)
+        h.probe(0, .readiness, passed: false, detail: "HTTP 503")
+        #expect(h.logs().contains(.notReady(name: "app", pid: 100, detail: "HTTP 503")), "its readiness still counts while it drains")
+        h.send(.exited(0, .exited(0)))
+        let after = h.actions.count
+        h.advance(to: 20 * second)
+        #expect(h.probeRuns(since: after).isEmpty, "and ends with the container")
     }
 }
 
-@Suite struct Hooks {
+@Suite struct PreStopHooks {
     @Test func anExecPreStopIsWaitedForThenTheStopSignal() {
         var h = Harness(Plan(processes: [proc("app", .main) { $0.preStop = .exec(["drain"]); $0.stopSignal = sigint }]))
         h.now = 1 * second
         h.send(.signal(sigterm))
-        #expect(h.signals().suffix(1) == [.spawnHook(0)])
-        #expect(h.logs().contains(.preStopStarted(name: "app", pid: 100, hookPid: 101)))
+        #expect(h.signals().suffix(1) == [.runHandler(0, .hook(.preStop), timeout: 28 * second)],
+                "it may run until the stop window: the deadline less 2s")
+        #expect(h.logs().contains(.hookStarted(name: "app", pid: 100, .preStop, hookPid: 101)))
         h.now = 3 * second
-        h.send(.hookExited(0, .exited(0)))
-        #expect(h.logs().contains(.preStopExited(name: "app", hookPid: 101, .exited(0), ran: 2 * second)))
+        h.hookDone(0, .preStop, .exited(0))
+        #expect(h.logs().contains(.hookEnded(name: "app", .preStop, hookPid: 101,
+                                             HandlerResult(passed: true, detail: "exited with status 0", status: .exited(0)), ran: 2 * second)))
         #expect(h.signals().last == .signalGroup(0, sigint))
         h.send(.exited(0, .exited(0)))
         #expect(h.exitCode == 0)
@@ -250,17 +387,28 @@ extension Harness {
         var h = Harness(Plan(processes: [proc("app", .main) { $0.preStop = .exec(["nope"]) }]),
                         failHook: [0: SpawnFailure(code: 127, reason: "command not found: nope")])
         h.send(.signal(sigterm))
-        #expect(h.signals().suffix(2) == [.spawnHook(0), .signalGroup(0, sigterm)])
+        #expect(h.signals().suffix(2) == [.runHandler(0, .hook(.preStop), timeout: 28 * second), .signalGroup(0, sigterm)])
     }
 
-    @Test func aHookStillRunningAtTheDeadlineIsKilledWithEverythingElse() {
-        var h = Harness(Plan(processes: [proc("app", .main) { $0.preStop = .exec(["slow"]) }], grace: 2 * second))
+    /// An httpGet preStop counts as done whatever its status (the kubelet's HandlerRunner
+    /// ignores it); only no answer at all is a failure, which does not hold back the stop either.
+    @Test func anHTTPPreStopIsDoneWhateverItsStatus() {
+        var h = Harness(Plan(processes: [proc("app", .main) { $0.preStop = .http(HTTPURL("http://127.0.0.1:8080/drain")!, headers: []) }]))
         h.send(.signal(sigterm))
-        h.advance(to: 2 * second)
-        #expect(h.signals().suffix(2) == [.signalGroup(0, sigkill), .signalHook(0, sigkill)])
+        #expect(h.signals().last == .runHandler(0, .hook(.preStop), timeout: 28 * second))
+        h.send(.handlerDone(0, .hook(.preStop), HandlerResult(passed: true, detail: "HTTP 500")))
+        #expect(h.signals().last == .signalGroup(0, sigterm))
+    }
+
+    @Test func aHookStillRunningAtTheStopWindowIsEnded() {
+        var h = Harness(Plan(processes: [proc("app", .main) { $0.preStop = .exec(["slow"]) }], grace: 5 * second))
+        h.send(.signal(sigterm))
+        h.advance(to: 3 * second)
+        #expect(h.signals().suffix(2) == [.cancelHandler(0, .hook(.preStop)), .signalGroup(0, sigterm)])
+        #expect(h.logs().contains(.stopWindow(name: "app", pid: 100, signal: sigterm, window: 2 * second, cutShort: true)))
+        h.advance(to: 5 * second)
+        #expect(h.signals().last == .signalGroup(0, sigkill))
         h.send(.exited(0, .signaled(sigkill)))
-        #expect(h.exitCode == nil, "usher waits for the hook too")
-        h.send(.hookExited(0, .signaled(sigkill)))
         #expect(h.exitCode == 137)
     }
 
@@ -268,28 +416,277 @@ extension Harness {
         var h = Harness(Plan(processes: [proc("app", .main) { $0.preStop = .exec(["drain"]) }]))
         h.send(.signal(sigterm))
         h.send(.exited(0, .exited(0)))
-        #expect(h.signals().last == .signalHook(0, sigkill))
-        h.send(.hookExited(0, .signaled(sigkill)))
+        #expect(h.signals().contains(.cancelHandler(0, .hook(.preStop))))
         #expect(h.exitCode == 0)
     }
 
-    @Test func sidecarsRunTheirPreStopInReverseOrderAfterTheMains() {
+    /// killContainer runs the preStop first and only then waits for the container's turn, so
+    /// every preStop starts the moment the termination begins, sidecars' included (e2e:
+    /// "should call sidecar container PreStop hook simultaneously").
+    @Test func everyPreStopStartsAtOnceSidecarsIncluded() {
         let plan = Plan(processes: [
             proc("a", .sidecar) { $0.preStop = .sleep(1 * second) },
             proc("b", .sidecar) { $0.preStop = .exec(["flush"]) },
-            proc("app", .main),
+            proc("app", .main) { $0.preStop = .sleep(2 * second) },
         ])
+        var t = Timeline(plan)
+        t.send(.signal(sigterm))
+        #expect(t.h.logs().contains(.hookSleep(name: "a", pid: 100, .preStop, wait: 1 * second)))
+        #expect(t.when(.runHandler(1, .hook(.preStop), timeout: 28 * second)) == 0)
+        #expect(t.h.logs().contains(.hookSleep(name: "app", pid: 102, .preStop, wait: 2 * second)))
+        t.h.now = 500 * ms
+        t.send(.handlerDone(1, .hook(.preStop), HandlerResult(passed: true, detail: "exited with status 0", status: .exited(0))))
+        #expect(!t.h.signalled(1, sigterm), "b's hook is done but its turn has not come")
+        t.advance(to: 2 * second)
+        #expect(t.when(.signalGroup(2, sigterm)) == 2 * second)
+        #expect(!t.h.signalled(0, sigterm), "a's sleep is over, but b is still running")
+        t.h.now = 2500 * ms
+        t.send(.exited(2, .exited(0)))
+        #expect(t.when(.signalGroup(1, sigterm)) == 2500 * ms)
+        t.h.now = 2600 * ms
+        t.send(.exited(1, .exited(0)))
+        #expect(t.when(.signalGroup(0, sigterm)) == 2600 * ms)
+    }
+
+    /// terminationOrdering: a sidecar waits for every main container and every later sidecar,
+    /// not for an earlier one.
+    @Test func aSidecarsTurnWaitsForEveryMainAndLaterSidecarsOnly() {
+        let plan = Plan(processes: [proc("a", .sidecar), proc("b", .sidecar), proc("web", .main), proc("job", .main)])
         var h = Harness(plan)
         h.send(.signal(sigterm))
+        #expect(h.signalled(2, sigterm) && h.signalled(3, sigterm))
         h.send(.exited(2, .exited(0)))
-        #expect(h.signals().last == .spawnHook(1), "b started last: its hook comes first")
-        h.now = 500 * ms
-        h.send(.hookExited(1, .exited(0)))
-        #expect(h.signals().last == .signalGroup(1, sigterm))
+        #expect(!h.signalled(1, sigterm), "job still runs")
+        h.send(.exited(3, .exited(0)))
+        #expect(h.signalled(1, sigterm) && !h.signalled(0, sigterm))
         h.send(.exited(1, .exited(0)))
-        #expect(h.logs().last == .preStopSleep(name: "a", pid: 100, wait: 1 * second))
-        h.advance(to: 1500 * ms)
+        #expect(h.signalled(0, sigterm))
+    }
+}
+
+@Suite struct StopWindow {
+    /// The kubelet would move the SIGKILL 2s past the grace period (minimumGracePeriodInSeconds);
+    /// usher keeps the deadline and sends the stop signal 2s before it.
+    @Test func aPreStopLongerThanTheGraceIsCutShortAtTheWindow() {
+        var t = Timeline(Plan(processes: [proc("app", .main) { $0.preStop = .sleep(10 * second) }], grace: 6 * second))
+        t.send(.signal(sigterm))
+        t.advance(to: 6 * second)
+        #expect(t.when(.signalGroup(0, sigterm)) == 4 * second)
+        #expect(t.when(.signalGroup(0, sigkill)) == 6 * second)
+        #expect(t.h.logs().contains(.stopWindow(name: "app", pid: 100, signal: sigterm, window: 2 * second, cutShort: true)))
+    }
+
+    @Test func aSidecarWhoseTurnNeverComesGetsItsSignalAtTheWindow() {
+        var t = Timeline(Plan(processes: [proc("proxy", .sidecar), proc("app", .main)], grace: 6 * second))
+        t.send(.signal(sigterm))  // app ignores it
+        t.advance(to: 6 * second)
+        #expect(t.when(.signalGroup(1, sigterm)) == 0)
+        #expect(t.when(.signalGroup(0, sigterm)) == 4 * second)
+        #expect(t.h.logs().contains(.stopWindow(name: "proxy", pid: 100, signal: sigterm, window: 2 * second, cutShort: false)))
+        #expect(t.when(.signalGroup(0, sigkill)) == 6 * second && t.when(.signalGroup(1, sigkill)) == 6 * second)
+    }
+
+    @Test func theWindowIsConfigurable() {
+        var p = Plan(processes: [proc("app", .main) { $0.preStop = .sleep(10 * second) }], grace: 6 * second)
+        p.minStopWindow = 3 * second
+        var t = Timeline(p)
+        t.send(.signal(sigterm))
+        t.advance(to: 6 * second)
+        #expect(t.when(.signalGroup(0, sigterm)) == 3 * second)
+    }
+
+    @Test func aGraceNoLongerThanTheWindowSignalsEverythingAtOnce() {
+        var t = Timeline(Plan(processes: [
+            proc("proxy", .sidecar) { $0.preStop = .sleep(1 * second) },
+            proc("app", .main) { $0.preStop = .exec(["drain"]) },
+        ], grace: 1 * second))
+        t.send(.signal(sigterm))
+        #expect(t.h.logs().contains(.graceShorterThanWindow(grace: 1 * second, window: 2 * second)))
+        #expect(t.when(.signalGroup(0, sigterm)) == 0 && t.when(.signalGroup(1, sigterm)) == 0)
+        #expect(!t.h.signals().contains(.runHandler(1, .hook(.preStop), timeout: 0)), "no hook is started with no time for it")
+    }
+
+    /// Whatever the hooks and turns, no process is ever SIGKILLed less than the window after
+    /// its stop signal, and the deadline does not move.
+    @Test(arguments: [3, 5, 8, 30])
+    func noProcessIsKilledLessThanTheWindowAfterItsSignal(graceSeconds: Int) {
+        let grace = Nanos(graceSeconds) * second
+        var t = Timeline(Plan(processes: [
+            proc("a", .sidecar) { $0.preStop = .sleep(4 * second) },
+            proc("b", .sidecar),
+            proc("web", .main) { $0.preStop = .sleep(7 * second) },
+            proc("job", .main),
+        ], grace: grace))
+        t.send(.signal(sigterm))  // nobody exits
+        t.advance(to: grace + second)
+        for i in 0..<4 {
+            guard let kill = t.when(.signalGroup(i, sigkill)), let stop = t.when(.signalGroup(i, sigterm)) else {
+                Issue.record("process \(i) was not both signalled and killed")
+                continue
+            }
+            #expect(kill == grace, "the deadline stays where it is")
+            #expect(kill - stop >= 2 * second || grace <= 2 * second, "process \(i): \(stop) then \(kill)")
+        }
+    }
+
+    @Test func aRestartKillKeepsTheWindowToo() {
+        var p = probe(failures: 1)
+        p.terminationGrace = 3 * second
+        var t = Timeline(Plan(processes: [
+            proc("proxy", .sidecar) { $0.livenessProbe = p; $0.preStop = .sleep(10 * second) },
+            proc("app", .main),
+        ]))
+        t.send(.handlerDone(0, .probe(.liveness), HandlerResult(passed: false, detail: "refused")))
+        t.advance(to: 4 * second)
+        #expect(t.when(.signalGroup(0, sigterm)) == 1 * second)
+        #expect(t.when(.signalGroup(0, sigkill)) == 3 * second)
+    }
+}
+
+@Suite struct PostStartHooks {
+    /// The kubelet's startContainer runs the postStart before it returns, so the next container
+    /// starts only after it (e2e: "should launch init container serially before a regular
+    /// container" with a postStart).
+    @Test func theNextContainerWaitsForThePostStart() {
+        var h = Harness(Plan(processes: [proc("proxy", .sidecar) { $0.postStart = .exec(["warm-up"]) }, proc("app", .main)]))
+        #expect(h.signals() == [.spawn(0), .runHandler(0, .hook(.postStart), timeout: 30 * second)])
+        #expect(h.logs().contains(.hookStarted(name: "proxy", pid: 100, .postStart, hookPid: 101)))
+        h.now = 2 * second
+        h.hookDone(0, .postStart, .exited(0))
+        #expect(h.signals().last == .spawn(1))
+    }
+
+    @Test func mainContainersWithPostStartStartOneAfterAnother() {
+        var h = Harness(Plan(processes: [
+            proc("web", .main) { $0.postStart = .sleep(1 * second) },
+            proc("job", .main),
+            proc("cron", .main),
+        ]))
+        #expect(h.signals() == [.spawn(0)])
+        h.advance(to: 1 * second)
+        #expect(h.signals() == [.spawn(0), .spawn(1), .spawn(2)], "without a postStart the rest start together")
+    }
+
+    @Test func probesBeginAfterThePostStart() {
+        var h = Harness(Plan(processes: [proc("app", .main) { $0.postStart = .sleep(2 * second); $0.livenessProbe = probe() }]))
+        #expect(h.probeRuns().isEmpty)
+        #expect(!h.supervisor.isReady(0))
+        h.advance(to: 2 * second)
+        #expect(h.probeRuns() == [.runHandler(0, .probe(.liveness), timeout: second)])
+        #expect(h.supervisor.isReady(0))
+    }
+
+    /// A failed postStart kills the container (killContainer: preStop first) and it restarts
+    /// by its policy; a sidecar always.
+    @Test func aFailingPostStartKillsTheContainerPreStopFirstAndItRestarts() {
+        var h = Harness(Plan(processes: [
+            proc("proxy", .sidecar) { $0.postStart = .exec(["register"]); $0.preStop = .exec(["deregister"]) },
+            proc("app", .main),
+        ]))
+        h.hookDone(0, .postStart, .exited(1))
+        #expect(h.logs().contains(.stoppingForRestart(name: "proxy", pid: 100, reason: "its postStart hook failed")))
+        #expect(h.signals().last == .runHandler(0, .hook(.preStop), timeout: 28 * second))
+        h.hookDone(0, .preStop, .exited(0))
         #expect(h.signals().last == .signalGroup(0, sigterm))
+        h.send(.exited(0, .signaled(sigterm)))
+        #expect(h.supervisor.pid(0) != nil && h.supervisor.pid(0) != 100, "restarted")
+        #expect(!h.signals().contains(.spawn(1)), "the main still waits for a postStart that passes")
+    }
+
+    @Test func aFailingPostStartOfAJobsMainLeavesItDone() {
+        var p = Plan(processes: [proc("work", .main) { $0.postStart = .http(HTTPURL("http://127.0.0.1:9/")!, headers: []) }])
+        p.restartPolicy = .never
+        var h = Harness(p)
+        h.send(.handlerDone(0, .hook(.postStart), HandlerResult(passed: false, detail: "connection refused")))
+        #expect(h.signals().last == .signalGroup(0, sigterm))
+        h.send(.exited(0, .signaled(sigterm)))
+        #expect(h.exitCode == 143, "not restarted under Never; the pod ends with its status")
+    }
+
+    @Test func theShutdownDuringAPostStartCancelsIt() {
+        var h = Harness(Plan(processes: [proc("app", .main) { $0.postStart = .exec(["slow"]) }]))
+        h.send(.signal(sigterm))
+        #expect(h.signals().suffix(2) == [.cancelHandler(0, .hook(.postStart)), .signalGroup(0, sigterm)])
+    }
+}
+
+@Suite struct RestartPolicies {
+    func job(_ policy: Plan.RestartPolicy) -> Plan {
+        var p = Plan(processes: [proc("log", .sidecar), proc("worker-a", .main), proc("worker-b", .main)])
+        p.restartPolicy = policy
+        return p
+    }
+
+    /// A Job (restartPolicy Never): the kubelet lets every regular container run to its end;
+    /// the pod ends when all have; then the sidecars are stopped (e2e: "should terminate
+    /// sidecars ... after the main containers have exited").
+    @Test func underNeverEachMainRunsOnceAndThePodEndsWhenAllHave() {
+        var h = Harness(job(.never))
+        h.now = 500 * ms
+        h.send(.exited(1, .exited(0)))
+        #expect(h.logs().contains(.mainDone(name: "worker-a", remaining: 1)))
+        #expect(!h.signalled(2, sigterm), "worker-b keeps working")
+        #expect(!h.signalled(0, sigterm), "and so does the sidecar it may need")
+        h.now = 3 * second
+        h.send(.exited(2, .exited(0)))
+        #expect(h.signals().last == .signalGroup(0, sigterm))
+        h.send(.exited(0, .signaled(sigterm)))
+        #expect(h.exitCode == 0)
+    }
+
+    @Test(arguments: [(Int32(3), Int32(0), Int32(3)), (0, 5, 5), (4, 6, 4)])
+    func underNeverTheStatusIsTheFirstFailure(a: Int32, b: Int32, expected: Int32) {
+        var h = Harness(job(.never))
+        h.send(.exited(1, .exited(a)))
+        h.send(.exited(2, .exited(b)))
+        h.send(.exited(0, .exited(0)))
+        #expect(h.exitCode == expected)
+    }
+
+    @Test func underOnFailureAFailureIsRestartedAndSuccessIsDone() {
+        var h = Harness(job(.onFailure))
+        h.send(.exited(1, .exited(1)))
+        #expect(h.logs().contains(.restartScheduled(name: "worker-a", delay: 0, restart: 1)))
+        #expect(h.supervisor.pid(1) == 103)
+        h.send(.exited(1, .exited(0)))
+        #expect(h.logs().contains(.mainDone(name: "worker-a", remaining: 1)))
+        h.send(.exited(2, .exited(0)))
+        h.send(.exited(0, .exited(0)))
+        #expect(h.exitCode == 0)
+    }
+
+    @Test func underAlwaysTheFirstMainsExitEndsThePod() {
+        var h = Harness(job(.always))
+        h.send(.exited(1, .exited(0)))
+        #expect(h.signalled(2, sigterm), "the deliberate difference: the engine restarts the container")
+        h.send(.exited(2, .signaled(sigterm)))
+        h.send(.exited(0, .exited(0)))
+        #expect(h.exitCode == 0)
+    }
+
+    /// KEP-5307: the first rule that matches the exit code restarts the container; otherwise
+    /// its own restartPolicy decides.
+    @Test func restartRulesRestartOnTheCodesTheyName() {
+        var p = job(.never)
+        p.processes[1].restartPolicy = .never
+        p.processes[1].restartRules = [Plan.RestartRule(exitCodesIn: true, values: [42])]
+        var h = Harness(p)
+        h.send(.exited(1, .exited(42)))
+        #expect(h.supervisor.pid(1) == 103, "42 restarts it")
+        h.send(.exited(1, .exited(1)))
+        #expect(h.logs().contains(.mainDone(name: "worker-a", remaining: 1)), "1 does not")
+        #expect(Plan.RestartRule(exitCodesIn: false, values: [0, 1]).matches(2))
+        #expect(!Plan.RestartRule(exitCodesIn: false, values: [0, 1]).matches(1))
+    }
+
+    @Test func aContainerAlwaysPolicyInAJobRestartsInPlace() {
+        var p = job(.never)
+        p.processes[2].restartPolicy = .always
+        var h = Harness(p)
+        h.send(.exited(2, .exited(0)))
+        #expect(h.supervisor.pid(2) == 103, "its own Always restarts it in place")
+        h.send(.exited(1, .exited(0)))
+        #expect(!h.signalled(0, sigterm), "the pod goes on while a main container still runs")
     }
 }
 
@@ -315,10 +712,10 @@ extension Harness {
         #expect(h.signals().last == .signalGroup(0, sigterm))
     }
 
-    @Test func theFirstToExitGivesTheStatusAndStopsTheOthers() {
+    @Test func underAlwaysTheFirstToExitGivesTheStatusAndStopsTheOthers() {
         var h = Harness(plan())
         h.send(.exited(2, .exited(4)))
-        #expect(h.logs().contains(.preStopSleep(name: "web", pid: 101, wait: 2 * second)), "the others get their preStop")
+        #expect(h.logs().contains(.hookSleep(name: "web", pid: 101, .preStop, wait: 2 * second)), "the others get their preStop")
         h.advance(to: 2 * second)
         h.send(.exited(1, .exited(0)))
         h.send(.exited(0, .exited(0)))

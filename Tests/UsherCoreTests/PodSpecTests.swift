@@ -47,7 +47,7 @@ private func indented(_ text: String, by spaces: Int) -> String {
 @Suite struct PodSpecForms {
     var expected: Plan {
         var proxy = Plan.Process(name: "proxy", argv: ["proxy"], role: .sidecar)
-        proxy.startupProbe = Plan.Probe(check: .tcp(host: "127.0.0.1", address: 0x0100007F, port: 15000))
+        proxy.startupProbe = Plan.Probe(check: .tcp(HTTPURL("http://127.0.0.1:15000/")!))
         return Plan(processes: [
             Plan.Process(name: "migrate", argv: ["migrate", "--up"], role: .initStep),
             proxy,

@@ -44,7 +44,7 @@ private let hugeGrace: Nanos = (Int64.max / nanosPerSecond) * nanosPerSecond
         var h = Harness(Plan(processes: [proc("app", .main) { $0.preStop = .sleep(long) }], grace: long))
         h.now = uptime
         h.send(.signal(sigterm))
-        #expect(h.supervisor.nextWakeup == Nanos.max)
+        #expect(h.supervisor.nextWakeup == Nanos.max - Plan.defaultMinStopWindow, "the stop window before a deadline of never")
         #expect(!h.signals().contains(.signalGroup(0, sigterm)), "still in its preStop sleep")
         h.advance(to: uptime + 3600 * second)
         h.send(.exited(0, .exited(0)))
@@ -60,9 +60,9 @@ private let hugeGrace: Nanos = (Int64.max / nanosPerSecond) * nanosPerSecond
         ], grace: hugeGrace)
         var h = Harness(plan)
         h.advance(to: uptime)
-        h.send(.probeResult(0, .liveness, passed: false, detail: "refused"))
+        h.probe(0, .liveness, passed: false, detail: "refused")
         #expect(h.signals().contains(.signalGroup(0, sigterm)))
-        #expect(h.supervisor.containers[0].killAt == Nanos.max)
+        #expect(h.supervisor.containers[0].stop?.killAt == Nanos.max)
     }
 
     @Test func probeTimingsNearTheirLimits() {
@@ -79,9 +79,9 @@ private let hugeGrace: Nanos = (Int64.max / nanosPerSecond) * nanosPerSecond
         #expect(h.supervisor.nextWakeup == maxSeconds)
         h.now = Nanos.max - second
         h.send(.tick)
-        h.send(.probeResult(0, .startup, passed: true, detail: "ok"))
-        #expect(h.probeRuns().last == .runProbe(0, .readiness), "its delay has long passed")
-        h.send(.probeResult(0, .readiness, passed: true, detail: "ok"))
+        h.probe(0, .startup, passed: true, detail: "ok")
+        #expect(h.probeRuns().last == .runHandler(0, .probe(.readiness), timeout: second), "its delay has long passed")
+        h.probe(0, .readiness, passed: true, detail: "ok")
         #expect(h.supervisor.nextWakeup == Nanos.max, "the next check, a period later, saturates")
     }
 

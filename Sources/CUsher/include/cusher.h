@@ -98,6 +98,11 @@ int cusher_spawn_as(const char *file, char *const argv[], char *const envp[], co
                     long long uid, long long gid, int no_new_privs, int foreground, int out_fd,
                     int err_fd, pid_t *pid, int *step);
 
+// The first IPv4 address of an interface that is up and not loopback, in network byte order,
+// into *address: the container's own address, which the kubelet calls the pod IP. getifaddrs'
+// list is a linked list of unions Swift reaches clumsily. Returns 0, or -1 when there is none.
+int cusher_first_ipv4(uint32_t *address);
+
 // struct epoll_event is packed on x86_64, which Swift does not import faithfully.
 int cusher_epoll_create(void);
 #define CUSHER_EPOLL_ADD 1

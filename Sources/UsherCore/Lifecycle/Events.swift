@@ -8,38 +8,47 @@ public enum Event: Equatable {
     case spawnFailed(Int, SpawnFailure)
     /// The process at this index was reaped.
     case exited(Int, ExitStatus)
-    /// The preStop exec hook of the process at this index was started, could not be started, or
-    /// was reaped.
-    case hookSpawned(Int, pid: Int32)
-    case hookFailed(Int, SpawnFailure)
-    case hookExited(Int, ExitStatus)
-    /// One check of a probe of the process at this index is over (a timeout is a failure).
-    case probeResult(Int, Plan.ProbeKind, passed: Bool, detail: String)
+    /// A hook's exec command was started with this pid (for the log; probes are not reported).
+    case handlerStarted(Int, Plan.HandlerUse, pid: Int32)
+    /// One run of a probe's or hook's handler of the process at this index is over (a timeout,
+    /// or a command that could not be started, is a failure).
+    case handlerDone(Int, Plan.HandlerUse, HandlerResult)
     /// usher received a signal (never SIGCHLD: the driver turns that into `.exited`).
     case signal(Int32)
     /// Time passed; the supervisor checks its own deadlines against `now`.
     case tick
 }
 
+/// How one run of a handler ended.
+public struct HandlerResult: Equatable {
+    public var passed: Bool
+    /// What happened, for the log: `HTTP 200`, `connection refused`, `timed out after 1s`.
+    public var detail: String
+    /// How an exec handler's command ended, when it did.
+    public var status: ExitStatus?
+
+    public init(passed: Bool, detail: String, status: ExitStatus? = nil) {
+        self.passed = passed
+        self.detail = detail
+        self.status = status
+    }
+}
+
 /// What the supervisor asks the driver to do, in order.
 public enum Action: Equatable {
     /// Start the process at this index; the driver answers with `.spawned` or `.spawnFailed`.
     case spawn(Int)
-    /// Send a signal to the process group of the process at this index (so a shell's children
+    /// Send a signal to the process at this index and its process group (so a shell's children
     /// get it too).
     case signalGroup(Int, Int32)
     /// Send a signal to the process at this index only (forwarding, as tini does).
     case signalProcess(Int, Int32)
-    /// Start the preStop exec hook of the process at this index; the driver answers with
-    /// `.hookSpawned` or `.hookFailed`, and later `.hookExited`.
-    case spawnHook(Int)
-    /// Send a signal to the process group of that process's running preStop hook.
-    case signalHook(Int, Int32)
-    /// Run one check of this probe; the driver answers with `.probeResult` within its timeout.
-    case runProbe(Int, Plan.ProbeKind)
-    /// Abandon the checks of this process's probes that are under way (it exited, or the
-    /// shutdown began); no result is expected for them.
-    case cancelProbes(Int)
+    /// Run this probe's or hook's handler of the process at this index (never a sleep: the
+    /// supervisor waits those out itself), giving it `timeout`; the driver answers with
+    /// `.handlerDone`, and for a hook's command first with `.handlerStarted`.
+    case runHandler(Int, Plan.HandlerUse, timeout: Nanos)
+    /// Abandon this run of the handler (its command is killed); no result is expected.
+    case cancelHandler(Int, Plan.HandlerUse)
     /// Record a lifecycle event.
     case log(LogRecord)
     /// Stop the event loop and exit with this status.
@@ -55,22 +64,33 @@ public enum LogRecord: Equatable {
     case stopAlreadyUnderway(Int32)
     /// The first stop request, arriving after the main process's own exit began the shutdown.
     case stopJoinsShutdown(Int32)
-    /// A preStop sleep begins: the stop signal follows after `wait`.
-    case preStopSleep(name: String, pid: Int32, wait: Nanos)
-    case preStopStarted(name: String, pid: Int32, hookPid: Int32)
-    case preStopFailed(name: String, SpawnFailure)
-    case preStopExited(name: String, hookPid: Int32, ExitStatus, ran: Nanos)
+    /// A preStop or postStart sleep begins (for a preStop, the stop signal follows after it).
+    case hookSleep(name: String, pid: Int32, Plan.HookKind, wait: Nanos)
+    /// A hook's command started (`hookPid`), or its HTTP request was sent (`hookPid` nil).
+    case hookStarted(name: String, pid: Int32, Plan.HookKind, hookPid: Int32?)
+    /// A hook ended; `result` says how (a preStop's result does not matter, as in Kubernetes).
+    case hookEnded(name: String, Plan.HookKind, hookPid: Int32?, HandlerResult, ran: Nanos)
     case stopping(name: String, pid: Int32, signal: Int32)
+    /// The stop window: `window` before the deadline, this process gets its stop signal now
+    /// although its preStop (`cutShort`) or its turn had not come.
+    case stopWindow(name: String, pid: Int32, signal: Int32, window: Nanos, cutShort: Bool)
+    /// The grace period is shorter than the stop window: every stop signal goes out at once.
+    case graceShorterThanWindow(grace: Nanos, window: Nanos)
     /// `afterSignal` is the time since the stop signal was sent to it, when it was sent one.
     case exited(name: String, pid: Int32, ExitStatus, ran: Nanos, afterSignal: Nanos?, role: Plan.Role, shuttingDown: Bool)
+    /// A main container that exited and is not restarted (its pod's or its own restart policy):
+    /// the pod goes on until every main container is done.
+    case mainDone(name: String, remaining: Int)
     case startupProbePassed(name: String, pid: Int32, after: Nanos)
     case ready(name: String, pid: Int32)
     case notReady(name: String, pid: Int32, detail: String)
     /// A startup or liveness probe failed `failures` times in a row, the last with `detail`.
     case probeFailed(name: String, pid: Int32, Plan.ProbeKind, failures: Int, detail: String)
-    /// A sidecar that ended will be started again after `delay` (its `restart`th restart).
+    /// A container is stopped to be restarted: a probe or its postStart hook failed.
+    case stoppingForRestart(name: String, pid: Int32, reason: String)
+    /// A process that ended will be started again after `delay` (its `restart`th restart).
     case restartScheduled(name: String, delay: Nanos, restart: Int)
-    /// Startup cannot go on (an init container failed, a startup probe never passed).
+    /// Startup cannot go on (an init container failed).
     case startupFailed(reason: String)
     case killedAtDeadline(name: String, pid: Int32)
     /// The third SIGINT: everything still running is killed now.

@@ -12,16 +12,30 @@ public func logText(_ record: LogRecord) -> String {
         return "received \(signalName(sig)) again; the shutdown already under way continues"
     case .stopJoinsShutdown(let sig):
         return "received \(signalName(sig)); the shutdown already under way continues"
-    case .preStopSleep(let name, let pid, let wait):
-        return "\(name)[\(pid)] preStop: waiting \(formatDuration(wait)) before its stop signal"
-    case .preStopStarted(let name, let pid, let hookPid):
-        return "\(name)[\(pid)] preStop: hook[\(hookPid)] started"
-    case .preStopFailed(let name, let failure):
-        return "\(name) preStop: the hook could not be started (\(failure.reason)); stopping it now"
-    case .preStopExited(let name, let hookPid, let status, let ran):
-        return "\(name) preStop: hook[\(hookPid)] exited with \(status.description) after \(formatSeconds(ran))"
+    case .hookSleep(let name, let pid, let kind, let wait):
+        return kind == .preStop
+            ? "\(name)[\(pid)] preStop: waiting \(formatDuration(wait)) before its stop signal"
+            : "\(name)[\(pid)] postStart: waiting \(formatDuration(wait))"
+    case .hookStarted(let name, let pid, let kind, let hookPid):
+        return "\(name)[\(pid)] \(hookName(kind)): " + (hookPid.map { "hook[\($0)] started" } ?? "hook started")
+    case .hookEnded(let name, let kind, let hookPid, let result, let ran):
+        let hook = hookPid.map { "hook[\($0)]" } ?? "hook"
+        if let status = result.status {
+            return "\(name) \(hookName(kind)): \(hook) exited with \(status.description) after \(formatSeconds(ran))"
+        }
+        if result.passed { return "\(name) \(hookName(kind)): \(hook) answered \(result.detail) after \(formatSeconds(ran))" }
+        return "\(name) \(hookName(kind)): \(hook) failed: \(result.detail)"
     case .stopping(let name, let pid, let sig):
         return "\(name)[\(pid)] stopping with \(signalName(sig))"
+    case .stopWindow(let name, let pid, let sig, let window, let cutShort):
+        return "\(name)[\(pid)] stopping with \(signalName(sig)) \(formatDuration(window)) before its deadline, "
+            + (cutShort ? "its preStop cut short" : "before its turn") + " (stop window)"
+    case .graceShorterThanWindow(let grace, let window):
+        return "the grace period (\(formatDuration(grace))) is no longer than the stop window (\(formatDuration(window))): every stop signal goes out now"
+    case .mainDone(let name, let remaining):
+        return "\(name) is done and not restarted (restart policy); \(remaining) main container(s) still to finish"
+    case .stoppingForRestart(let name, let pid, let reason):
+        return "\(name)[\(pid)] is stopped to be restarted: \(reason)"
     case .exited(let name, let pid, let status, let ran, let afterSignal, let role, let shuttingDown):
         var text = "\(name)[\(pid)] exited with \(status.description)"
         if let afterSignal {
@@ -59,6 +73,11 @@ public func logText(_ record: LogRecord) -> String {
 
 /// `once`, `3 times`.
 func times(_ n: Int) -> String { n == 1 ? "once" : "\(n) times" }
+
+/// `postStart` or `preStop`, as Kubernetes names its hooks.
+public func hookName(_ kind: Plan.HookKind) -> String {
+    kind == .preStop ? "preStop" : "postStart"
+}
 
 /// `startup`, `readiness` or `liveness`, as Kubernetes names its probes.
 public func probeName(_ kind: Plan.ProbeKind) -> String {

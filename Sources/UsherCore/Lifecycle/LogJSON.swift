@@ -2,9 +2,10 @@
 /// such as `killed_at_deadline`. One object per line, always with `time`, `level`, `event` and
 /// `message` (the text form); the other fields appear where the event has them:
 /// `process`, `pid`, `signal`, `status` (usher's or the process's exit status, 128+N for a
-/// signal), `duration_ms` (how long the process ran), `stop_duration_ms` (from its stop signal
-/// to its exit), `grace_ms`, `reason`, `hook_pid` (a preStop hook), `probe` and `failures` (a
-/// probe that failed), `delay_ms` and `restart` (a sidecar's restart). Like the text form, it never holds environment values
+/// signal), `duration_ms` (how long the process or a hook ran), `stop_duration_ms` (from its stop
+/// signal to its exit), `grace_ms`, `window_ms` (the stop window), `reason`, `hook_pid` (a hook's
+/// command), `probe` and `failures` (a probe that failed), `delay_ms` and `restart` (a
+/// restart), `remaining` (main containers still to finish). Like the text form, it never holds environment values
 /// or command arguments.
 public func logJSON(_ record: LogRecord, unixNanos: Nanos) -> String {
     var o = JSONObject()
@@ -22,24 +23,40 @@ public func logJSON(_ record: LogRecord, unixNanos: Nanos) -> String {
         o.string("level", "warn"); o.string("event", "stop_repeated"); o.string("signal", signalName(sig))
     case .stopJoinsShutdown(let sig):
         o.string("level", "info"); o.string("event", "stop_requested"); o.string("signal", signalName(sig))
-    case .preStopSleep(let name, let pid, let wait):
-        o.string("level", "info"); o.string("event", "pre_stop"); o.process(name, pid)
+    case .hookSleep(let name, let pid, let kind, let wait):
+        o.string("level", "info"); o.string("event", kind == .preStop ? "pre_stop" : "post_start"); o.process(name, pid)
         o.number("duration_ms", wait / 1_000_000)
-    case .preStopStarted(let name, let pid, let hookPid):
-        o.string("level", "info"); o.string("event", "pre_stop"); o.process(name, pid)
-        o.number("hook_pid", Int64(hookPid))
-    case .preStopFailed(let name, let failure):
-        o.string("level", "error"); o.string("event", "pre_stop_failed"); o.string("process", name)
-        o.string("reason", failure.reason)
-    case .preStopExited(let name, let hookPid, let status, let ran):
-        o.string("level", status == .exited(0) ? "info" : "warn"); o.string("event", "pre_stop_exited")
-        o.string("process", name); o.number("hook_pid", Int64(hookPid))
-        o.number("status", Int64(status.code))
-        if case .signaled(let s) = status { o.string("signal", signalName(s)) }
+    case .hookStarted(let name, let pid, let kind, let hookPid):
+        o.string("level", "info"); o.string("event", kind == .preStop ? "pre_stop" : "post_start"); o.process(name, pid)
+        if let hookPid { o.number("hook_pid", Int64(hookPid)) }
+    case .hookEnded(let name, let kind, let hookPid, let result, let ran):
+        o.string("level", result.passed ? "info" : (kind == .postStart ? "error" : "warn"))
+        o.string("event", kind == .preStop ? "pre_stop_exited" : "post_start_exited")
+        o.string("process", name)
+        if let hookPid { o.number("hook_pid", Int64(hookPid)) }
+        if let status = result.status {
+            o.number("status", Int64(status.code))
+            if case .signaled(let s) = status { o.string("signal", signalName(s)) }
+        } else {
+            o.string("reason", result.detail)
+        }
         o.number("duration_ms", ran / 1_000_000)
     case .stopping(let name, let pid, let sig):
         o.string("level", "info"); o.string("event", "stopping"); o.process(name, pid)
         o.string("signal", signalName(sig))
+    case .stopWindow(let name, let pid, let sig, let window, let cutShort):
+        o.string("level", "warn"); o.string("event", "stop_window"); o.process(name, pid)
+        o.string("signal", signalName(sig)); o.number("window_ms", window / 1_000_000)
+        o.string("reason", cutShort ? "pre_stop_cut_short" : "turn_not_come")
+    case .graceShorterThanWindow(let grace, let window):
+        o.string("level", "warn"); o.string("event", "grace_shorter_than_window")
+        o.number("grace_ms", grace / 1_000_000); o.number("window_ms", window / 1_000_000)
+    case .mainDone(let name, let remaining):
+        o.string("level", "info"); o.string("event", "main_done"); o.string("process", name)
+        o.number("remaining", Int64(remaining))
+    case .stoppingForRestart(let name, let pid, let reason):
+        o.string("level", "warn"); o.string("event", "stopping_for_restart"); o.process(name, pid)
+        o.string("reason", reason)
     case .exited(let name, let pid, let status, let ran, let afterSignal, _, _):
         let clean: Bool
         if case .exited(0) = status { clean = true } else { clean = false }

@@ -2,22 +2,19 @@
 /// makes a system call, so every ordering, gate, back-off and deadline rule is unit-tested with
 /// a fake clock.
 ///
-/// The lifecycle is the one Kubernetes gives the containers of a pod:
-/// - start: init entries in order. An init step runs to completion (a non-zero exit stops the
-///   startup); a sidecar starts and keeps running, and the next entry waits until its startup
-///   probe has passed (at once without one). Then all main containers start.
-/// - a sidecar that ends while the pod runs is restarted with the kubelet's back-off; so is one
-///   whose liveness probe fails. A main container's failing liveness probe shuts down the pod
-///   (the container engine restarts the container, as the kubelet would restart it).
-/// - a stop request (SIGTERM, SIGINT, SIGQUIT) starts one grace deadline. Each main container's
-///   preStop runs, then it gets its stop signal, all in parallel; once they have all exited, each
-///   sidecar in reverse start order gets its preStop, then its stop signal, and is waited for
-///   before the next.
-/// - a main container ending by itself starts the same shutdown; usher's exit status is that of
-///   the main container that ended first.
-/// - at the deadline everything still running (preStop hooks too) gets SIGKILL, to its group.
-/// - other signals are forwarded to the main containers.
-/// - usher exits when nothing it started runs any more.
+/// The lifecycle is the kubelet's for the containers of one pod (README, "Kubelet parity"):
+/// - start (SupervisorStart.swift): init entries in order. An init step runs to completion; a
+///   sidecar keeps running, and the next entry waits until its startup probe has passed and its
+///   postStart hook has completed. Then the main containers, each after the previous one's
+///   postStart. Containers that end are restarted by their restart policy, with the kubelet's
+///   back-off; a failed liveness or startup probe, or a failed postStart, stops the container
+///   (preStop first) to be restarted.
+/// - stop (SupervisorStop.swift): at the stop request every running container's preStop starts
+///   at once; a main container (or an init step) gets its stop signal when its preStop ends, a
+///   sidecar when its preStop has ended and every main container and every later sidecar has
+///   exited. Everything still waiting at `deadline - minStopWindow` gets its stop signal then,
+///   and at the deadline whatever still runs gets SIGKILL.
+/// - other signals are forwarded to the main containers; usher exits when nothing runs.
 public struct Supervisor {
     public let plan: Plan
 
@@ -25,19 +22,42 @@ public struct Supervisor {
         case notStarted
         /// The driver has been asked to start it and answers before any other event.
         case spawning
-        case running(pid: Int32, since: Nanos, signaledAt: Nanos?)
+        case running(pid: Int32, since: Nanos)
         case exited(ExitStatus)
         case failed
-        /// A sidecar that ended, to be started again at this instant.
+        /// Ended, to be started again at this instant (the kubelet's back-off).
         case waitingRestart(until: Nanos)
     }
 
-    enum HookState: Equatable {
-        case notBegun
-        case sleeping(until: Nanos)
-        case spawning
-        case running(pid: Int32, since: Nanos)
+    /// One run of a lifecycle hook.
+    enum HookRun: Equatable {
+        case idle
+        case sleeping(since: Nanos, until: Nanos)
+        /// Its handler runs in the driver; `pid` once its command has started.
+        case running(since: Nanos, pid: Int32?)
         case done
+    }
+
+    /// Why a container is being stopped.
+    enum StopReason: Equatable {
+        /// The pod's shutdown: it is not restarted.
+        case shutdown
+        /// A liveness or startup probe failed: restarted unless its policy is Never.
+        case probe
+        /// Its postStart hook failed: its exit then goes by its restart policy.
+        case postStart
+    }
+
+    /// A container being stopped: preStop first, then its stop signal, SIGKILL at `killAt`.
+    struct Stop: Equatable {
+        var reason: StopReason
+        var preStop: HookRun = .idle
+        var signaledAt: Nanos?
+        /// Its stop signal goes out at this instant at the latest, whatever it waits for: the
+        /// stop window before `killAt`.
+        var forceAt: Nanos
+        var killAt: Nanos
+        var killed = false
     }
 
     struct ProbeRun: Equatable {
@@ -51,20 +71,26 @@ public struct Supervisor {
 
     struct Container: Equatable {
         var state: RunState = .notStarted
-        /// Its startup probe has passed in this run (or it has none): the gate is open.
+        /// Its postStart in this run; `.done` once through, or at once without one.
+        var postStart: HookRun = .idle
+        /// Set while it is being stopped (for the shutdown, or to be restarted).
+        var stop: Stop?
+        /// Its startup probe has passed in this run (or it has none).
         var started = false
+        /// It has passed its startup gate in some run: a sidecar's later restarts do not hold
+        /// back the startup.
+        var everStarted = false
         var ready = false
         var backoff = RestartBackoff()
         var restarts = 0
-        var hook: HookState = .notBegun
         /// startup, readiness, liveness.
         var probes = [ProbeRun(), ProbeRun(), ProbeRun()]
-        /// A sidecar stopped for a restart gets SIGKILL if it is still running at this instant.
-        var killAt: Nanos?
+        /// A main container that exited and is not restarted.
+        var done = false
     }
 
     enum Phase: Equatable {
-        /// Working through the init entries; the one at this index is next or under way.
+        /// Working through the start order; the entry at this index is next or under way.
         case starting(Int)
         case running
         case stopping
@@ -73,7 +99,7 @@ public struct Supervisor {
 
     var containers: [Container]
     var phase: Phase = .starting(0)
-    /// The grace deadline, set when shutdown begins.
+    /// The shutdown's deadline and the stop window's instant before it, set when it begins.
     var deadline: Nanos?
     var killedAtDeadline = false
     /// A stop signal has been received (the shutdown may also begin with a main's own exit).
@@ -86,8 +112,12 @@ public struct Supervisor {
     public var terminalHolder: Int?
     /// The deadline was brought forward by a forced stop: kills are logged as such.
     var forced = false
-    /// usher's exit status, decided by the first thing that settles it.
+    /// usher's exit status where something settled it outright (a start that failed, an init
+    /// container that failed, a main container that ended a pod whose policy is Always).
     var exitCode: Int32?
+    /// The status of the first main container to exit, and of the first to fail.
+    var firstMainExit: Int32?
+    var firstMainFailure: Int32?
 
     public init(plan: Plan) {
         self.plan = plan
@@ -106,16 +136,15 @@ public struct Supervisor {
         }
         if !killedAtDeadline { consider(deadline) }
         for c in containers {
-            if case .running = c.state { consider(c.killAt) }
-            switch phase {
-            case .starting, .running:
-                if case .waitingRestart(let until) = c.state { consider(until) }
-                for p in c.probes where p.launchedAt == nil { consider(p.nextAt) }
-            case .stopping:
-                if case .sleeping(let until) = c.hook { consider(until) }
-            case .done:
-                break
+            if case .waitingRestart(let until) = c.state, phase != .stopping { consider(until) }
+            guard case .running = c.state else { continue }
+            if case .sleeping(_, let until) = c.postStart { consider(until) }
+            if let stop = c.stop {
+                if case .sleeping(_, let until) = stop.preStop { consider(until) }
+                if stop.signaledAt == nil { consider(stop.forceAt) }
+                if !stop.killed && !killedAtDeadline { consider(stop.killAt) }
             }
+            for p in c.probes where p.launchedAt == nil { consider(p.nextAt) }
         }
         return next
     }
@@ -128,32 +157,19 @@ public struct Supervisor {
         case .spawned(let i, let pid):
             spawned(i, pid: pid, now: now, into: &out)
         case .spawnFailed(let i, let failure):
-            containers[i].state = .failed
-            out.append(.log(.startFailed(name: name(i), failure)))
-            if plan.processes[i].role == .sidecar, containers[i].restarts > 0, deadline == nil {
-                // A restart that cannot be made now (no processes or memory left, say) is tried
-                // again with the back-off, as the kubelet does; the main containers keep running.
-                scheduleRestart(i, ran: 0, now: now, into: &out)
-                break
-            }
-            if exitCode == nil { exitCode = failure.code }
-            beginShutdown(now: now, into: &out)
+            spawnFailed(i, failure, now: now, into: &out)
         case .exited(let i, let status):
             exited(i, status, now: now, into: &out)
-        case .hookSpawned(let i, let hookPid):
-            containers[i].hook = .running(pid: hookPid, since: now)
-            if let p = pid(i) { out.append(.log(.preStopStarted(name: name(i), pid: p, hookPid: hookPid))) }
-        case .hookFailed(let i, let failure):
-            // As in Kubernetes, a preStop hook that fails does not hold back the stop signal.
-            containers[i].hook = .done
-            out.append(.log(.preStopFailed(name: name(i), failure)))
-        case .hookExited(let i, let status):
-            if case .running(let pid, let since) = containers[i].hook {
-                out.append(.log(.preStopExited(name: name(i), hookPid: pid, status, ran: now - since)))
-            }
-            containers[i].hook = .done
-        case .probeResult(let i, let kind, let passed, let detail):
-            probeResult(i, kind, passed: passed, detail: detail, now: now, into: &out)
+        case .handlerStarted(let i, .hook(let kind), let hookPid):
+            hookStarted(i, kind, hookPid: hookPid, into: &out)
+        case .handlerStarted:
+            break
+        case .handlerDone(let i, .probe(let kind), let result):
+            probeResult(i, kind, result, now: now, into: &out)
+        case .handlerDone(let i, .hook(.postStart), let result):
+            postStartDone(i, result, now: now, into: &out)
+        case .handlerDone(let i, .hook(.preStop), let result):
+            preStopDone(i, result, now: now, into: &out)
         case .signal(let sig):
             signal(sig, now: now, into: &out)
         }
@@ -161,53 +177,7 @@ public struct Supervisor {
         return out
     }
 
-    // MARK: - Events
-
-    private mutating func spawned(_ i: Int, pid: Int32, now: Nanos, into out: inout [Action]) {
-        containers[i].state = .running(pid: pid, since: now, signaledAt: nil)
-        containers[i].killAt = nil
-        containers[i].hook = .notBegun
-        out.append(.log(.started(name: name(i), pid: pid)))
-        let process = plan.processes[i]
-        if let startup = process.startupProbe {
-            containers[i].started = false
-            containers[i].probes[0] = ProbeRun(nextAt: later(now, by: startup.initialDelay))
-        } else {
-            containers[i].started = true
-            activateProbes(i, since: now, now: now)
-        }
-    }
-
-    private mutating func exited(_ i: Int, _ status: ExitStatus, now: Nanos, into out: inout [Action]) {
-        guard case .running(let pid, let since, let signaledAt) = containers[i].state else { return }
-        containers[i].state = .exited(status)
-        containers[i].killAt = nil
-        let role = plan.processes[i].role
-        let shuttingDown = deadline != nil
-        out.append(.log(.exited(
-            name: name(i), pid: pid, status, ran: now - since,
-            afterSignal: signaledAt.map { now - $0 }, role: role, shuttingDown: shuttingDown)))
-        resetProbes(i, into: &out)
-        containers[i].ready = false
-        // A preStop hook runs inside its container in Kubernetes and ends with it.
-        if case .running = containers[i].hook { out.append(.signalHook(i, sigkill)) }
-        if i == terminalHolder, interrupts == 0, status == .signaled(sigint) || status == .exited(128 + sigint) {
-            interrupts = 1
-        }
-        switch role {
-        case .main:
-            if exitCode == nil { exitCode = status.code }
-            beginShutdown(now: now, into: &out)
-        case .initStep:
-            if !shuttingDown && status != .exited(0) {
-                out.append(.log(.startupFailed(reason: "init container \(name(i)) failed with \(status.description)")))
-                if exitCode == nil { exitCode = status.code }
-                beginShutdown(now: now, into: &out)
-            }
-        case .sidecar:
-            if !shuttingDown { scheduleRestart(i, ran: now - since, now: now, into: &out) }
-        }
-    }
+    // MARK: - Signals
 
     private mutating func signal(_ sig: Int32, now: Nanos, into out: inout [Action]) {
         guard isStopRequest(sig) else {
@@ -243,55 +213,15 @@ public struct Supervisor {
         }
     }
 
-    private mutating func scheduleRestart(_ i: Int, ran: Nanos, now: Nanos, into out: inout [Action]) {
-        let delay = containers[i].backoff.next(ranFor: ran)
-        containers[i].restarts += 1
-        containers[i].state = .waitingRestart(until: later(now, by: delay))
-        out.append(.log(.restartScheduled(name: name(i), delay: delay, restart: containers[i].restarts)))
-    }
-
-    /// Stops a sidecar so that it restarts (a probe failed): its stop signal now, SIGKILL after
-    /// the probe's grace period (the pod's without one) if it is still running; its exit
-    /// schedules the restart.
-    mutating func stopForRestart(_ i: Int, grace: Nanos?, now: Nanos, into out: inout [Action]) {
-        guard case .running(let pid, let since, nil) = containers[i].state else { return }
-        containers[i].state = .running(pid: pid, since: since, signaledAt: now)
-        containers[i].killAt = later(now, by: grace ?? plan.grace)
-        out.append(.log(.stopping(name: name(i), pid: pid, signal: plan.processes[i].stopSignal)))
-        out.append(.signalGroup(i, plan.processes[i].stopSignal))
-    }
-
-    // MARK: - Driving the phases forward
-
-    mutating func beginShutdown(now: Nanos, into out: inout [Action]) {
-        guard deadline == nil else { return }
-        deadline = later(now, by: plan.grace)
-        phase = .stopping
-        // Probing ends with the pod's life; restarts waiting for their back-off are dropped.
-        for i in containers.indices {
-            resetProbes(i, into: &out)
-            if case .waitingRestart = containers[i].state { containers[i].state = .notStarted }
-        }
-    }
+    // MARK: - Moving on
 
     /// Moves as far as the current state allows, appending the actions that takes.
     private mutating func advance(now: Nanos, into out: inout [Action]) {
-        if let deadline, !killedAtDeadline, now >= deadline {
-            killedAtDeadline = true
-            for i in containers.indices {
-                if case .running(let pid, _, _) = containers[i].state {
-                    out.append(.signalGroup(i, sigkill))
-                    out.append(.log(forced ? .killedOnRequest(name: name(i), pid: pid) : .killedAtDeadline(name: name(i), pid: pid)))
-                }
-                if case .running = containers[i].hook { out.append(.signalHook(i, sigkill)) }
-            }
-        }
-        for i in containers.indices {
-            if let killAt = containers[i].killAt, now >= killAt, isRunning(i) {
-                containers[i].killAt = nil
-                out.append(.signalGroup(i, sigkill))
-            }
-        }
+        advanceHooks(now: now, into: &out)
+        // Stop signals first, so that a deadline that has come (a grace period of 0) still
+        // finds each process signalled before its SIGKILL; a forced stop skips them.
+        if !forced { advanceStops(now: now, into: &out) }
+        killAtDeadline(now: now, into: &out)
         switch phase {
         case .starting(let next):
             restartDue(now: now, into: &out)
@@ -301,16 +231,16 @@ public struct Supervisor {
             restartDue(now: now, into: &out)
             dueProbes(now: now, into: &out)
         case .stopping:
-            if !killedAtDeadline { stopNext(now: now, into: &out) }
+            dueProbes(now: now, into: &out)
             let busy = containers.contains { c in
-                switch (c.state, c.hook) {
-                case (.running, _), (.spawning, _), (_, .running), (_, .spawning): return true
+                switch c.state {
+                case .running, .spawning: return true
                 default: return false
                 }
             }
             if !busy {
                 phase = .done
-                let code = exitCode ?? 0
+                let code = exitCode ?? (plan.restartPolicy == .always ? firstMainExit : firstMainFailure) ?? 0
                 out.append(.log(.exiting(code)))
                 out.append(.exit(code))
             }
@@ -319,90 +249,22 @@ public struct Supervisor {
         }
     }
 
-    /// The startup order: each init entry in turn, then all main containers at once.
-    private mutating func startNext(_ first: Int, into out: inout [Action]) {
-        var i = first
-        while i < plan.processes.count {
-            let process = plan.processes[i]
-            if process.role == .main {
-                for m in i..<plan.processes.count where containers[m].state == .notStarted {
-                    containers[m].state = .spawning
-                    out.append(.spawn(m))
-                }
-                phase = .running
-                return
-            }
-            phase = .starting(i)
-            switch containers[i].state {
-            case .notStarted:
-                containers[i].state = .spawning
-                out.append(.spawn(i))
-                return
-            case .exited(.exited(0)) where process.role == .initStep:
-                i += 1
-            case .running where process.role == .sidecar && containers[i].started:
-                i += 1
-            case .waitingRestart where process.role == .sidecar && containers[i].started:
-                i += 1  // it passed its gate once; its restart does not hold back the others
-            default:
-                return  // under way: wait for its exit or its startup probe
-            }
-        }
-        phase = .running
-    }
-
-    private mutating func restartDue(now: Nanos, into out: inout [Action]) {
-        for i in containers.indices {
-            if case .waitingRestart(let until) = containers[i].state, now >= until {
-                containers[i].state = .spawning
-                out.append(.spawn(i))
-            }
-        }
-    }
-
-    /// The shutdown's next steps: main containers (and an init step under way) first, all in
-    /// parallel; then the sidecar that started last, which is waited for before the next.
-    private mutating func stopNext(now: Nanos, into out: inout [Action]) {
-        let front = containers.indices.filter { plan.processes[$0].role != .sidecar && isRunning($0) }
-        if !front.isEmpty {
-            for i in front { stopContainer(i, now: now, into: &out) }
-        } else if let last = containers.indices.last(where: { plan.processes[$0].role == .sidecar && isRunning($0) }) {
-            stopContainer(last, now: now, into: &out)
-        }
-    }
-
-    /// One container's stop: its preStop (a sleep, or a command waited for), then its stop signal.
-    private mutating func stopContainer(_ i: Int, now: Nanos, into out: inout [Action]) {
-        guard case .running(let pid, let since, let signaledAt) = containers[i].state else { return }
-        if containers[i].hook == .notBegun {
-            switch plan.processes[i].preStop {
-            case .sleep(let wait)?:
-                containers[i].hook = .sleeping(until: later(now, by: wait))
-                out.append(.log(.preStopSleep(name: name(i), pid: pid, wait: wait)))
-            case .exec?:
-                containers[i].hook = .spawning
-                out.append(.spawnHook(i))
-            case nil:
-                containers[i].hook = .done
-            }
-        }
-        if case .sleeping(let until) = containers[i].hook, now >= until { containers[i].hook = .done }
-        // A container already signalled (stopped for a restart) is not signalled twice.
-        guard containers[i].hook == .done, signaledAt == nil else { return }
-        containers[i].state = .running(pid: pid, since: since, signaledAt: now)
-        let sig = plan.processes[i].stopSignal
-        out.append(.log(.stopping(name: name(i), pid: pid, signal: sig)))
-        out.append(.signalGroup(i, sig))
-    }
-
     // MARK: - Helpers
 
     func name(_ i: Int) -> String { plan.processes[i].name }
 
     func pid(_ i: Int) -> Int32? {
-        if case .running(let pid, _, _) = containers[i].state { return pid }
+        if case .running(let pid, _) = containers[i].state { return pid }
         return nil
     }
 
     func isRunning(_ i: Int) -> Bool { pid(i) != nil }
+
+    /// Running, or being started: what a sidecar's turn to stop waits for.
+    func isActive(_ i: Int) -> Bool {
+        switch containers[i].state {
+        case .running, .spawning: return true
+        default: return false
+        }
+    }
 }

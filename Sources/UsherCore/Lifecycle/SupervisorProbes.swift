@@ -1,8 +1,9 @@
 /// The supervisor's probes, with Kubernetes' rules: a startup probe runs first and holds back
 /// the others; it passes once and counts failures up to its threshold. Readiness and liveness
 /// probes run from then on, each every `period`, a check at a time. Readiness only changes the
-/// container's ready state (logged, and the gate a rehearsal waits for); liveness failures
-/// restart a sidecar and shut down the pod for a main container.
+/// container's ready state (logged, and the gate a rehearsal waits for), and goes on while the
+/// container is being stopped; a liveness or startup probe that fails its threshold stops the
+/// container (preStop first) to be restarted, as the kubelet does.
 extension Supervisor {
     static func slot(_ kind: Plan.ProbeKind) -> Int {
         switch kind {
@@ -20,6 +21,7 @@ extension Supervisor {
     mutating func activateProbes(_ i: Int, since: Nanos, now: Nanos) {
         let process = plan.processes[i]
         containers[i].probes[0] = ProbeRun()
+        containers[i].started = true
         for kind in [Plan.ProbeKind.readiness, .liveness] {
             if let probe = process.probe(kind) {
                 containers[i].probes[Supervisor.slot(kind)] = ProbeRun(nextAt: max(later(since, by: probe.initialDelay), now))
@@ -28,10 +30,13 @@ extension Supervisor {
         containers[i].ready = process.readinessProbe == nil
     }
 
-    /// Stops every probe of this container, abandoning the checks under way.
-    mutating func resetProbes(_ i: Int, into out: inout [Action]) {
-        if containers[i].probes.contains(where: { $0.launchedAt != nil }) { out.append(.cancelProbes(i)) }
-        containers[i].probes = [ProbeRun(), ProbeRun(), ProbeRun()]
+    /// Stops these probes of container `i`, abandoning their checks under way.
+    mutating func resetProbes(_ i: Int, kinds: [Plan.ProbeKind], into out: inout [Action]) {
+        for kind in kinds {
+            let s = Supervisor.slot(kind)
+            if containers[i].probes[s].launchedAt != nil { out.append(.cancelHandler(i, .probe(kind))) }
+            containers[i].probes[s] = ProbeRun()
+        }
     }
 
     /// Asks for every check that is due.
@@ -40,26 +45,28 @@ extension Supervisor {
             for kind in Supervisor.kinds {
                 let s = Supervisor.slot(kind)
                 guard let at = containers[i].probes[s].nextAt, containers[i].probes[s].launchedAt == nil,
-                      now >= at else { continue }
+                      now >= at, let probe = plan.processes[i].probe(kind) else { continue }
                 containers[i].probes[s].launchedAt = now
-                out.append(.runProbe(i, kind))
+                out.append(.runHandler(i, .probe(kind), timeout: probe.timeout))
             }
         }
     }
 
     /// Whether this container is ready now (its readiness probe passed, or it has none and has
     /// passed its startup gate).
-    public func isReady(_ i: Int) -> Bool { isRunning(i) && containers[i].started && containers[i].ready }
+    public func isReady(_ i: Int) -> Bool {
+        isRunning(i) && containers[i].started && containers[i].postStart == .done && containers[i].ready
+    }
 
-    mutating func probeResult(_ i: Int, _ kind: Plan.ProbeKind, passed: Bool, detail: String,
+    mutating func probeResult(_ i: Int, _ kind: Plan.ProbeKind, _ result: HandlerResult,
                               now: Nanos, into out: inout [Action]) {
         let s = Supervisor.slot(kind)
         guard let probe = plan.processes[i].probe(kind), let launched = containers[i].probes[s].launchedAt,
-              case .running(let pid, let since, _) = containers[i].state
+              case .running(let pid, let since) = containers[i].state
         else { return }  // a result for a check that was abandoned
         containers[i].probes[s].launchedAt = nil
         containers[i].probes[s].nextAt = max(later(launched, by: probe.period), now)
-        if passed {
+        if result.passed {
             containers[i].probes[s].successes += 1
             containers[i].probes[s].failures = 0
         } else {
@@ -69,49 +76,29 @@ extension Supervisor {
         let run = containers[i].probes[s]
         switch kind {
         case .startup:
-            if passed {
-                containers[i].started = true
+            if result.passed {
                 out.append(.log(.startupProbePassed(name: name(i), pid: pid, after: now - since)))
+                containers[i].everStarted = true
                 activateProbes(i, since: since, now: now)
             } else if run.failures >= probe.failureThreshold {
-                containers[i].probes[s] = ProbeRun()
-                out.append(.log(.probeFailed(name: name(i), pid: pid, .startup, failures: run.failures, detail: detail)))
-                failed(i, probe, reason: "the startup probe of \(name(i)) failed \(times(run.failures))", now: now, into: &out)
+                out.append(.log(.probeFailed(name: name(i), pid: pid, .startup, failures: run.failures, detail: result.detail)))
+                out.append(.log(.stoppingForRestart(name: name(i), pid: pid, reason: "its startup probe failed")))
+                stopForRestart(i, reason: .probe, grace: probe.terminationGrace ?? plan.grace, now: now, into: &out)
             }
         case .readiness:
-            if !containers[i].ready && passed && run.successes >= probe.successThreshold {
+            if !containers[i].ready && result.passed && run.successes >= probe.successThreshold {
                 containers[i].ready = true
                 out.append(.log(.ready(name: name(i), pid: pid)))
-            } else if containers[i].ready && !passed && run.failures >= probe.failureThreshold {
+            } else if containers[i].ready && !result.passed && run.failures >= probe.failureThreshold {
                 containers[i].ready = false
-                out.append(.log(.notReady(name: name(i), pid: pid, detail: detail)))
+                out.append(.log(.notReady(name: name(i), pid: pid, detail: result.detail)))
             }
         case .liveness:
-            if !passed && run.failures >= probe.failureThreshold {
-                containers[i].probes[s] = ProbeRun()
-                out.append(.log(.probeFailed(name: name(i), pid: pid, .liveness, failures: run.failures, detail: detail)))
-                if plan.processes[i].role == .sidecar {
-                    resetProbes(i, into: &out)
-                    stopForRestart(i, grace: probe.terminationGrace, now: now, into: &out)
-                } else {
-                    // The container engine (or the kubelet above it) restarts the container.
-                    beginShutdown(now: now, into: &out)
-                }
+            if !result.passed && run.failures >= probe.failureThreshold {
+                out.append(.log(.probeFailed(name: name(i), pid: pid, .liveness, failures: run.failures, detail: result.detail)))
+                out.append(.log(.stoppingForRestart(name: name(i), pid: pid, reason: "its liveness probe failed")))
+                stopForRestart(i, reason: .probe, grace: probe.terminationGrace ?? plan.grace, now: now, into: &out)
             }
         }
-    }
-
-    /// A container's startup probe never passed. During the startup that stops the startup,
-    /// as a sidecar that never comes up would hold the pod back forever; a sidecar restarted
-    /// later is stopped and restarted again, as the kubelet does.
-    private mutating func failed(_ i: Int, _ probe: Plan.Probe, reason: String, now: Nanos, into out: inout [Action]) {
-        if plan.processes[i].role == .sidecar, case .running = phase {
-            resetProbes(i, into: &out)
-            stopForRestart(i, grace: probe.terminationGrace, now: now, into: &out)
-            return
-        }
-        out.append(.log(.startupFailed(reason: reason)))
-        if exitCode == nil { exitCode = 1 }
-        beginShutdown(now: now, into: &out)
     }
 }

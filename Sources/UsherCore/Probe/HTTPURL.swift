@@ -7,6 +7,10 @@ public struct HTTPURL: Equatable {
     public var address: UInt32
     public var port: UInt16
     public var path: String
+    /// A probe's or hook's `host` was left out: the kubelet then connects to the pod's IP, so
+    /// usher connects to its container's own address (see `podAddress()`), and `address` is
+    /// only what it falls back to.
+    public var podAddress = false
 
     public init?(_ text: String) {
         var rest = Array(text.utf8)

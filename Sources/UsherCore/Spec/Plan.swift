@@ -13,13 +13,18 @@ public struct Plan: Equatable {
         case main
     }
 
-    /// A lifecycle hook (`lifecycle.preStop`).
-    public enum Hook: Equatable {
-        /// `sleep.seconds`: wait, then send the stop signal.
-        case sleep(Nanos)
-        /// `exec.command`: run this command (as a child of usher, with the container's user,
-        /// environment and working directory), then send the stop signal once it has exited.
+    /// What a probe checks or a lifecycle hook does: Kubernetes' handler. Probes take exec,
+    /// tcpSocket and httpGet; lifecycle hooks (postStart, preStop) take exec, httpGet and sleep.
+    public enum Handler: Equatable {
+        /// Run this command (as a child of usher, with the container's user, environment and
+        /// working directory); passes when it exits 0.
         case exec([String])
+        /// Passes when a TCP connect to the URL's address and port succeeds.
+        case tcp(HTTPURL)
+        /// An HTTP GET; a probe passes on a status from 200 to 399, a hook whatever the status.
+        case http(HTTPURL, headers: [Header])
+        /// Wait this long (hooks only).
+        case sleep(Nanos)
     }
 
     public struct Header: Equatable {
@@ -33,16 +38,7 @@ public struct Plan: Equatable {
 
     /// A startup, readiness or liveness probe, with Kubernetes' defaults.
     public struct Probe: Equatable {
-        public enum Check: Equatable {
-            /// Passes when the command exits 0.
-            case exec([String])
-            /// Passes when a TCP connect succeeds. The address is IPv4 in network byte order.
-            case tcp(host: String, address: UInt32, port: UInt16)
-            /// Passes on an HTTP status from 200 to 399.
-            case http(HTTPURL, headers: [Header])
-        }
-
-        public var check: Check
+        public var check: Handler
         public var initialDelay: Nanos = 0
         public var period: Nanos = 10 * nanosPerSecond
         public var timeout: Nanos = nanosPerSecond
@@ -52,13 +48,47 @@ public struct Plan: Equatable {
         /// (`terminationGracePeriodSeconds` of the probe); nil: the pod's grace period.
         public var terminationGrace: Nanos?
 
-        public init(check: Check) { self.check = check }
+        public init(check: Handler) { self.check = check }
     }
 
     public enum ProbeKind: Equatable {
         case startup
         case readiness
         case liveness
+    }
+
+    /// The two lifecycle hooks.
+    public enum HookKind: Equatable {
+        case postStart
+        case preStop
+    }
+
+    /// What a handler is run for: one of a container's probes or hooks.
+    public enum HandlerUse: Equatable {
+        case probe(ProbeKind)
+        case hook(HookKind)
+    }
+
+    /// Kubernetes' restart policies, for the pod (`spec.restartPolicy`) and, from KEP-5307, for
+    /// a container (`restartPolicy` of a regular or init container).
+    public enum RestartPolicy: Equatable {
+        case always
+        case onFailure
+        case never
+    }
+
+    /// A container restart rule (KEP-5307, `restartPolicyRules`): restart the container when
+    /// its exit code is (`In`) or is not (`NotIn`) one of `values`. The only action Kubernetes
+    /// has is Restart.
+    public struct RestartRule: Equatable {
+        public var exitCodesIn: Bool
+        public var values: [Int32]
+        public init(exitCodesIn: Bool, values: [Int32]) {
+            self.exitCodesIn = exitCodesIn
+            self.values = values
+        }
+
+        public func matches(_ code: Int32) -> Bool { values.contains(code) == exitCodesIn }
     }
 
     public struct Process: Equatable {
@@ -78,7 +108,16 @@ public struct Plan: Equatable {
         /// `allowPrivilegeEscalation: false`: the process (and what it execs) cannot gain
         /// privileges, setuid binaries included (PR_SET_NO_NEW_PRIVS).
         public var noNewPrivileges = false
-        public var preStop: Hook?
+        /// `lifecycle.postStart`: run once it has started; the next container waits for it, and a
+        /// failure kills the container (its preStop first), which then restarts by its policy.
+        public var postStart: Handler?
+        /// `lifecycle.preStop`: run when it is to be stopped, before its stop signal.
+        public var preStop: Handler?
+        /// The container's own `restartPolicy` (KEP-5307); nil: the pod's. (A sidecar is an init
+        /// container with restartPolicy Always: its role says so.)
+        public var restartPolicy: RestartPolicy?
+        /// `restartPolicyRules`, checked in order on each exit before the restart policy.
+        public var restartRules: [RestartRule] = []
         /// The signal that stops it (`lifecycle.stopSignal`); SIGTERM by default.
         public var stopSignal: Int32 = sigterm
         public var startupProbe: Probe?
@@ -89,6 +128,13 @@ public struct Plan: Equatable {
             self.name = name
             self.argv = argv
             self.role = role
+        }
+
+        public func hook(_ kind: HookKind) -> Handler? {
+            switch kind {
+            case .postStart: return postStart
+            case .preStop: return preStop
+            }
         }
 
         public func probe(_ kind: ProbeKind) -> Probe? {
@@ -106,8 +152,18 @@ public struct Plan: Equatable {
     /// One deadline for the whole shutdown, counted from the stop request (or from a main
     /// container's own exit); at the deadline every process still alive gets SIGKILL.
     public var grace: Nanos
+    /// The least time any process gets between its stop signal and SIGKILL
+    /// (`--min-stop-window`): at `deadline - minStopWindow` everything not yet signalled gets its
+    /// stop signal, whatever it was waiting for, so the deadline itself never moves.
+    public var minStopWindow: Nanos = Plan.defaultMinStopWindow
+    /// The pod's `restartPolicy`: Always for a Deployment and on the command line (the first
+    /// main container's exit ends the pod, and the engine above restarts the container), Never
+    /// or OnFailure for a Job.
+    public var restartPolicy: RestartPolicy = .always
 
     public static let defaultGrace: Nanos = 30 * nanosPerSecond
+    /// The kubelet's minimumGracePeriodInSeconds.
+    public static let defaultMinStopWindow: Nanos = 2 * nanosPerSecond
 
     public init(processes: [Process], grace: Nanos = Plan.defaultGrace) {
         self.processes = processes

@@ -55,21 +55,25 @@ public func planText(_ plan: Plan) -> String {
 private func stopText(_ p: Plan.Process) -> String {
     switch p.preStop {
     case .sleep(let wait)?: return "preStop sleep \(formatDuration(wait)), then \(signalName(p.stopSignal))"
-    case .exec(let argv)?:
-        return "preStop exec \(commandText(argv)), waited for, then \(signalName(p.stopSignal))"
+    case let hook?: return "preStop \(handlerText(hook)), waited for, then \(signalName(p.stopSignal))"
     case nil: return signalName(p.stopSignal)
     }
 }
 
-private func probeText(_ probe: Plan.Probe) -> String {
-    let check: String
-    switch probe.check {
-    case .exec(let argv): check = "exec \(commandText(argv))"
-    case .tcp(let host, _, let port): check = "tcpSocket \(host):\(port)"
+/// A handler as `usher check` shows it: `exec ...`, `httpGet http://...`, `tcpSocket ...`.
+private func handlerText(_ handler: Plan.Handler) -> String {
+    switch handler {
+    case .exec(let argv): return "exec \(commandText(argv))"
+    case .tcp(let url): return "tcpSocket \(url.host):\(url.port)"
     case .http(let url, let headers):
-        check = "httpGet http://\(url.host):\(url.port)\(url.path)"
+        return "httpGet http://\(url.host):\(url.port)\(url.path)"
             + (headers.isEmpty ? "" : " with " + headers.map { $0.name }.joined(separator: ", "))
+    case .sleep(let wait): return "sleep \(formatDuration(wait))"
     }
+}
+
+private func probeText(_ probe: Plan.Probe) -> String {
+    let check = handlerText(probe.check)
     var text = "\(check), every \(formatDuration(probe.period)), timeout \(formatDuration(probe.timeout))"
     if probe.initialDelay > 0 { text += ", first after \(formatDuration(probe.initialDelay))" }
     text += ", fails after \(probe.failureThreshold)"

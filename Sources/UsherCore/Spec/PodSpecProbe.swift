@@ -6,7 +6,7 @@ func decodeProbe(_ c: Fields, _ field: String) throws(UsageError) -> Plan.Probe?
         field, used: handlers + ["initialDelaySeconds", "periodSeconds", "timeoutSeconds", "successThreshold", "failureThreshold",
                                  "terminationGracePeriodSeconds"])
     else { return nil }
-    let check: Plan.Probe.Check
+    let check: Plan.Handler
     switch try oneHandler(p, among: handlers, supported: "exec, httpGet or tcpSocket") {
     case 0: check = .exec(try decodeExec(p))
     case 1: check = try decodeHTTPGet(p, container: c)
@@ -30,7 +30,7 @@ func decodeProbe(_ c: Fields, _ field: String) throws(UsageError) -> Plan.Probe?
     return probe
 }
 
-private func decodeHTTPGet(_ probe: Fields, container: Fields) throws(UsageError) -> Plan.Probe.Check {
+private func decodeHTTPGet(_ probe: Fields, container: Fields) throws(UsageError) -> Plan.Handler {
     guard let h = try probe.mapping("httpGet", used: ["path", "port", "host", "scheme", "httpHeaders"]) else {
         return .exec([])  // not taken: oneHandler saw it
     }
@@ -69,11 +69,10 @@ private func decodeHTTPGet(_ probe: Fields, container: Fields) throws(UsageError
     return .http(try probeAddress(h, port: port, path: target), headers: headers)
 }
 
-private func decodeTCPSocket(_ probe: Fields, container: Fields) throws(UsageError) -> Plan.Probe.Check {
+private func decodeTCPSocket(_ probe: Fields, container: Fields) throws(UsageError) -> Plan.Handler {
     guard let t = try probe.mapping("tcpSocket", used: ["port", "host"]) else { return .exec([]) }  // not taken
     let port = try decodePort(t, container: container)
-    let url = try probeAddress(t, port: port, path: "/")
-    return .tcp(host: url.host, address: url.address, port: port)
+    return .tcp(try probeAddress(t, port: port, path: "/"))
 }
 
 /// The handler's `host` (127.0.0.1 by default: usher probes its own container, where the

@@ -26,3 +26,11 @@ enum TCP {
 
     static func close(_ fd: Int32) { _ = CUsher.close(fd) }
 }
+
+/// The container's own IPv4 address, as the kubelet would use the pod's IP: the first address of
+/// an interface that is up and not loopback; nil when there is none (a container with no
+/// network, say), and callers then fall back to 127.0.0.1.
+func ownAddress() -> UInt32? {
+    var address: UInt32 = 0
+    return cusher_first_ipv4(&address) == 0 ? address : nil
+}
