@@ -61,14 +61,32 @@ func checkConfigMessage(_ message: String, file: String, input: [UInt8]) {
     if bytes.count == i + 2 { fail("nothing after the position") }
 }
 
+/// The exec bounds a plan's strings keep (restated here, not read from UsherCore, so that the
+/// harness checks them independently): one argument or NAME=value entry with its NUL at most
+/// 128 KiB (MAX_ARG_STRLEN), one container's argv and env at most 2 MiB, all of them 8 MiB.
+let maxArgumentBytes = 128 << 10
+let maxExecBytes = 2 << 20
+let maxPlanBytes = 8 << 20
+
 /// What the engine relies on in a plan that parsed: something to run, every argv with a
 /// program, durations that are not negative, probe timings it can schedule, HTTP probe requests
-/// that stay well-formed. planText (what `usher check` prints) must not trap either.
+/// that stay well-formed, argv and env within what exec takes (whatever `$(VAR)` expansion and
+/// aliases made of them). planText (what `usher check` prints) must not trap either.
 func checkPlan(_ plan: Plan, _ context: @autoclosure () -> String) {
     if plan.processes.isEmpty { broken("plan without processes", context()) }
     if plan.mainIndices.isEmpty { broken("plan without a main process", context()) }
     if plan.grace < 0 { broken("negative grace \(plan.grace)", context()) }
+    var planBytes = 0
     for p in plan.processes {
+        var execBytes = 0
+        for s in p.argv + p.env {
+            let n = s.utf8.count + 1
+            if n > maxArgumentBytes { broken("\(p.name): a string of \(n) bytes in argv or env, past MAX_ARG_STRLEN", context()) }
+            execBytes += n
+        }
+        if execBytes > maxExecBytes { broken("\(p.name): argv and env of \(execBytes) bytes, past 2 MiB", context()) }
+        planBytes += execBytes
+        if planBytes > maxPlanBytes { broken("argv and env of \(planBytes) bytes in the plan, past 8 MiB", context()) }
         if p.argv.isEmpty { broken("\(p.name): empty argv", context()) }
         if let first = p.argv.first, first.isEmpty { broken("\(p.name): empty program name", context()) }
         if p.stopSignal < 1 || p.stopSignal > 64 { broken("\(p.name): stop signal \(p.stopSignal)", context()) }
@@ -99,9 +117,19 @@ func checkPlan(_ plan: Plan, _ context: @autoclosure () -> String) {
             }
         }
         if case .exec(let argv) = p.preStop, argv.isEmpty { broken("\(p.name): empty preStop command", context()) }
+        if case .exec(let argv) = p.preStop, argv.contains(where: { $0.utf8.count >= maxArgumentBytes }) {
+            broken("\(p.name): a preStop argument past MAX_ARG_STRLEN", context())
+        }
         if case .sleep(let d) = p.preStop, d < 0 { broken("\(p.name): negative preStop sleep", context()) }
     }
     _ = planText(plan)
+}
+
+/// Seconds on the monotonic clock, for the harnesses' time budgets.
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 
 /// A URL a probe sends a request line for: a port, a path that starts with `/` and has no

@@ -268,17 +268,8 @@ public func parseInvocation(
     if let grace { plan.grace = try duration(grace.value, what: grace.source) }
     // The Pod spec's rule for a preStop sleep, over the final plan: --pre-stop against the grace
     // period, or a file's preStop sleeps against a --grace that overrides its own.
-    for p in plan.processes {
-        guard case .sleep(let wait)? = p.preStop else { continue }
-        let graceSource = grace?.source ?? "the default: set --grace or USHER_GRACE"
-        if let problem = preStopProblem(wait, grace: plan.grace, graceSource: graceSource) {
-            if let config, let grace {
-                throw UsageError(grace.source + ": " + p.name + " in " + config.value + ": " + problem)
-            }
-            let preStop = try setting(flag: "--pre-stop", preStopFlag, variable: "USHER_PRE_STOP", env)?.source ?? "--pre-stop"
-            throw UsageError(preStop + ": " + problem)
-        }
-    }
+    let preStop = try setting(flag: "--pre-stop", preStopFlag, variable: "USHER_PRE_STOP", env)
+    try checkPreStops(plan, graceSource: grace?.source, preStopSource: preStop?.source ?? "--pre-stop", config: config?.value)
     var options = RunOptions()
     if let text = try setting(flag: "--log-format", logFormatFlag, variable: "USHER_LOG_FORMAT", env) {
         if same(text.value, "text") {
@@ -301,6 +292,20 @@ public func parseInvocation(
     if checking { return .check(plan) }
     if let rehearsal { return .rehearse(plan, options, rehearsal) }
     return .run(plan, options)
+}
+
+/// Every preStop sleep of `plan` fits in its grace period (the rule in StopRules.swift). The
+/// error names the flag or variable that set the grace (`graceSource`, nil for the default) or
+/// the preStop delay, and with a config file the container.
+@inline(never)
+private func checkPreStops(_ plan: Plan, graceSource: String?, preStopSource: String, config: String?) throws(UsageError) {
+    for p in plan.processes {
+        guard case .sleep(let wait)? = p.preStop,
+              let problem = preStopProblem(wait, grace: plan.grace, graceSource: graceSource ?? "the default: set --grace or USHER_GRACE")
+        else { continue }
+        if let config, let graceSource { throw UsageError(graceSource + ": " + p.name + " in " + config + ": " + problem) }
+        throw UsageError(preStopSource + ": " + problem)
+    }
 }
 
 /// `--name=value` and `-fFILE` (the one short option with a value, written attached as getopt

@@ -17,12 +17,15 @@ let maxPlanBytes = 8 << 20
 
 /// The variables a `$(NAME)` reference sees: a container's env entries so far, the last
 /// definition of a name winning. Sorted by name, so a reference costs a binary search rather
-/// than a scan of every entry (thousands of variables and references stay cheap).
-struct Variables {
+/// than a scan of every entry (thousands of variables and references stay cheap). Public for the
+/// `expand` fuzz target.
+public struct Variables {
     private var names: [[UInt8]] = []
     private var values: [[UInt8]] = []
 
-    mutating func define(_ name: [UInt8], _ value: [UInt8]) {
+    public init() {}
+
+    public mutating func define(_ name: [UInt8], _ value: [UInt8]) {
         let i = position(name[...])
         if i < names.count && names[i] == name {
             values[i] = value
@@ -32,7 +35,7 @@ struct Variables {
         }
     }
 
-    func value(of name: ArraySlice<UInt8>) -> [UInt8]? {
+    public func value(of name: ArraySlice<UInt8>) -> [UInt8]? {
         let i = position(name)
         return i < names.count && names[i].elementsEqual(name) ? values[i] : nil
     }
@@ -53,7 +56,7 @@ struct Variables {
 /// reference to an undefined variable, and an unclosed `$(`, stay as written; `$$` is a `$`; any
 /// other `$` stays. A port of the kubelet's `expansion.Expand`, over bytes. nil when the result
 /// would be longer than `limit` bytes: it stops there, so no file makes it build more.
-func expandReferences(_ text: String, _ variables: Variables, limit: Int) -> String? {
+public func expandReferences(_ text: String, _ variables: Variables, limit: Int) -> String? {
     let b = Array(text.utf8)
     guard b.contains(36) else { return b.count <= limit ? text : nil }  // no "$"
     var out: [UInt8] = []

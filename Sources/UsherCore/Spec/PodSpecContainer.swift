@@ -75,19 +75,8 @@ func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int
     }
     var env: [String] = []  // NAME=value, as Plan.Process.env wants them
     var variables = Variables()
-    // What exec will be given: each string with its NUL, this container's and the whole file's.
-    var execBytes = 0
-    func account(_ bytes: Int, _ node: YAMLNode, _ path: String) throws(UsageError) {
-        execBytes += bytes + 1
-        planBytes += bytes + 1
-        if execBytes > maxExecBytes {
-            throw locatedError(c.file, node, path, "the command, args and env of container " + name
-                + " come to more than 2 MiB with their $(VAR) references expanded, more than exec takes (ARG_MAX with the default 8 MiB stack)")
-        }
-        if planBytes > maxPlanBytes {
-            throw locatedError(c.file, node, path, "the commands, args and env of the file's containers come to more than 8 MiB with their $(VAR) references expanded")
-        }
-    }
+    var budget = ExecBudget(file: c.file, container: name, planBytes: planBytes)
+    defer { planBytes = budget.planBytes }
     // No message shows anything under env but the variables' names: the values may be secrets.
     for e in try c.mappings("env", of: "variables (name and value)", used: ["name", "value", "valueFrom"], hidingValues: true) ?? [] {
         if let key = e.key("valueFrom") {
@@ -97,43 +86,20 @@ func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int
         let variable = try readString(c.file, nameNode, e.path("name"))
         // Kubernetes' relaxed rule: printable ASCII other than '='.
         guard !variable.isEmpty, variable.utf8.allSatisfy({ $0 >= 32 && $0 <= 126 && $0 != 61 }) else {
-            // `name: TOKEN=s3cr3t` is a value written into the name: show the name part only.
-            let bytes = Array(variable.utf8)
-            let shown = bytes.firstIndex(of: 61).map { quoted(String(decoding: bytes[..<$0], as: UTF8.self) + "=...") + " (the value goes under value)" }
-            throw e.error(nameNode, "name", (nameNode.aliased ? nameNode.shown : shown ?? nameNode.shown)
-                          + " is not a valid variable name (printable ASCII characters other than '=')")
+            throw invalidVariableName(e, nameNode, variable)
         }
         // As the kubelet does: a value sees the variables before it.
-        let written = try e.string("value") ?? ""
-        let valueNode = e["value"] ?? nameNode
-        guard let value = expandReferences(written, variables, limit: maxArgumentBytes - 2 - variable.utf8.count) else {
-            let short = variable.utf8.count <= 60 ? variable : String(decoding: Array(variable.utf8.prefix(60)), as: UTF8.self) + "..."
-            throw tooLong("the entry " + short + "=... of container " + name, expanded: written.utf8.contains(36), e, valueNode, "value")
-        }
-        try account(variable.utf8.count + 1 + value.utf8.count, valueNode, e.path("value"))
-        variables.define(Array(variable.utf8), Array(value.utf8))
-        env.append(variable + "=" + value)
+        env.append(try budget.entry(variable, try e.string("value") ?? "", e["value"] ?? nameNode, e, &variables))
     }
 
     _ = try c.required("command", why: ": usher has no image ENTRYPOINT to fall back on")
     let argv = try (c.command("command") ?? []) + (c.strings("args") ?? [])
     // Command and args see the container's whole env.
     var expanded: [String] = []
-    let commandNodes = try c.items("command", of: "strings") ?? []
-    let argvNodes = try commandNodes + (c.items("args", of: "strings") ?? [])
-    let commandCount = commandNodes.count
-    for (i, word) in argv.enumerated() {
-        let field = i < commandCount ? "command" : "args"
-        let path = indexed(c.path(field), i < commandCount ? i : i - commandCount)
-        guard let value = expandReferences(word, variables, limit: maxArgumentBytes - 1) else {
-            throw locatedError(c.file, argvNodes[i], path, tooLongText("the " + (i == 0 ? "program" : "argument") + " of container " + name,
-                                                                         expanded: word.utf8.contains(36)))
+    for field in ["command", "args"] {
+        for (i, node) in (try c.items(field, of: "strings") ?? []).enumerated() {
+            expanded.append(try budget.word(argv[expanded.count], node, c, field, i, variables))
         }
-        if i == 0 && value.isEmpty {
-            throw locatedError(c.file, argvNodes[i], path, "the program of container " + name + " is empty with its $(VAR) references expanded")
-        }
-        try account(value.utf8.count, argvNodes[i], path)
-        expanded.append(value)
     }
     var process = Plan.Process(name: name, argv: expanded, role: role)
     if !process.argv.elementsEqual(argv, by: same) { process.writtenArgv = argv }
@@ -207,15 +173,69 @@ private func decodeLifecycle(_ c: Fields, into process: inout Plan.Process, grac
     }
 }
 
-/// `what` (an argument or environment entry, never its value) is too long for exec.
+/// `name: TOKEN=s3cr3t` is a value written into the name: the message shows the name part only.
 @inline(never)
-func tooLongText(_ what: String, expanded: Bool) -> String {
-    what + " is longer than 128 KiB" + (expanded ? " with its $(VAR) references expanded" : "")
-        + ", more than Linux passes to a program in one argument or environment entry (MAX_ARG_STRLEN)"
+private func invalidVariableName(_ e: Fields, _ node: YAMLNode, _ variable: String) -> UsageError {
+    let bytes = Array(variable.utf8)
+    let shown = bytes.firstIndex(of: 61).map { quoted(String(decoding: bytes[..<$0], as: UTF8.self) + "=...") + " (the value goes under value)" }
+    return e.error(node, "name", (node.aliased ? node.shown : shown ?? node.shown) + " is not a valid variable name (printable ASCII characters other than '=')")
 }
 
-private func tooLong(_ what: String, expanded: Bool, _ fields: Fields, _ node: YAMLNode, _ field: String) -> UsageError {
-    fields.error(node, field, tooLongText(what, expanded: expanded))
+/// What exec will be given of one container (each argv word and env entry with its NUL), and of
+/// all the containers so far, against the bounds in Expansion.swift; and the messages when a
+/// string or a total is past them, which name the container and never show a value.
+struct ExecBudget {
+    let file: String
+    let container: String
+    var planBytes: Int
+    var execBytes = 0
+
+    /// The env entry `name=value`, `written` expanded with the variables before it (which it
+    /// joins), as Plan.Process.env holds it.
+    @inline(never)
+    mutating func entry(_ name: String, _ written: String, _ node: YAMLNode, _ e: Fields, _ variables: inout Variables) throws(UsageError) -> String {
+        guard let value = expandReferences(written, variables, limit: maxArgumentBytes - 2 - name.utf8.count) else {
+            let short = name.utf8.count <= 60 ? name : String(decoding: Array(name.utf8.prefix(60)), as: UTF8.self) + "..."
+            throw e.error(node, "value", tooLongText("the entry " + short + "=... of container " + container, written))
+        }
+        try add(name.utf8.count + 1 + value.utf8.count, node, e, "value", nil)
+        variables.define(Array(name.utf8), Array(value.utf8))
+        return name + "=" + value
+    }
+
+    /// Word `index` of the container's `field` (command or args), `written`, expanded.
+    @inline(never)
+    mutating func word(_ written: String, _ node: YAMLNode, _ c: Fields, _ field: String, _ index: Int, _ variables: Variables) throws(UsageError) -> String {
+        let program = index == 0 && same(field, "command")
+        guard let value = expandReferences(written, variables, limit: maxArgumentBytes - 1) else {
+            throw locatedError(file, node, indexed(c.path(field), index),
+                               tooLongText((program ? "the program" : "the argument") + " of container " + container, written))
+        }
+        if program && value.isEmpty {
+            throw locatedError(file, node, indexed(c.path(field), index), "the program of container " + container + " is empty with its $(VAR) references expanded")
+        }
+        try add(value.utf8.count, node, c, field, index)
+        return value
+    }
+
+    private mutating func add(_ bytes: Int, _ node: YAMLNode, _ fields: Fields, _ field: String, _ index: Int?) throws(UsageError) {
+        execBytes += bytes + 1
+        planBytes += bytes + 1
+        guard execBytes > maxExecBytes || planBytes > maxPlanBytes else { return }
+        let path = index.map { indexed(fields.path(field), $0) } ?? fields.path(field)
+        throw locatedError(file, node, path, execBytes > maxExecBytes
+            ? "the command, args and env of container " + container
+                + " come to more than 2 MiB with their $(VAR) references expanded, more than exec takes (ARG_MAX with the default 8 MiB stack)"
+            : "the commands, args and env of the file's containers come to more than 8 MiB with their $(VAR) references expanded")
+    }
+}
+
+/// `what` (an argument or environment entry, never its value) is too long for exec; `written`
+/// is what the file says, to tell whether expansion made it so.
+@inline(never)
+func tooLongText(_ what: String, _ written: String) -> String {
+    what + " is longer than 128 KiB" + (written.utf8.contains(36) ? " with its $(VAR) references expanded" : "")
+        + ", more than Linux passes to a program in one argument or environment entry (MAX_ARG_STRLEN)"
 }
 
 /// The index in `names` of the one handler a preStop hook or a probe sets: none, or more than
@@ -240,7 +260,7 @@ func decodeExec(_ handler: Fields) throws(UsageError) -> [String] {
     _ = try e.required("command")
     let argv = try e.command("command") ?? []
     for (i, node) in (try e.items("command", of: "strings") ?? []).enumerated() where argv[i].utf8.count >= maxArgumentBytes {
-        throw locatedError(e.file, node, indexed(e.path("command"), i), tooLongText("the " + (i == 0 ? "program" : "argument"), expanded: false))
+        throw locatedError(e.file, node, indexed(e.path("command"), i), tooLongText(i == 0 ? "the program" : "the argument", ""))
     }
     return argv
 }
