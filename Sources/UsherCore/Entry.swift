@@ -31,7 +31,7 @@ public func usherMain() -> Int32 {
     case .version:
         return printResult("usher \(usherVersion)\n")
     case .check(let plan):
-        return printResult(OSString.printable(planText(plan), keepingLines: true))
+        return printResult(OSString.printable(planText(plan, podAddress: ownAddress()), keepingLines: true))
     case .run(let plan, let options):
         do {
             var driver = try Driver(plan: plan, options: options, companion: NoCompanion())

@@ -46,7 +46,7 @@ def test_options_end_at_the_first_word_that_is_not_an_option(usher):
 
 
 def test_flags_also_take_their_value_after_an_equals_sign(usher, act):
-    u = usher(["--sidecar=a=" + act.line("a"), "--stop-signal=USR1", "--pre-stop=200ms", "--grace=900ms",
+    u = usher(["--sidecar=a=" + act.line("a"), "--stop-signal=USR1", "--pre-stop=200ms", "--grace=900ms", "--min-stop-window=300ms",
                "--", *act("main", "--stop-on", "USR1", "--linger", 8000)])
     u.wait_started("a", "main")
     sent = u.signal(signal.SIGTERM)

@@ -200,8 +200,9 @@ def test_a_missing_file_is_a_usage_error(usher, tmp_path):
     ("containers:\n  - name: Web\n    command: [x]\n", '"Web" is not a valid name'),
     ("containers:\n  - name: web\n    command: [x]\n  - name: first\n    command: [z]\n", "is already the name of"),
     ("containers:\n  - name: web\n", "command"),
-    ("containers:\n  - name: web\n    command: [x]\n    restartPolicy: Always\n", "only init containers take a restartPolicy"),
-    ("containers:\n  - name: web\n    command: [x]\n    lifecycle: {stopSignal: SIGKILL}\n", "cannot be caught"),
+    ("containers:\n  - name: web\n    command: [x]\n    restartPolicy: Sometimes\n", "is not a restart policy"),
+    ("containers:\n  - name: web\n    command: [x]\n    lifecycle: {stopSignal: SIGKILL}\nos: {name: linux}\n", "cannot be caught"),
+    ("containers:\n  - name: web\n    command: [x]\n    lifecycle: {stopSignal: SIGQUIT}\n", "requires spec.os.name: linux"),
     ("containers:\n  - name: web\n    command: [x]\n    startupProbe: {grpc: {port: 1}}\n", "gRPC probes are not supported"),
     ("containers:\n  - name: web\n    command: [x]\n    envFrom: [{configMapRef: {name: c}}]\n", "envFrom"),
 ])

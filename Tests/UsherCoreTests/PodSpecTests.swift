@@ -16,8 +16,10 @@ private func failure(_ text: String) -> String? {
 }
 
 /// A one-container pod spec with `extra` lines added to the container (indented to match).
+/// A bare PodSpec with one container "app" and `extra` under it; `os.name: linux` (last, so
+/// line numbers stay put), which a container's stopSignal requires.
 private func container(_ extra: String) -> String {
-    "containers:\n  - name: app\n    command: [app]\n" + extra
+    "containers:\n  - name: app\n    command: [app]\n" + extra + "os: {name: linux}\n"
 }
 
 
@@ -47,7 +49,9 @@ private func indented(_ text: String, by spaces: Int) -> String {
 @Suite struct PodSpecForms {
     var expected: Plan {
         var proxy = Plan.Process(name: "proxy", argv: ["proxy"], role: .sidecar)
-        proxy.startupProbe = Plan.Probe(check: .tcp(HTTPURL("http://127.0.0.1:15000/")!))
+        var url = HTTPURL("http://127.0.0.1:15000/")!
+        url.podAddress = true  // no host: the container's own address, as the kubelet uses the pod's IP
+        proxy.startupProbe = Plan.Probe(check: .tcp(url))
         return Plan(processes: [
             Plan.Process(name: "migrate", argv: ["migrate", "--up"], role: .initStep),
             proxy,
@@ -66,7 +70,7 @@ private func indented(_ text: String, by spaces: Int) -> String {
 
     @Test(arguments: ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"])
     func workload(kind: String) throws {
-        let text = """
+        func text(policy: String) -> String { """
             apiVersion: apps/v1
             kind: \(kind)
             metadata: {name: web}
@@ -79,8 +83,13 @@ private func indented(_ text: String, by spaces: Int) -> String {
                 metadata: {labels: {app: web}}
                 spec:
 
-            """ + indented(podSpecBody, by: 6)
-        #expect(try decode(text) == expected)
+            """ + indented(podSpecBody + (same(kind, "Job") ? "\nrestartPolicy: " + policy : ""), by: 6) }
+        var plan = expected
+        if same(kind, "Job") { plan.restartPolicy = .never }
+        #expect(try decode(text(policy: "Never")) == plan)
+        if same(kind, "Job") {
+            #expect(failure(text(policy: "Always"))?.contains("a Job's pods take OnFailure or Never, not Always") == true)
+        }
     }
 
     @Test func cronJob() throws {
@@ -97,8 +106,10 @@ private func indented(_ text: String, by spaces: Int) -> String {
                   template:
                     spec:
 
-            """ + indented(podSpecBody, by: 10)
-        #expect(try decode(text) == expected)
+            """ + indented(podSpecBody + "\nrestartPolicy: OnFailure", by: 10)
+        var plan = expected
+        plan.restartPolicy = .onFailure
+        #expect(try decode(text) == plan)
     }
 
     @Test func json() throws {
@@ -135,8 +146,8 @@ private func indented(_ text: String, by spaces: Int) -> String {
         #expect(failure("kind: Deployment\nspec:\n  template:\n    metadata: {}\n    spek: {}\n")
             == "pod.yaml:5:5: unknown field \"spek\" in spec.template (did you mean \"spec\"?)")
         // Paths are the document's own.
-        #expect(failure("kind: Job\nspec:\n  template:\n    spec:\n      containers: [{name: a}]\n")
-            == "pod.yaml:5:20: spec.template.spec.containers[0].command is required: usher has no image ENTRYPOINT to fall back on")
+        #expect(failure("kind: Job\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: a}]\n")
+            == "pod.yaml:6:20: spec.template.spec.containers[0].command is required: usher has no image ENTRYPOINT to fall back on")
     }
 }
 
@@ -183,10 +194,11 @@ private func indented(_ text: String, by spaces: Int) -> String {
         app.group = 2000
         app.stopSignal = 3
         app.preStop = .sleep(5 * second)
-        guard let url = HTTPURL("http://127.0.0.1:8080/healthz") else {
+        guard var url = HTTPURL("http://127.0.0.1:8080/healthz") else {
             Issue.record("bad URL")
             return
         }
+        url.podAddress = true
         var readiness = Plan.Probe(check: .http(url, headers: [Plan.Header(name: "X-Probe", value: "1")]))
         readiness.period = 2 * second
         readiness.successThreshold = 2
@@ -246,7 +258,7 @@ private func indented(_ text: String, by spaces: Int) -> String {
     }
 
     @Test func ignoredFieldsAreNotTypeChecked() throws {
-        let text = "volumes: 3\nnodeSelector: [x]\nrestartPolicy: {a: b}\n" + container("    image: [1]\n    ports: 7\n")
+        let text = "volumes: 3\nnodeSelector: [x]\ntolerations: {a: b}\n" + container("    image: [1]\n    ports: 7\n")
         #expect(try decode(text).processes.count == 1)
     }
 
@@ -352,7 +364,7 @@ private func indented(_ text: String, by spaces: Int) -> String {
         #expect(failure(container("    startupProbe: {periodSeconds: 1}\n"))
             == "pod.yaml:4:19: containers[0].startupProbe: needs a handler (exec, httpGet or tcpSocket)")
         #expect(failure(container("    startupProbe: {exec: {}}\n")) == "pod.yaml:4:26: containers[0].startupProbe.exec.command is required")
-        #expect(failure(container("    lifecycle: {preStop: {}}\n")) == "pod.yaml:4:26: containers[0].lifecycle.preStop: needs a handler (exec or sleep)")
+        #expect(failure(container("    lifecycle: {preStop: {}}\n")) == "pod.yaml:4:26: containers[0].lifecycle.preStop: needs a handler (exec, httpGet or sleep)")
     }
 
     @Test func duplicates() {
@@ -369,10 +381,9 @@ private func indented(_ text: String, by spaces: Int) -> String {
             == "pod.yaml:4:21: containers[0].env[0].valueFrom: usher cannot read ConfigMaps, Secrets or the downward API (set the variable with value)")
         #expect(failure(container("    envFrom: [{configMapRef: {name: c}}]\n"))
             == "pod.yaml:4:5: containers[0].envFrom: not supported: usher cannot read ConfigMaps or Secrets (list the variables under env, each with a value)")
-        #expect(failure(container("    lifecycle: {postStart: {exec: {command: [x]}}}\n"))
-            == "pod.yaml:4:17: containers[0].lifecycle.postStart: lifecycle.postStart is not supported by usher")
-        #expect(failure(container("    lifecycle: {preStop: {httpGet: {port: 80}}}\n"))
-            == "pod.yaml:4:27: containers[0].lifecycle.preStop.httpGet: not supported by usher in preStop (use exec or sleep)")
+        #expect(failure(container("    lifecycle: {preStop: {tcpSocket: {port: 80}}}\n"))?.contains(
+            "containers[0].lifecycle.preStop.tcpSocket: is not a lifecycle handler the kubelet runs") == true)
+        #expect(failure(container("    lifecycle: {postStart: {httpGet: {port: 80, scheme: HTTPS}}}\n"))?.contains("HTTPS is not supported") == true)
         #expect(failure(container("    lifecycle: {preStop: {exec: {command: [a]}, sleep: {seconds: 1}}}\n"))
             == "pod.yaml:4:49: containers[0].lifecycle.preStop: has both exec and sleep (give exactly one handler)")
         #expect(failure(container("    livenessProbe: {grpc: {port: 9000}}\n"))
@@ -382,10 +393,10 @@ private func indented(_ text: String, by spaces: Int) -> String {
     }
 
     @Test func rolesAndRestartPolicy() {
-        #expect(failure("initContainers:\n  - {name: i, command: [i], restartPolicy: Never}\n" + container(""))
-            == "pod.yaml:2:44: initContainers[0].restartPolicy: \"Never\" is not valid for an init container (use Always for a sidecar, or leave it out)")
-        #expect(failure(container("    restartPolicy: Always\n"))
-            == "pod.yaml:4:20: containers[0].restartPolicy: only init containers take a restartPolicy (Always, which makes one a sidecar)")
+        #expect(failure("initContainers:\n  - {name: i, command: [i], restartPolicy: Sometimes}\n" + container(""))
+            == "pod.yaml:2:44: initContainers[0].restartPolicy: \"Sometimes\" is not a restart policy (use Always, OnFailure or Never)")
+        #expect(failure(container("    restartPolicy: Sometimes\n"))
+            == "pod.yaml:4:20: containers[0].restartPolicy: \"Sometimes\" is not a restart policy (use Always, OnFailure or Never)")
         #expect(failure("initContainers:\n  - name: i\n    command: [i]\n    lifecycle: {preStop: {sleep: {seconds: 1}}}\n" + container(""))
             == "pod.yaml:4:5: initContainers[0].lifecycle: may not be set for an init container without restartPolicy: Always")
         #expect(failure("initContainers:\n  - name: i\n    command: [i]\n    readinessProbe: {exec: {command: [x]}}\n" + container(""))
@@ -459,6 +470,7 @@ private func indented(_ text: String, by spaces: Int) -> String {
                   lifecycle:
                     preStop: {exec: {command: *c}}
                     stopSignal: SIGINT
+              os: {name: linux}
         """
 
     @Test func truncations() throws {
@@ -541,7 +553,7 @@ private func indented(_ text: String, by spaces: Int) -> String {
         let message = failure(reordered)
         #expect(message?.contains("S3CR3T") == false, "\(message ?? "")")
         #expect(message?.hasPrefix("pod.yaml:4:") == true, "\(message ?? "")")
-        #expect(message?.contains(": initContainers[0].restartPolicy: (an aliased value) is not valid") == true, "\(message ?? "")")
+        #expect(message?.contains(": initContainers[0].restartPolicy: (an aliased value) is not a restart policy") == true, "\(message ?? "")")
         let head = "containers:\n  - name: app\n    command: [app]\n    env: [{name: T, value: &token S3CR3T=x}]\n"
         for misuse in ["  - name: b\n    command: [b]\n    lifecycle: {stopSignal: *token}\n",
                        "  - name: *token\n    command: [b]\n",
@@ -656,5 +668,61 @@ private func indented(_ text: String, by spaces: Int) -> String {
         let (message, took) = decodeTimed(text)
         #expect(message == nil)
         #expect(took < .seconds(2), "took \(took)")
+    }
+}
+
+/// The fields issue 13 reads, with the API server's validation.
+@Suite struct KubeletParityFields {
+    @Test func hooksOfEveryKind() throws {
+        let plan = try decode(container("""
+                lifecycle:
+                  postStart: {httpGet: {path: warm, port: 8080, httpHeaders: [{name: X-Hook, value: "1"}]}}
+                  preStop: {httpGet: {port: 8080, host: 10.0.0.9, path: /drain}}
+
+            """))
+        guard case .http(let post, let headers)? = plan.processes[0].postStart,
+              case .http(let pre, _)? = plan.processes[0].preStop else {
+            Issue.record("expected httpGet hooks: \(plan.processes[0])")
+            return
+        }
+        #expect(post.path == "/warm" && post.port == 8080 && post.podAddress, "no host: the container's own address")
+        #expect(headers == [Plan.Header(name: "X-Hook", value: "1")])
+        #expect(pre.host == "10.0.0.9" && !pre.podAddress)
+        let slept = try decode(container("    lifecycle: {postStart: {sleep: {seconds: 3}}, preStop: {exec: {command: [drain]}}}\n"))
+        #expect(slept.processes[0].postStart == .sleep(3 * second) && slept.processes[0].preStop == .exec(["drain"]))
+        #expect(failure(container("    lifecycle: {postStart: {sleep: {seconds: 31}}}\n"))?.contains("a postStart sleep of 31s is longer than the grace period") == true)
+    }
+
+    @Test func restartPolicies() throws {
+        let pod = try decode("restartPolicy: OnFailure\n" + container("    restartPolicy: Never\n    restartPolicyRules:\n      - {action: Restart, exitCodes: {operator: NotIn, values: [0, 1]}}\n"))
+        #expect(pod.restartPolicy == .onFailure)
+        #expect(pod.processes[0].restartPolicy == .never)
+        #expect(pod.processes[0].restartRules == [Plan.RestartRule(exitCodesIn: false, values: [0, 1])])
+        #expect(try decode(container("")).restartPolicy == .always, "Always by default")
+        #expect(failure("restartPolicy: Sometimes\n" + container(""))?.contains("is not a restart policy") == true)
+    }
+
+    @Test func restartRulesAreValidatedAsTheAPIServerDoes() {
+        func rules(_ text: String, policy: Bool = true) -> String? {
+            failure(container((policy ? "    restartPolicy: Never\n" : "") + "    restartPolicyRules:\n" + text))
+        }
+        #expect(rules("      - {action: Restart, exitCodes: {operator: In, values: [42]}}\n", policy: false)?
+                    .contains("requires the container's own restartPolicy") == true)
+        #expect(rules("      - {action: Ignore, exitCodes: {operator: In, values: [42]}}\n")?.contains("the only one is Restart") == true)
+        #expect(rules("      - {action: Restart, exitCodes: {operator: Has, values: [42]}}\n")?.contains("use In or NotIn") == true)
+        #expect(rules("      - {action: Restart}\n")?.contains("exitCodes: is required") == true)
+        let many = String(repeating: "      - {action: Restart, exitCodes: {operator: In, values: [1]}}\n", count: 21)
+        #expect(rules(many)?.contains("at most 20") == true)
+        let values = (0..<256).map { "\($0)" }.joined(separator: ", ")
+        #expect(rules("      - {action: Restart, exitCodes: {operator: In, values: [\(values)]}}\n")?.contains("at most 255") == true)
+        #expect(failure("initContainers:\n  - {name: s, command: [s], restartPolicy: Always, restartPolicyRules: [{action: Restart, exitCodes: {operator: In, values: [1]}}]}\n" + container(""))?
+                    .contains("has no effect on a sidecar") == true)
+    }
+
+    @Test func aStopSignalNeedsTheLinuxOS() {
+        let noOS = "containers:\n  - name: app\n    command: [app]\n    lifecycle: {stopSignal: SIGQUIT}\n"
+        #expect(failure(noOS) == "pod.yaml:4:29: containers[0].lifecycle.stopSignal: requires spec.os.name: linux in the pod spec, as Kubernetes does")
+        #expect((try? decode(noOS + "os: {name: linux}\n")) != nil)
+        #expect(failure("os: {name: windows}\ncontainers: [{name: app, command: [app]}]\n")?.contains("windows pods cannot run under usher") == true)
     }
 }

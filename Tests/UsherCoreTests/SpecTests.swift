@@ -254,7 +254,7 @@ import Testing
 
     func podError(stopSignal: String) -> String? {
         do {
-            _ = try decodeConfig(Array("containers:\n  - name: app\n    command: [app]\n    lifecycle: {stopSignal: \"\(stopSignal)\"}\n".utf8), file: "pod.yaml")
+            _ = try decodeConfig(Array("containers:\n  - name: app\n    command: [app]\n    lifecycle: {stopSignal: \"\(stopSignal)\"}\nos: {name: linux}\n".utf8), file: "pod.yaml")
             return nil
         } catch {
             return error.message

@@ -83,6 +83,10 @@ public let usageText = """
                               process (default 0s)                        [USHER_PRE_STOP]
       --grace DURATION        deadline for the whole shutdown, counted from the stop signal;
                               then SIGKILL to everything left (default 30s)  [USHER_GRACE]
+      --min-stop-window DURATION  the least time between a process's stop signal and its
+                              SIGKILL (default 2s): at the deadline less this, everything still
+                              waiting for its preStop or its turn gets its stop signal
+                                                                   [USHER_MIN_STOP_WINDOW]
       --stop-signal SIGNAL    the signal that stops the main process (default SIGTERM)
                                                                        [USHER_STOP_SIGNAL]
       --log-format FORMAT     the lifecycle log on stderr: text (default) or json, one JSON
@@ -130,6 +134,7 @@ public func parseInvocation(
     var configFlag: String?
     var preStopFlag: String?
     var graceFlag: String?
+    var windowFlag: String?
     var stopSignalFlag: String?
     var logFormatFlag: String?
     var prefixFlag = false
@@ -173,6 +178,8 @@ public func parseInvocation(
             preStopFlag = try value()
         } else if same(name, "--grace") {
             graceFlag = try value()
+        } else if same(name, "--min-stop-window") {
+            windowFlag = try value()
         } else if same(name, "--stop-signal") {
             stopSignalFlag = try value()
         } else if same(name, "--log-format") {
@@ -266,6 +273,9 @@ public func parseInvocation(
     }
     let grace = try setting(flag: "--grace", graceFlag, variable: "USHER_GRACE", env)
     if let grace { plan.grace = try duration(grace.value, what: grace.source) }
+    if let window = try setting(flag: "--min-stop-window", windowFlag, variable: "USHER_MIN_STOP_WINDOW", env) {
+        plan.minStopWindow = try duration(window.value, what: window.source)
+    }
     // The Pod spec's rule for a preStop sleep, over the final plan: --pre-stop against the grace
     // period, or a file's preStop sleeps against a --grace that overrides its own.
     let preStop = try setting(flag: "--pre-stop", preStopFlag, variable: "USHER_PRE_STOP", env)

@@ -82,8 +82,8 @@ private let ignoredPodFields = [
     "imagePullSecrets", "hostname", "subdomain", "affinity", "schedulerName", "tolerations",
     "hostAliases", "priorityClassName", "priority", "dnsConfig", "dnsPolicy", "readinessGates",
     "runtimeClassName", "enableServiceLinks", "preemptionPolicy", "overhead",
-    "topologySpreadConstraints", "setHostnameAsFQDN", "os", "hostUsers", "schedulingGates",
-    "resourceClaims", "resources", "restartPolicy", "activeDeadlineSeconds", "ephemeralContainers",
+    "topologySpreadConstraints", "setHostnameAsFQDN", "hostUsers", "schedulingGates",
+    "resourceClaims", "resources", "activeDeadlineSeconds", "ephemeralContainers",
 ]
 
 /// The largest grace period in whole seconds whose nanoseconds fit in `Nanos`.
@@ -107,15 +107,18 @@ private func decodePodSpec(_ document: YAMLNode, file: String) throws(UsageError
 
     let spec = try Fields(
         node, file: file, path: path, place: path.isEmpty ? "the pod spec" : nil,
-        used: ["containers", "initContainers", "terminationGracePeriodSeconds", "securityContext"],
+        used: ["containers", "initContainers", "terminationGracePeriodSeconds", "securityContext", "restartPolicy", "os"],
         ignored: ignoredPodFields)
     let graceGiven = try spec.integer("terminationGracePeriodSeconds", min: 0, max: maxGraceSeconds)
     let graceSeconds = graceGiven ?? 30
     let graceSource = graceGiven == nil ? "the default: set terminationGracePeriodSeconds" : "terminationGracePeriodSeconds"
     let pod = try decodeIdentity(spec, container: false)
+    let isJob = steps.contains { same($0, "jobTemplate") } || same(kindName(of: document), "Job")
+    let restartPolicy = try decodePodRestartPolicy(spec, isJob: isJob)
+    let osIsLinux = try decodeOS(spec)
 
     let used = ["name", "command", "args", "env", "envFrom", "workingDir", "securityContext", "lifecycle",
-                "startupProbe", "readinessProbe", "livenessProbe", "restartPolicy", "ports"]
+                "startupProbe", "readinessProbe", "livenessProbe", "restartPolicy", "restartPolicyRules", "ports"]
     let inits = try spec.mappings("initContainers", of: "containers", used: used, ignored: ignoredContainerFields) ?? []
     guard let mains = try spec.mappings("containers", of: "containers", used: used, ignored: ignoredContainerFields) else {
         throw configError(file, line: node.line, column: node.column, spec.path("containers") + " is required")
@@ -123,6 +126,7 @@ private func decodePodSpec(_ document: YAMLNode, file: String) throws(UsageError
     if mains.isEmpty { throw spec.error(spec.node, "containers", "must list at least one container") }
 
     var plan = Plan(processes: [], grace: graceSeconds * nanosPerSecond)
+    plan.restartPolicy = restartPolicy
     // Names are unique across both lists, as Kubernetes requires: the log tells them apart.
     // Compared within buckets of a byte hash, so thousands of containers cost no quadratic time.
     var buckets = [[Int]](repeating: [], count: 256)
@@ -131,7 +135,7 @@ private func decodePodSpec(_ document: YAMLNode, file: String) throws(UsageError
     let all = inits + mains
     for (i, container) in all.enumerated() {
         let (process, nameNode) = try decodeContainer(container, isInit: i < inits.count, pod: pod, graceSeconds: graceSeconds, graceSource: graceSource,
-                                                   planBytes: &planBytes)
+                                                   osIsLinux: osIsLinux, planBytes: &planBytes)
         let bucket = Int(process.name.utf8.reduce(UInt8(0)) { $0 &* 31 &+ $1 })
         if let other = buckets[bucket].first(where: { same(plan.processes[$0].name, process.name) }) {
             throw container.error(nameNode, "name", nameNode.shown + " is already the name of " + all[other].path + " (line \(nameNodes[other].line))")
@@ -141,4 +145,41 @@ private func decodePodSpec(_ document: YAMLNode, file: String) throws(UsageError
         plan.processes.append(process)
     }
     return plan
+}
+
+/// `restartPolicy` of the pod: Always (the default), OnFailure or Never; a Job's pod template
+/// takes only OnFailure or Never, as the API server requires.
+private func decodePodRestartPolicy(_ spec: Fields, isJob: Bool) throws(UsageError) -> Plan.RestartPolicy {
+    guard let text = try spec.string("restartPolicy") else {
+        if isJob {
+            throw spec.error(spec.node, "restartPolicy", "is required in a Job's pod template (OnFailure or Never)")
+        }
+        return .always
+    }
+    let node = spec["restartPolicy"] ?? spec.node
+    guard let policy = restartPolicyNamed(text) else {
+        throw spec.error(node, "restartPolicy", node.shown + " is not a restart policy (use Always, OnFailure or Never)")
+    }
+    if isJob && policy == .always {
+        throw spec.error(node, "restartPolicy", "a Job's pods take OnFailure or Never, not Always")
+    }
+    return policy
+}
+
+func restartPolicyNamed(_ text: String) -> Plan.RestartPolicy? {
+    if same(text, "Always") { return .always }
+    if same(text, "OnFailure") { return .onFailure }
+    if same(text, "Never") { return .never }
+    return nil
+}
+
+/// `os.name`: linux, or absent. usher runs Linux processes; a Windows pod is an error. Returns
+/// whether linux was named (a container's `lifecycle.stopSignal` needs it, as in the API).
+private func decodeOS(_ spec: Fields) throws(UsageError) -> Bool {
+    guard let os = try spec.mapping("os", used: ["name"]) else { return false }
+    let node = try os.required("name")
+    let name = try readString(os.file, node, os.path("name"))
+    if same(name, "linux") { return true }
+    if same(name, "windows") { throw os.error(node, "name", "windows pods cannot run under usher, a Linux init") }
+    throw os.error(node, "name", node.shown + " is not an operating system (use linux)")
 }

@@ -51,7 +51,7 @@ func decodeIdentity(_ owner: Fields, container: Bool) throws(UsageError) -> Iden
 /// for the message when another container has the same name.
 /// `planBytes` counts the argv and env of the containers decoded so far, against maxPlanBytes.
 func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int64, graceSource: String,
-                     planBytes: inout Int) throws(UsageError) -> (Plan.Process, YAMLNode) {
+                     osIsLinux: Bool, planBytes: inout Int) throws(UsageError) -> (Plan.Process, YAMLNode) {
     let nameNode = try c.required("name")
     let name = try readString(c.file, nameNode, c.path("name"))
     guard isDNSLabel(name) else {
@@ -59,15 +59,15 @@ func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int
     }
 
     var role: Plan.Role = isInit ? .initStep : .main
-    if let policy = try c.string("restartPolicy") {
-        guard isInit else {
-            throw c.error(c["restartPolicy"] ?? c.node, "restartPolicy", "only init containers take a restartPolicy (Always, which makes one a sidecar)")
+    // A container's own restartPolicy (KEP-5307): Always makes an init container a sidecar; a
+    // regular container takes any of the three, an init container OnFailure or Never too.
+    var ownPolicy: Plan.RestartPolicy?
+    if let text = try c.string("restartPolicy") {
+        let node = c["restartPolicy"] ?? c.node
+        guard let policy = restartPolicyNamed(text) else {
+            throw c.error(node, "restartPolicy", node.shown + " is not a restart policy (use Always, OnFailure or Never)")
         }
-        guard same(policy, "Always") else {
-            let node = c["restartPolicy"] ?? c.node
-            throw c.error(node, "restartPolicy", node.shown + " is not valid for an init container (use Always for a sidecar, or leave it out)")
-        }
-        role = .sidecar
+        if isInit && policy == .always { role = .sidecar } else { ownPolicy = policy }
     }
 
     if let key = c.key("envFrom") {
@@ -102,6 +102,8 @@ func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int
         }
     }
     var process = Plan.Process(name: name, argv: expanded, role: role)
+    process.restartPolicy = ownPolicy
+    process.restartRules = try decodeRestartRules(c, role: role, hasPolicy: ownPolicy != nil)
     if !process.argv.elementsEqual(argv, by: same) { process.writtenArgv = argv }
     process.env = env
     if let dir = try c.string("workingDir"), !dir.isEmpty { process.workingDir = dir }
@@ -125,7 +127,7 @@ func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int
             if let key = c.key(field) { throw c.error(key, field, "may not be set for an init container without restartPolicy: Always") }
         }
     }
-    try decodeLifecycle(c, into: &process, graceSeconds: graceSeconds, graceSource: graceSource)
+    try decodeLifecycle(c, into: &process, graceSeconds: graceSeconds, graceSource: graceSource, osIsLinux: osIsLinux)
     process.startupProbe = try decodeProbe(c, "startupProbe")
     process.readinessProbe = try decodeProbe(c, "readinessProbe")
     process.livenessProbe = try decodeProbe(c, "livenessProbe")
@@ -140,37 +142,93 @@ private func isDNSLabel(_ name: String) -> Bool {
     return b.allSatisfy { alnum($0) || $0 == 45 }
 }
 
-private func decodeLifecycle(_ c: Fields, into process: inout Plan.Process, graceSeconds: Int64, graceSource: String) throws(UsageError) {
+private func decodeLifecycle(_ c: Fields, into process: inout Plan.Process, graceSeconds: Int64, graceSource: String,
+                             osIsLinux: Bool) throws(UsageError) {
     guard let l = try c.mapping("lifecycle", used: ["preStop", "postStart", "stopSignal"]) else { return }
-    if let key = l.key("postStart") {
-        throw l.error(key, "postStart", "lifecycle.postStart is not supported by usher")
-    }
     if let text = try l.string("stopSignal") {
         let node = l["stopSignal"] ?? l.node
+        // The API server's rule: a stop signal names a signal of the pod's operating system, so
+        // the pod must say which (spec.os.name).
+        guard osIsLinux else {
+            throw l.error(node, "stopSignal", "requires spec.os.name: linux in the pod spec, as Kubernetes does")
+        }
         guard let signal = parseSignal(text) else {
             throw l.error(node, "stopSignal", "unknown signal " + node.shown + " (use a name such as SIGTERM, SIGINT or SIGQUIT)")
         }
         if let problem = stopSignalProblem(signal) { throw l.error(node, "stopSignal", problem) }
         process.stopSignal = signal
     }
+    process.postStart = try decodeHook(l, "postStart", container: c, graceSeconds: graceSeconds, graceSource: graceSource)
+    process.preStop = try decodeHook(l, "preStop", container: c, graceSeconds: graceSeconds, graceSource: graceSource)
+}
+
+/// One lifecycle hook: exec, httpGet or sleep, as the kubelet runs them. A sleep may not be
+/// longer than the grace period (the API server's validateSleepAction, for both hooks); a zero
+/// sleep is no hook at all, as `--pre-stop 0s` is.
+private func decodeHook(_ l: Fields, _ field: String, container c: Fields, graceSeconds: Int64,
+                        graceSource: String) throws(UsageError) -> Plan.Handler? {
     let handlers = ["exec", "sleep", "httpGet", "tcpSocket"]
-    guard let h = try l.mapping("preStop", used: handlers) else { return }
-    switch try oneHandler(h, among: handlers, supported: "exec or sleep") {
+    guard let h = try l.mapping(field, used: handlers) else { return nil }
+    switch try oneHandler(h, among: handlers, supported: "exec, httpGet or sleep") {
     case 0:
-        process.preStop = .exec(try decodeExec(h))
+        return .exec(try decodeExec(h))
     case 1:
-        guard let sleep = try h.mapping("sleep", used: ["seconds"]) else { return }  // present: oneHandler saw it
+        guard let sleep = try h.mapping("sleep", used: ["seconds"]) else { return nil }  // present: oneHandler saw it
         let seconds = try sleep.integer("seconds", min: 0) ?? 0
         if let problem = preStopProblem(seconds * nanosPerSecond, grace: graceSeconds * nanosPerSecond,
-                                        graceSource: graceSource) {
+                                        graceSource: graceSource, hook: field) {
             throw sleep.error(sleep["seconds"] ?? sleep.node, "seconds", problem)
         }
-        // A zero sleep is no hook at all, as `--pre-stop 0s` is: both front ends agree.
-        process.preStop = seconds == 0 ? nil : .sleep(seconds * nanosPerSecond)
-    case let unsupported:
-        let name = handlers[unsupported]
-        throw h.error(h.key(name) ?? h.node, name, "not supported by usher in preStop (use exec or sleep)")
+        return seconds == 0 ? nil : .sleep(seconds * nanosPerSecond)
+    case 2:
+        return try decodeHTTPGet(h, container: c)
+    default:
+        throw h.error(h.key("tcpSocket") ?? h.node, "tcpSocket",
+                      "is not a lifecycle handler the kubelet runs (it is kept in the API only for compatibility): use exec, httpGet or sleep")
     }
+}
+
+/// `restartPolicyRules` (KEP-5307) with the API server's validation: the container must have
+/// a restartPolicy of its own, at most 20 rules, each `action: Restart` with `exitCodes`
+/// (`operator` In or NotIn, at most 255 `values`).
+private func decodeRestartRules(_ c: Fields, role: Plan.Role, hasPolicy: Bool) throws(UsageError) -> [Plan.RestartRule] {
+    guard let rules = try c.mappings("restartPolicyRules", of: "rules (action and exitCodes)", used: ["action", "exitCodes"]) else { return [] }
+    let key = c.key("restartPolicyRules") ?? c.node
+    if role == .sidecar {
+        throw c.error(key, "restartPolicyRules", "has no effect on a sidecar: restartPolicy Always restarts it whatever its exit code")
+    }
+    guard hasPolicy else {
+        throw c.error(key, "restartPolicyRules", "requires the container's own restartPolicy (Always, OnFailure or Never)")
+    }
+    if rules.count > 20 { throw c.error(key, "restartPolicyRules", "has \(rules.count) rules; at most 20 are allowed") }
+    var out: [Plan.RestartRule] = []
+    for r in rules {
+        let actionNode = try r.required("action")
+        guard same(try readString(r.file, actionNode, r.path("action")), "Restart") else {
+            throw r.error(actionNode, "action", actionNode.shown + " is not an action (the only one is Restart)")
+        }
+        guard let codes = try r.mapping("exitCodes", used: ["operator", "values"]) else {
+            throw r.error(r.node, "exitCodes", "is required: the exit codes the rule matches")
+        }
+        let opNode = try codes.required("operator")
+        let op = try readString(codes.file, opNode, codes.path("operator"))
+        guard same(op, "In") || same(op, "NotIn") else {
+            throw codes.error(opNode, "operator", opNode.shown + " is not an operator (use In or NotIn)")
+        }
+        let valueNodes = try codes.items("values", of: "exit codes") ?? []
+        if valueNodes.count > 255 {
+            throw codes.error(codes["values"] ?? codes.node, "values", "has \(valueNodes.count) exit codes; at most 255 are allowed")
+        }
+        var values: [Int32] = []
+        for (k, node) in valueNodes.enumerated() {
+            guard case .int(let parsed) = node.resolvedScalar, let v = parsed, v >= Int64(Int32.min), v <= Int64(Int32.max) else {
+                throw typeError(codes.file, node, indexed(codes.path("values"), k), expected: "an exit code (an integer)")
+            }
+            values.append(Int32(v))
+        }
+        out.append(Plan.RestartRule(exitCodesIn: same(op, "In"), values: values))
+    }
+    return out
 }
 
 /// `name: TOKEN=s3cr3t` is a value written into the name: the message shows the name part only.

@@ -30,7 +30,7 @@ func decodeProbe(_ c: Fields, _ field: String) throws(UsageError) -> Plan.Probe?
     return probe
 }
 
-private func decodeHTTPGet(_ probe: Fields, container: Fields) throws(UsageError) -> Plan.Handler {
+func decodeHTTPGet(_ probe: Fields, container: Fields) throws(UsageError) -> Plan.Handler {
     guard let h = try probe.mapping("httpGet", used: ["path", "port", "host", "scheme", "httpHeaders"]) else {
         return .exec([])  // not taken: oneHandler saw it
     }
@@ -75,18 +75,22 @@ private func decodeTCPSocket(_ probe: Fields, container: Fields) throws(UsageErr
     return .tcp(try probeAddress(t, port: port, path: "/"))
 }
 
-/// The handler's `host` (127.0.0.1 by default: usher probes its own container, where the
-/// kubelet would use the pod's IP) with `port` and `path`, parsed as an HTTPURL, which takes an
-/// IPv4 address or localhost: the static binary has no DNS resolver.
+/// The handler's `host` with `port` and `path`, parsed as an HTTPURL, which takes an IPv4
+/// address or localhost: the static binary has no DNS resolver. Without a host the kubelet uses
+/// the pod's IP: the URL is marked to use the container's own address at run time (see
+/// `ownAddress`), with 127.0.0.1 to fall back on.
 private func probeAddress(_ handler: Fields, port: UInt16, path: String) throws(UsageError) -> HTTPURL {
     var host = try handler.string("host") ?? ""
-    if host.isEmpty { host = "127.0.0.1" }
+    let podAddress = host.isEmpty
+    if podAddress { host = "127.0.0.1" }
     // The host must come back whole: "10.0.0.1/x" would otherwise parse with part of it as path.
     guard let url = HTTPURL("http://" + host + ":" + String(port) + path), same(url.host, host) else {
         let node = handler["host"] ?? handler.node
         throw handler.error(node, "host", node.shown + " is not an IPv4 address or localhost (usher's static binary resolves no host names)")
     }
-    return url
+    var result = url
+    result.podAddress = podAddress
+    return result
 }
 
 /// A handler's `port`: a number, or the name of one of the container's `ports`.

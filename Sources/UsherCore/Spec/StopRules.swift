@@ -27,8 +27,8 @@ func stopSignalProblem(_ signal: Int32) -> String? {
 /// Kubernetes' validateSleepAction, which allows at most terminationGracePeriodSeconds, since
 /// the grace period counts from before the preStop hook. `graceSource` names where the grace
 /// period was set.
-func preStopProblem(_ sleep: Nanos, grace: Nanos, graceSource: String) -> String? {
+func preStopProblem(_ sleep: Nanos, grace: Nanos, graceSource: String, hook: String = "preStop") -> String? {
     guard sleep > grace else { return nil }
-    return "a preStop sleep of " + formatDuration(sleep) + " is longer than the grace period of " + formatDuration(grace)
+    return "a " + hook + " sleep of " + formatDuration(sleep) + " is longer than the grace period of " + formatDuration(grace)
         + " (" + graceSource + "), which it counts against"
 }

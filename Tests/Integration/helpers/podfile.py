@@ -63,7 +63,11 @@ def document(spec, kind="Pod"):
 
 
 def pod_spec(containers, init=(), **fields):
+    """A pod spec; `os.name: linux` is added when a container sets lifecycle.stopSignal, which
+    the API server (and so usher) only accepts with it."""
     spec = dict(fields)
+    if "os" not in spec and any("stopSignal" in (c.get("lifecycle") or {}) for c in list(init) + list(containers)):
+        spec["os"] = {"name": "linux"}
     if init:
         spec["initContainers"] = list(init)
     spec["containers"] = list(containers)
