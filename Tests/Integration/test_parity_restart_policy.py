@@ -141,6 +141,7 @@ def test_on_failure_backs_off_10s_before_the_second_restart(usher, act, tmp_path
                     containers=[container("crasher", act("crasher", "--exit-after", 200, "--code", 1)),
                                 container("steady", act("steady", "--code", 0))])
     u = usher(["-f", pod])
+    u.wait_started("steady")
     u.wait_for(lambda: len(u.find("crasher", "exit")) >= 2, timeout=10, what="crasher to fail twice")
     time.sleep(2.5)
     log = LifecycleLog(u.events())

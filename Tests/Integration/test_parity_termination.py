@@ -145,7 +145,7 @@ def test_should_respect_termination_grace_period_seconds_with_long_running_prest
     A main whose preStop never ends and which ignores SIGTERM (it catches it): its stop signal
     comes at D - window (its hook ended then), the SIGKILL at D (usher exits 137), never less than
     the window after the stop signal; the hook runs from the SIGTERM until D - window."""
-    hook = f"PreStop-regular1"
+    hook = "PreStop-regular1"
     pod = write_pod(tmp_path, terminationGracePeriodSeconds=grace,
                     containers=[container("regular1", act("regular1", "--catch", "TERM"),
                                           lifecycle=lifecycle(pre_stop=exec_handler(act(hook, "--loop", 200))))])
