@@ -167,10 +167,10 @@ def test_should_respect_termination_grace_period_seconds_with_long_running_prest
 
 
 def test_the_stop_window_holds_for_the_command_line_pre_stop_too(usher, act):
-    """Issue 13 item 5 / item 2 ("also applies with -f", so without it too): --pre-stop 10s with
-    --grace 4s used to SIGKILL the app at 4s without any SIGTERM before; now the SIGTERM comes at
-    D - 2s."""
-    u = usher(["--pre-stop", "10s", "--grace", "4s", "--", *act("app", "--catch", "TERM")])
+    """Issue 13 items 2 and 5 ("also applies with -f", so without it too): --pre-stop 3500ms with
+    --grace 4s (a --pre-stop longer than --grace is a usage error) used to leave the app 0.5s
+    between its SIGTERM and the SIGKILL; now the SIGTERM comes at D - 2s, the preStop cut short."""
+    u = usher(["--pre-stop", "3500ms", "--grace", "4s", "--", *act("app", "--catch", "TERM")])
     u.wait_started("app")
     sent = u.signal(signal.SIGTERM)
     assert u.wait(timeout=15) == 137
