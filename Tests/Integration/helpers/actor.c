@@ -35,6 +35,9 @@
 //   --env-hex VAR: log "envhex" with "VAR=HEX" of the variable's value ("VAR=-" when unset);
 //   repeatable (up to 8).
 //   --report-cwd: log "cwd" with the working directory.
+//   --loop MS: log "loop N" every MS ms (N counts from 1) while running, as the kubelet e2e
+//   tests' "Looping" lines do, so that a test can tell when a process last ran (a process
+//   killed with SIGKILL logs no "exit").
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -243,7 +246,7 @@ int main(int argc, char **argv) {
     if (argc < 2) { fprintf(stderr, "usage: actor NAME --log FILE [options]\n"); return 64; }
     name = argv[1];
     int ignore[64] = {0}, stop_on[64] = {0}, catch_only[64] = {0};
-    long linger_ms = 0, exit_after_ms = -1, orphan_ms = 200;
+    long linger_ms = 0, exit_after_ms = -1, orphan_ms = 200, loop_ms = 0;
     int code = -1, orphans = 0, report = 0, argv_hex = 0, report_cwd = 0;
     long out_lines = 0, err_lines = 0;
     const char *flood_kind = NULL, *join_of = NULL, *give_of = NULL, *env_hex[8] = {0};
@@ -269,6 +272,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--argv-hex")) { argv_hex = 1; }
         else if (!strcmp(a, "--env-hex")) { if (env_hexes < 8) env_hex[env_hexes++] = v; i++; }
         else if (!strcmp(a, "--report-cwd")) { report_cwd = 1; }
+        else if (!strcmp(a, "--loop")) { loop_ms = atol(v); i++; }
         else { fprintf(stderr, "actor: unknown option %s\n", a); return 64; }
     }
     stop_on[SIGTERM] = stop_on[SIGINT] = stop_on[SIGQUIT] = 1;
@@ -327,9 +331,20 @@ int main(int argc, char **argv) {
 
     long long start = now_ns();
     long long hard_cap = start + 120LL * 1000000000LL;  // never outlive a broken test
+    long loops = 0;
+    long long next_loop = loop_ms > 0 ? start + loop_ms * 1000000LL : 0;
     for (;;) {
         long long deadline = exit_after_ms >= 0 ? start + exit_after_ms * 1000000LL : hard_cap;
+        if (loop_ms > 0 && now_ns() >= next_loop) {
+            char detail[32];
+            snprintf(detail, sizeof detail, "%ld", ++loops);
+            log_event("loop", detail);
+            next_loop += loop_ms * 1000000LL;
+        }
+        long long wake = loop_ms > 0 && next_loop < deadline ? next_loop : deadline;
         long long left_ms = (deadline - now_ns()) / 1000000LL;
+        long long wait_ms = (wake - now_ns()) / 1000000LL;
+        if (wait_ms < 0) wait_ms = 0;
         if (left_ms <= 0) {
             int status = code >= 0 ? code : 0;
             if (give_of) give_pid_of(give_of);
@@ -339,7 +354,7 @@ int main(int argc, char **argv) {
             return status;
         }
         struct pollfd p = { pipe_fds[0], POLLIN, 0 };
-        int n = poll(&p, 1, (int)(left_ms > 1000000 ? 1000000 : left_ms));
+        int n = poll(&p, 1, (int)(wait_ms > 1000000 ? 1000000 : wait_ms));
         if (n <= 0) continue;
         struct record r;
         if (read(pipe_fds[0], &r, sizeof r) != (ssize_t)sizeof r) continue;

@@ -39,6 +39,38 @@ def pre_stop_sleep(seconds):
     return {"preStop": {"sleep": {"seconds": seconds}}}
 
 
+def exec_handler(command):
+    """A lifecycle handler (postStart or preStop) that runs a command."""
+    return {"exec": {"command": [str(w) for w in command]}}
+
+
+def sleep_handler(seconds):
+    return {"sleep": {"seconds": seconds}}
+
+
+def http_handler(port, path="/", host=None, headers=(), scheme=None):
+    """A lifecycle handler that sends an HTTP GET (host unset: the container's own address)."""
+    get = {"path": path, "port": port}
+    if host is not None:
+        get["host"] = host
+    if scheme is not None:
+        get["scheme"] = scheme
+    if headers:
+        get["httpHeaders"] = [{"name": n, "value": v} for n, v in headers]
+    return {"httpGet": get}
+
+
+def lifecycle(pre_stop=None, post_start=None, **fields):
+    """lifecycle: {postStart, preStop, ...fields (e.g. stopSignal)}."""
+    out = {}
+    if post_start is not None:
+        out["postStart"] = post_start
+    if pre_stop is not None:
+        out["preStop"] = pre_stop
+    out.update(fields)
+    return out
+
+
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")
 
 

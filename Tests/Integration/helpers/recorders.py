@@ -1,0 +1,29 @@
+"""argv builders for the kubelet-parity tests' recording servers, and their request logs."""
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RECORDER = os.path.join(HERE, "http_recorder.py")
+
+
+def recorder(name, events_log, port, *opts):
+    """argv of an http_recorder that logs to the test's events file (see http_recorder.py)."""
+    return [sys.executable, RECORDER, name, "--log", events_log, "--port", str(port), *[str(o) for o in opts]]
+
+
+def requests(path):
+    """The requests an http_recorder wrote to its --requests file, oldest first."""
+    try:
+        with open(path) as f:
+            return [json.loads(l) for l in f if l.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def header(request, name):
+    """The value of header `name` (any case) in a recorded request, or None."""
+    for n, v in request["headers"]:
+        if n.lower() == name.lower():
+            return v
+    return None
