@@ -192,7 +192,7 @@ struct Timeline {
     @Test func theStartupProbeKillRunsThePreStopFirst() {
         var h = Harness(gated(failures: 1) { $0.preStop = .exec(["drain"]) })
         h.probe(0, .startup, passed: false, detail: "refused")
-        #expect(h.signals().last == .runHandler(0, .hook(.preStop), timeout: 28 * second))
+        #expect(h.signals().last == .runHandler(0, .hook(.preStop), timeout: 30 * second))
         #expect(!h.signalled(0, sigterm))
         h.hookDone(0, .preStop, .exited(0))
         #expect(h.signals().last == .signalGroup(0, sigterm))
@@ -371,8 +371,8 @@ struct Timeline {
         var h = Harness(Plan(processes: [proc("app", .main) { $0.preStop = .exec(["drain"]); $0.stopSignal = sigint }]))
         h.now = 1 * second
         h.send(.signal(sigterm))
-        #expect(h.signals().suffix(1) == [.runHandler(0, .hook(.preStop), timeout: 28 * second)],
-                "it may run until the stop window: the deadline less 2s")
+        #expect(h.signals().suffix(1) == [.runHandler(0, .hook(.preStop), timeout: 30 * second)],
+                "its backstop timeout is the deadline; the stop window ends it first")
         #expect(h.logs().contains(.hookStarted(name: "app", pid: 100, .preStop, hookPid: 101)))
         h.now = 3 * second
         h.hookDone(0, .preStop, .exited(0))
@@ -387,7 +387,7 @@ struct Timeline {
         var h = Harness(Plan(processes: [proc("app", .main) { $0.preStop = .exec(["nope"]) }]),
                         failHook: [0: SpawnFailure(code: 127, reason: "command not found: nope")])
         h.send(.signal(sigterm))
-        #expect(h.signals().suffix(2) == [.runHandler(0, .hook(.preStop), timeout: 28 * second), .signalGroup(0, sigterm)])
+        #expect(h.signals().suffix(2) == [.runHandler(0, .hook(.preStop), timeout: 30 * second), .signalGroup(0, sigterm)])
     }
 
     /// An httpGet preStop counts as done whatever its status (the kubelet's HandlerRunner
@@ -395,7 +395,7 @@ struct Timeline {
     @Test func anHTTPPreStopIsDoneWhateverItsStatus() {
         var h = Harness(Plan(processes: [proc("app", .main) { $0.preStop = .http(HTTPURL("http://127.0.0.1:8080/drain")!, headers: []) }]))
         h.send(.signal(sigterm))
-        #expect(h.signals().last == .runHandler(0, .hook(.preStop), timeout: 28 * second))
+        #expect(h.signals().last == .runHandler(0, .hook(.preStop), timeout: 30 * second))
         h.send(.handlerDone(0, .hook(.preStop), HandlerResult(passed: true, detail: "HTTP 500")))
         #expect(h.signals().last == .signalGroup(0, sigterm))
     }
@@ -432,7 +432,7 @@ struct Timeline {
         var t = Timeline(plan)
         t.send(.signal(sigterm))
         #expect(t.h.logs().contains(.hookSleep(name: "a", pid: 100, .preStop, wait: 1 * second)))
-        #expect(t.when(.runHandler(1, .hook(.preStop), timeout: 28 * second)) == 0)
+        #expect(t.when(.runHandler(1, .hook(.preStop), timeout: 30 * second)) == 0)
         #expect(t.h.logs().contains(.hookSleep(name: "app", pid: 102, .preStop, wait: 2 * second)))
         t.h.now = 500 * ms
         t.send(.handlerDone(1, .hook(.preStop), HandlerResult(passed: true, detail: "exited with status 0", status: .exited(0))))
@@ -585,7 +585,7 @@ struct Timeline {
         ]))
         h.hookDone(0, .postStart, .exited(1))
         #expect(h.logs().contains(.stoppingForRestart(name: "proxy", pid: 100, reason: "its postStart hook failed")))
-        #expect(h.signals().last == .runHandler(0, .hook(.preStop), timeout: 28 * second))
+        #expect(h.signals().last == .runHandler(0, .hook(.preStop), timeout: 30 * second))
         h.hookDone(0, .preStop, .exited(0))
         #expect(h.signals().last == .signalGroup(0, sigterm))
         h.send(.exited(0, .signaled(sigterm)))

@@ -326,7 +326,7 @@ private func indented(_ text: String, by spaces: Int) -> String {
         #expect(failure(container("    securityContext: {runAsUser: 4294967295}\n"))
             == "pod.yaml:4:34: containers[0].securityContext.runAsUser: must be at most 4294967294, got 4294967295")
         #expect(failure(container("    lifecycle: {stopSignal: SIGFOO}\n"))
-            == "pod.yaml:4:29: containers[0].lifecycle.stopSignal: unknown signal \"SIGFOO\" (use a name such as SIGTERM, SIGINT or SIGQUIT)")
+            == "pod.yaml:4:29: containers[0].lifecycle.stopSignal: unknown signal \"SIGFOO\" (Kubernetes takes names such as SIGTERM, SIGINT, SIGQUIT or SIGRTMIN+1)")
         #expect(failure(container("    lifecycle: {stopSignal: SIGKILL}\n"))
             == "pod.yaml:4:29: containers[0].lifecycle.stopSignal: SIGKILL cannot be caught, so it cannot ask for a graceful stop (use a signal such as SIGTERM)")
         #expect(failure(container("    lifecycle: {preStop: {sleep: {seconds: 31}}}\n"))

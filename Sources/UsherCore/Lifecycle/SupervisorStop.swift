@@ -56,7 +56,7 @@ extension Supervisor {
         beginStop(i, reason: reason, killAt: killAt, forceAt: forceAt, now: now, into: &out)
     }
 
-    /// Starts its preStop (a sleep, or a handler the driver runs until the stop window at the
+    /// Starts its preStop (a sleep, or a handler the driver runs, ended at the stop window at the
     /// latest). With no time left before the window, no hook is started: its stop signal goes out
     /// now.
     private mutating func beginStop(_ i: Int, reason: StopReason, killAt: Nanos, forceAt: Nanos, now: Nanos,
@@ -72,8 +72,9 @@ extension Supervisor {
             stop.preStop = .sleeping(since: now, until: later(now, by: wait))
             out.append(.log(.hookSleep(name: name(i), pid: pid, .preStop, wait: wait)))
         case _?:
+            // The stop window ends it (and says so); the runner's own timeout is only a backstop.
             stop.preStop = .running(since: now, pid: nil)
-            out.append(.runHandler(i, .hook(.preStop), timeout: forceAt - now))
+            out.append(.runHandler(i, .hook(.preStop), timeout: killAt - now))
         }
         containers[i].stop = stop
     }

@@ -75,8 +75,8 @@ public func planText(_ plan: Plan, podAddress: UInt32? = nil) -> String {
 private func restartText(_ p: Plan.Process, _ plan: Plan) -> String {
     var parts: [String] = []
     for rule in p.restartRules {
-        parts.append("restarted if its exit code is " + (rule.exitCodesIn ? "" : "not ") + "one of "
-                     + rule.values.map { "\($0)" }.joined(separator: ", "))
+        parts.append("restarted if its exit code is " + (rule.exitCodesIn ? "In" : "NotIn") + " ["
+                     + rule.values.map { "\($0)" }.joined(separator: ", ") + "] (restartPolicyRules)")
     }
     let policy = p.restartPolicy ?? plan.restartPolicy
     let whose = p.restartPolicy == nil ? "the pod's" : "its own"

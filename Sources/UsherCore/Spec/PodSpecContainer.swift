@@ -152,8 +152,8 @@ private func decodeLifecycle(_ c: Fields, into process: inout Plan.Process, grac
         guard osIsLinux else {
             throw l.error(node, "stopSignal", "requires spec.os.name: linux in the pod spec, as Kubernetes does")
         }
-        guard let signal = parseSignal(text) else {
-            throw l.error(node, "stopSignal", "unknown signal " + node.shown + " (use a name such as SIGTERM, SIGINT or SIGQUIT)")
+        guard let signal = apiStopSignal(text) else {
+            throw l.error(node, "stopSignal", "unknown signal " + node.shown + " (Kubernetes takes names such as SIGTERM, SIGINT, SIGQUIT or SIGRTMIN+1)")
         }
         if let problem = stopSignalProblem(signal) { throw l.error(node, "stopSignal", problem) }
         process.stopSignal = signal

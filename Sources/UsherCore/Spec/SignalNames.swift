@@ -34,3 +34,30 @@ public func signalName(_ number: Int32) -> String {
     for (name, n) in signalNames where n == number { return "SIG" + name }
     return "SIG\(number)"
 }
+
+/// A `lifecycle.stopSignal` as the Kubernetes API takes it: exactly one of the names of its
+/// Linux list (`SIGTERM`, not `TERM`, `sigterm` or `15`), the aliases SIGCLD, SIGIOT and SIGPOLL,
+/// and `SIGRTMIN`, `SIGRTMIN+1` to `+15`, `SIGRTMAX-14` to `-1`, `SIGRTMAX`, numbered as the
+/// container runtimes number them (SIGRTMIN 34, SIGRTMAX 64, glibc's convention; musl's own
+/// SIGRTMIN macro is 35, which is why these are not taken from the C library).
+func apiStopSignal(_ text: String) -> Int32? {
+    let bytes = Array(text.utf8)
+    guard bytes.count > 3, bytes[0] == 83, bytes[1] == 73, bytes[2] == 71 else { return nil }  // "SIG"
+    let rest = Array(bytes[3...])
+    for (name, number) in signalNames + [("CLD", 17), ("IOT", 6), ("POLL", 29)] where Array(name.utf8) == rest {
+        return number
+    }
+    func offset(after prefix: String, sign: UInt8, max: Int32) -> Int32? {
+        let p = Array(prefix.utf8)
+        guard rest.starts(with: p) else { return nil }
+        let tail = rest[p.count...]
+        if tail.isEmpty { return 0 }
+        guard tail.first == sign, tail.count >= 2, tail.count <= 3,
+              tail.dropFirst().allSatisfy({ $0 >= 48 && $0 <= 57 }), tail.dropFirst().first != 48 else { return nil }
+        let n = tail.dropFirst().reduce(Int32(0)) { $0 * 10 + Int32($1 - 48) }
+        return n >= 1 && n <= max ? n : nil
+    }
+    if let n = offset(after: "RTMIN", sign: 43, max: 15) { return 34 + n }  // "+"
+    if let n = offset(after: "RTMAX", sign: 45, max: 14) { return 64 - n }  // "-"
+    return nil
+}

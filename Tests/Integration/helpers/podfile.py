@@ -76,6 +76,8 @@ WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")
 
 def document(spec, kind="Pod"):
     """The pod spec as a document of `kind`: PodSpec (bare), Pod, a workload, Job or CronJob."""
+    if kind in ("Job", "CronJob") and "restartPolicy" not in spec:
+        spec = {**spec, "restartPolicy": "Never"}  # the API requires it of a Job's pod template
     template = {"metadata": {"labels": {"app": "usher-test"}}, "spec": spec}
     meta = {"name": "usher-test"}
     if kind == "PodSpec":
@@ -95,11 +97,7 @@ def document(spec, kind="Pod"):
 
 
 def pod_spec(containers, init=(), **fields):
-    """A pod spec; `os.name: linux` is added when a container sets lifecycle.stopSignal, which
-    the API server (and so usher) only accepts with it."""
     spec = dict(fields)
-    if "os" not in spec and any("stopSignal" in (c.get("lifecycle") or {}) for c in list(init) + list(containers)):
-        spec["os"] = {"name": "linux"}
     if init:
         spec["initContainers"] = list(init)
     spec["containers"] = list(containers)
