@@ -4,22 +4,24 @@
 /// owns, and asks it whether the loop must go on after the supervisor is done; the companion
 /// never performs the supervisor's actions and the driver keeps none of its state.
 ///
-/// A generic parameter rather than a protocol value: Embedded Swift has no existentials, and a
-/// normal run's `NoCompanion` costs nothing once specialised.
-protocol Companion {
+/// A class-bound protocol, held by the driver as an optional existential: Embedded Swift has
+/// those for classes, a normal run holds none (a nil check per call), and the driver's code is
+/// compiled once rather than once per kind of run (a generic driver cost 20 kB of the release
+/// binary, specialised twice).
+protocol Companion: AnyObject {
     /// Seen before the supervisor handles it.
-    mutating func observe(_ event: Event, at now: Nanos)
+    func observe(_ event: Event, at now: Nanos)
     /// Seen as the driver performs it.
-    mutating func observe(_ action: Action, at now: Nanos)
+    func observe(_ action: Action, at now: Nanos)
     /// After each event has been handled, with the supervisor's state as it now is.
-    mutating func settled(_ supervisor: Supervisor, at now: Nanos)
+    func settled(_ supervisor: Supervisor, at now: Nanos)
     /// When the companion next wants `tick`; nil when nothing is due.
     var nextWakeup: Nanos? { get }
     /// The timer fired: work that was due, and events for the driver to feed (a rehearsal's
     /// stop signal, as if sent from outside).
-    mutating func tick(at now: Nanos, poller: Poller) -> [Event]
+    func tick(at now: Nanos, poller: Poller) -> [Event]
     /// A poller token at or above `tokenBase` became ready.
-    mutating func ready(token: UInt64, at now: Nanos, poller: Poller)
+    func ready(token: UInt64, at now: Nanos, poller: Poller)
     /// Whether the loop must go on after the supervisor has said exit.
     func keepsLoopRunning(at now: Nanos) -> Bool
 }
@@ -27,13 +29,3 @@ protocol Companion {
 /// Poller tokens a companion may use: from here up to the probe runner's.
 let companionTokenBase: UInt64 = 1 << 32
 
-/// The normal run: nothing on top of the PID-1 loop.
-struct NoCompanion: Companion {
-    @inline(__always) mutating func observe(_ event: Event, at now: Nanos) {}
-    @inline(__always) mutating func observe(_ action: Action, at now: Nanos) {}
-    @inline(__always) mutating func settled(_ supervisor: Supervisor, at now: Nanos) {}
-    var nextWakeup: Nanos? { nil }
-    mutating func tick(at now: Nanos, poller: Poller) -> [Event] { [] }
-    mutating func ready(token: UInt64, at now: Nanos, poller: Poller) {}
-    func keepsLoopRunning(at now: Nanos) -> Bool { false }
-}

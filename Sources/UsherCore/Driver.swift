@@ -3,12 +3,11 @@ import CUsher
 /// Connects the pure Supervisor to the system: feeds it events from the signalfd, the reaper,
 /// the timer, the probes and the output pipes, has its actions performed (`Performer`), and
 /// blocks in epoll with no timeout when nothing is due. It decides nothing: every lifecycle rule
-/// is the Supervisor's. `C` adds what a run needs on top of the loop (see `Companion`); the
-/// loop and the companion's calls are all that is specialised per companion, the performing is
-/// shared.
-struct Driver<C: Companion> {
+/// is the Supervisor's. A companion, when there is one, adds what a run needs on top of the loop
+/// (see `Companion`).
+struct Driver {
     var supervisor: Supervisor
-    var companion: C
+    var companion: (any Companion)?
     var performer: Performer
     let signals: SignalSource
     var timer: Timer
@@ -19,7 +18,7 @@ struct Driver<C: Companion> {
     /// How long usher's exit waits at most for a full stdout or stderr to take what is left.
     static var finalFlushLimit: Nanos { nanosPerSecond }
 
-    init(plan: Plan, options: RunOptions, companion: C) throws(SystemError) {
+    init(plan: Plan, options: RunOptions, companion: (any Companion)? = nil) throws(SystemError) {
         supervisor = Supervisor(plan: plan.withPrimaryGroups())
         self.companion = companion
         signals = try SignalSource.takeOver()
@@ -44,7 +43,7 @@ struct Driver<C: Companion> {
     /// The event loop: until the supervisor says exit (and the companion has nothing left under
     /// way). Returns its exit status, or -1 when the loop itself failed (reported on stderr).
     mutating func loop() -> Int32 {
-        while performer.exitCode == nil || companion.keepsLoopRunning(at: monotonicNow()) {
+        while performer.exitCode == nil || companion?.keepsLoopRunning(at: monotonicNow()) == true {
             timer.set(nextWakeup)
             let tokens: [UInt64]
             do {
@@ -59,7 +58,7 @@ struct Driver<C: Companion> {
                 case Self.timerToken: timerFired()
                 case HandlerRunner.tokenBase...:
                     if let result = performer.handlers.ready(token: token, poller: poller) { feed(result) }
-                case companionTokenBase...: companion.ready(token: token, at: monotonicNow(), poller: poller)
+                case companionTokenBase...: companion?.ready(token: token, at: monotonicNow(), poller: poller)
                 default: performer.outputs.ready(token: token, poller: poller)
                 }
             }
@@ -69,9 +68,8 @@ struct Driver<C: Companion> {
 
     private var nextWakeup: Nanos? {
         var next = supervisor.nextWakeup
-        for t in [companion.nextWakeup, performer.handlers.nextWakeup] {
-            if let t { next = min(next ?? t, t) }
-        }
+        if let t = companion?.nextWakeup { next = min(next ?? t, t) }
+        if let t = performer.handlers.nextWakeup { next = min(next ?? t, t) }
         return next
     }
 
@@ -93,7 +91,9 @@ struct Driver<C: Companion> {
         timer.acknowledge()
         let now = monotonicNow()
         for result in performer.handlers.expire(now: now) { feed(result) }
-        for event in companion.tick(at: now, poller: poller) { feed(event) }
+        if let companion {
+            for event in companion.tick(at: now, poller: poller) { feed(event) }
+        }
         feed(.tick)
     }
 
@@ -104,13 +104,13 @@ struct Driver<C: Companion> {
         while !queue.isEmpty {
             let next = queue.removeFirst()
             let now = monotonicNow()
-            companion.observe(next, at: now)
+            companion?.observe(next, at: now)
             for action in supervisor.handle(next, now: now) {
-                companion.observe(action, at: now)
+                companion?.observe(action, at: now)
                 if let answer = performer.perform(action, plan: supervisor.plan, now: now) { queue.append(answer) }
             }
         }
-        companion.settled(supervisor, at: monotonicNow())
+        companion?.settled(supervisor, at: monotonicNow())
     }
 }
 

@@ -34,7 +34,7 @@ public func usherMain() -> Int32 {
         return printResult(OSString.printable(planText(plan, podAddress: ownAddress()), keepingLines: true))
     case .run(let plan, let options):
         do {
-            var driver = try Driver(plan: plan, options: options, companion: NoCompanion())
+            var driver = try Driver(plan: plan, options: options)
             return driver.run()
         } catch {
             writeAll(2, "usher: \(error.message)\n")

@@ -3,9 +3,9 @@
 /// 0 only when every run passed. The lifecycle itself is the same Supervisor, driven by the same
 /// loop; what a rehearsal adds is its companion, `RehearsalCompanion`.
 func rehearse(_ plan: Plan, _ options: RunOptions, _ rehearsal: RehearseOptions) -> Int32 {
-    var driver: Driver<RehearsalCompanion>
+    var driver: Driver
     do {
-        driver = try Driver(plan: plan, options: options, companion: RehearsalCompanion())
+        driver = try Driver(plan: plan, options: options)
     } catch {
         writeAll(2, "usher: \(error.message)\n")
         return 1
@@ -33,7 +33,7 @@ func rehearse(_ plan: Plan, _ options: RunOptions, _ rehearsal: RehearseOptions)
 /// main container is ready (or `after` past `readyBy` if they never are); the observer that
 /// records the timeline; and the requests of `--probe`, kept going until `probeFor` after the
 /// stop signal.
-struct RehearsalCompanion: Companion {
+final class RehearsalCompanion: Companion {
     /// The stop signal before it is armed, and once armed the instant it is sent.
     var pending: (after: Nanos, signal: Int32, readyBy: Nanos)?
     var trigger: (at: Nanos, signal: Int32)?
@@ -44,11 +44,20 @@ struct RehearsalCompanion: Companion {
     /// one; any other is a real one from outside, which interrupts the rehearsal.
     var ownSignal: Int32?
 
+    init() {}
+
+    init(after: Nanos, signal: Int32, readyBy: Nanos, observer: Rehearsal, prober: RequestProber?, probeFor: Nanos) {
+        pending = (after, signal, readyBy)
+        self.observer = observer
+        self.prober = prober
+        self.probeFor = probeFor
+    }
+
     /// How long a rehearsal waits for the main containers to become ready before it sends the
     /// stop signal anyway (the report then shows them never ready).
     static var readyTimeout: Nanos { 60 * nanosPerSecond }
 
-    mutating func observe(_ event: Event, at now: Nanos) {
+    func observe(_ event: Event, at now: Nanos) {
         if case .signal(let sig) = event, isStopRequest(sig) {
             if ownSignal == sig {
                 ownSignal = nil
@@ -61,13 +70,13 @@ struct RehearsalCompanion: Companion {
         observer?.observe(event, at: now)
     }
 
-    mutating func observe(_ action: Action, at now: Nanos) {
+    func observe(_ action: Action, at now: Nanos) {
         observer?.observe(action, at: now)
     }
 
     /// Notes when each process first became ready (its startup and readiness probes passed, or
     /// it has none), and arms the stop signal once every main container is.
-    mutating func settled(_ supervisor: Supervisor, at now: Nanos) {
+    func settled(_ supervisor: Supervisor, at now: Nanos) {
         guard observer != nil else { return }
         for i in supervisor.plan.processes.indices where observer?.processes[i].readyAt == nil && supervisor.isReady(i) {
             observer?.processes[i].readyAt = now
@@ -87,7 +96,7 @@ struct RehearsalCompanion: Companion {
         return next
     }
 
-    mutating func tick(at now: Nanos, poller: Poller) -> [Event] {
+    func tick(at now: Nanos, poller: Poller) -> [Event] {
         prober?.tick(now: now, poller: poller)
         guard let t = trigger, now >= t.at else { return [] }
         trigger = nil
@@ -96,7 +105,7 @@ struct RehearsalCompanion: Companion {
         return [.signal(t.signal)]  // the rehearsal's stop, as if sent from outside
     }
 
-    mutating func ready(token: UInt64, at now: Nanos, poller: Poller) {
+    func ready(token: UInt64, at now: Nanos, poller: Poller) {
         prober?.ready(token: token, now: now, poller: poller)
     }
 
@@ -105,7 +114,7 @@ struct RehearsalCompanion: Companion {
     }
 }
 
-extension Driver where C == RehearsalCompanion {
+extension Driver {
     /// One rehearsal run: a fresh supervisor, the stop signal `after` every main container is
     /// ready, and what the observer saw; orphans are checked and killed before returning. nil if
     /// the loop failed.
@@ -117,19 +126,20 @@ extension Driver where C == RehearsalCompanion {
         let start = monotonicNow()
         var observer = Rehearsal(plan: supervisor.plan, startedAt: start)
         observer.probeFor = probeFor
-        companion = RehearsalCompanion(
-            pending: (after, signal, later(start, by: RehearsalCompanion.readyTimeout)), trigger: nil,
+        let rehearsal = RehearsalCompanion(
+            after: after, signal: signal, readyBy: later(start, by: RehearsalCompanion.readyTimeout),
             observer: observer, prober: probes.isEmpty ? nil : RequestProber(urls: probes, startAt: start),
-            probeFor: probeFor, ownSignal: nil)
+            probeFor: probeFor)
+        companion = rehearsal
+        defer { companion = nil }
         feed(.start)
         guard loop() >= 0 else { return nil }
         performer.outputs.finish(until: later(monotonicNow(), by: Self.finalFlushLimit))
-        guard var run = companion.observer else { return nil }
-        if var p = companion.prober {
+        guard var run = rehearsal.observer else { return nil }
+        if var p = rehearsal.prober {
             p.stop()
             run.requests = p.records
         }
-        companion = RehearsalCompanion()
         // What outlived the shutdown: members left in a process group usher started, and
         // children of usher in no such group (daemons that left their group).
         for (i, pgid) in performer.groups.enumerated() {

@@ -179,7 +179,7 @@ import Testing
 /// does not pass, whatever its processes did, and the report says why.
 @Suite struct InterruptedRehearsal {
     @Test func aStopRequestThatIsNotTheRehearsalsOwnFailsTheRun() {
-        var companion = RehearsalCompanion()
+        let companion = RehearsalCompanion()
         var h = Harness(twoSidecars(), observe: true)
         companion.observer = h.observer
         companion.pending = (after: second, signal: sigterm, readyBy: 60 * second)
@@ -196,7 +196,7 @@ import Testing
     }
 
     @Test func theRehearsalsOwnStopSignalIsNotAnInterruption() {
-        var companion = RehearsalCompanion()
+        let companion = RehearsalCompanion()
         companion.observer = Rehearsal(plan: twoSidecars(), startedAt: 0)
         companion.trigger = (at: second, signal: sigint)
         let poller = try! Poller()
