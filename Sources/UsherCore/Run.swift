@@ -28,7 +28,7 @@ public func usherMain() -> Int32 {
         writeAll(1, usageText)
         return 0
     case .version:
-        writeAll(1, "usher \(usherVersion)\n")
+        writeAll(1, "usher \(usherVersion) (commit \(String(cString: cusher_build_commit())))\n")
         return 0
     case .run(let plan, let options):
         do {
