@@ -6,7 +6,7 @@ SWIFT_ROOT := $(shell dirname $$(dirname $$(readlink -f $$(command -v swiftc))))
 SOURCES := $(shell find Sources -type f) Package.swift
 
 .SECONDARY:
-.PHONY: all static release musl-deps release-deps test unit integration integration-arm64 demo deps build-deps container-env image bench bench-quick clean fuzz fuzz-quick sanitize FORCE
+.PHONY: all static release release-check integration-arm64 musl-deps release-deps test unit integration integration-arm64 demo deps build-deps container-env image bench bench-quick clean fuzz fuzz-quick sanitize FORCE
 
 all: static
 
@@ -93,6 +93,30 @@ dist/usher: $(MUSL)/$(ARCH)/usher
 	mkdir -p dist
 	$(OBJCOPY) --strip-all $< $@
 
+# For make bench only: the same release build of this machine, but against glibc (its static
+# libc.a), so that the benchmark can hold musl's costs (signals, reaping, memory) against glibc's.
+GLIBC := .build-glibc
+glibc_swift_flags = -target $(swift_triple.$(ARCH)) -enable-experimental-feature Embedded -wmo -Osize \
+  -lto=llvm-full -Xfrontend -function-sections -I $(GLIBC)/modules -I Sources/CYAML
+$(GLIBC)/modules/CUsher/module.modulemap:
+	mkdir -p $(@D)
+	printf 'module CUsher {\n    header "%s"\n    export *\n}\n' $(CURDIR)/Sources/CUsher/include/cusher.h > $@
+$(GLIBC)/UsherCore.o: $(CORE_SOURCES) Sources/CUsher/include/cusher.h $(GLIBC)/modules/CUsher/module.modulemap | build-deps
+	$(SWIFTC) $(glibc_swift_flags) -parse-as-library -module-name UsherCore \
+	  -emit-module -emit-module-path $(@D)/UsherCore.swiftmodule -c -o $@ $(CORE_SOURCES)
+$(GLIBC)/main.o: Sources/usher/main.swift $(GLIBC)/UsherCore.o
+	$(SWIFTC) $(glibc_swift_flags) -I $(@D) -module-name usher \
+	  -Xfrontend -entry-point-function-name -Xfrontend usher_swift_main -c -o $@ $<
+$(GLIBC)/cusher.o: Sources/CUsher/cusher.c Sources/CUsher/include/cusher.h $(MUSL)/commit
+	mkdir -p $(@D)
+	$(CLANG) -ISources/CUsher/include -Os -flto -Wall -DUSHER_C_MAIN -DUSHER_COMMIT='"$(USHER_COMMIT)"' -c -o $@ $<
+$(GLIBC)/usher: $(GLIBC)/main.o $(GLIBC)/UsherCore.o $(GLIBC)/cusher.o
+	$(CLANG) -fuse-ld=lld -static -o $@.full $^ /usr/lib/$(ARCH)-linux-gnu/libyaml.a \
+	  $(SWIFT_ROOT)/lib/swift/embedded/$(swift_triple.$(ARCH))/libswiftUnicodeDataTables.a -lm \
+	  -Wl,--gc-sections -Wl,--icf=all -Wl,--lto-O2 -Wl,-mllvm,-enable-machine-outliner=always \
+	  -Wl,--no-eh-frame-hdr -Wl,-T,Sources/usher/release.ld
+	$(OBJCOPY) --strip-all $@.full $@
+
 # What the build needs beyond the Swift toolchain: libyaml's headers, pkg-config file and static
 # library (Debian's libyaml-dev), for the Pod-spec parser.
 build-deps:
@@ -100,6 +124,33 @@ build-deps:
 	  echo "installing: libyaml-dev"; \
 	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq libyaml-dev pkg-config >/dev/null; \
 	fi
+
+# --- make release: dist/release/ -----------------------------------------------------------------
+# The two release binaries (stripped), then images/release.sh: the `uname -m` names, checksums,
+# the multi-arch OCI image (podman) and RELEASE-NOTES.md. Built on an x86_64 machine.
+RELEASE := dist/release
+release: $(RELEASE)/usher-linux-amd64 $(RELEASE)/usher-linux-arm64 | container-env
+	bash images/release.sh $(RELEASE)
+
+$(RELEASE)/usher-linux-amd64: $(MUSL)/x86_64/usher
+	mkdir -p $(@D)
+	$(OBJCOPY) --strip-all $< $@
+$(RELEASE)/usher-linux-arm64: $(MUSL)/aarch64/usher
+	mkdir -p $(@D)
+	$(OBJCOPY) --strip-all $< $@
+
+# The integration tests against the arm64 binary, run by qemu-user: usher is emulated, the
+# programs it starts run natively. USHER_BIN is a wrapper that execs qemu (so the pid the tests
+# see is usher's; under `unshare --pid --fork` qemu is PID 1, running usher as PID 1).
+# USHER_QEMU tells conftest.py, which skips the tests that cannot hold under emulation, each with
+# its reason (see QEMU_SKIPS there). ARM64_TESTS: a subset (CI runs one, see .ci/run).
+ARM64_TESTS ?= Tests/Integration
+QEMU_USHER := $(MUSL)/qemu/usher
+integration-arm64: $(RELEASE)/usher-linux-arm64 deps | release-deps
+	mkdir -p $(dir $(QEMU_USHER))
+	printf '#!/bin/sh\nexec qemu-aarch64-static %s "$$@"\n' $(CURDIR)/$(RELEASE)/usher-linux-arm64 > $(QEMU_USHER)
+	chmod +x $(QEMU_USHER)
+	USHER_BIN=$(CURDIR)/$(QEMU_USHER) USHER_QEMU=aarch64 python3 -m pytest -q $(ARM64_TESTS)
 
 # What `make static` needs beyond build-deps: musl (headers, crt files, libc.a) for this machine,
 # and gcc for its libgcc.a.
@@ -154,20 +205,27 @@ container-env:
 image: static
 	podman build -q -f images/Dockerfile.local -t localhost/usher:local .
 
+# test_release.py checks dist/release, not USHER_BIN: release-check runs it.
 integration: static
-	USHER_BIN=$(CURDIR)/dist/usher python3 -m pytest -q Tests/Integration
+	USHER_BIN=$(CURDIR)/dist/usher python3 -m pytest -q Tests/Integration --ignore=Tests/Integration/test_release.py
 
-# The whole suite, as CI runs it: unit, integration (PID 1, subreaper, podman), a short fuzz run
-# over the seed corpus, and the sanitizer runs.
-test: deps container-env unit integration fuzz-quick sanitize
+# The release folder: binaries, checksums, the image index and its amd64 image in podman.
+release-check: release deps
+	python3 -m pytest -q Tests/Integration/test_release.py
+
+# The whole suite, as CI runs it: unit, integration (PID 1, subreaper, podman), the release folder
+# (make release), a short fuzz run over the seed corpus, and the sanitizer runs.
+test: deps container-env unit integration release-check fuzz-quick sanitize
 
 # usher against tini-static, tini, dumb-init and catatonit, as root (installs the peers when
 # missing); writes Tests/Benchmarks/results/results.{json,md}. bench-quick: small counts, for CI,
 # so the harness cannot rot; it fails when a measurement breaks, never on a timing.
-bench: static
+# With the same build on glibc beside usher (signals, reaping, memory: musl against glibc) and
+# the arm64 binary's size.
+bench: static $(GLIBC)/usher $(RELEASE)/usher-linux-arm64
 	Tests/Benchmarks/run.sh
 
-bench-quick: static
+bench-quick: static $(GLIBC)/usher $(RELEASE)/usher-linux-arm64
 	Tests/Benchmarks/run.sh --quick
 
 demo: static
