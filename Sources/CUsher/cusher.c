@@ -125,7 +125,8 @@ int cusher_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0
 extern char __executable_start[];
 extern char etext[];
 int cusher_release_text_pages(void) {
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    // getpagesize, not sysconf: musl's sysconf links its whole table of limits (about 1 KB).
+    uintptr_t page = (uintptr_t)getpagesize();
     uintptr_t start = ((uintptr_t)__executable_start + page - 1) & ~(page - 1);
     uintptr_t end = (uintptr_t)etext & ~(page - 1);
     if (end <= start) return 0;
