@@ -29,15 +29,21 @@ full_commit=$(git rev-parse HEAD 2>/dev/null || echo "$commit")
 epoch=$(git log -1 --format=%ct 2>/dev/null || echo 0)
 
 # --- the multi-arch image ------------------------------------------------------------------------
-list=localhost/usher:release
-podman manifest rm "$list" >/dev/null 2>&1 || true
-podman rmi -f "$list" >/dev/null 2>&1 || true
+# Built in local storage, written to the archive, then removed again: nothing is left behind (a
+# manifest list whose images were removed by someone else breaks `podman images` for everyone).
+list=localhost/usher-release-build:$$
+ids=()
+cleanup() {
+  podman manifest rm "$list" >/dev/null 2>&1 || true
+  [ ${#ids[@]} -eq 0 ] || podman rmi -f "${ids[@]}" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
 podman manifest create "$list" >/dev/null
 for arch in amd64 arm64; do
-  podman build -q --platform "linux/$arch" --timestamp "$epoch" --manifest "$list" \
+  ids+=("$(podman build -q --platform "linux/$arch" --timestamp "$epoch" --manifest "$list" \
     --label org.opencontainers.image.version="$version" \
     --label org.opencontainers.image.revision="$full_commit" \
-    -f images/Dockerfile.release . >/dev/null
+    -f images/Dockerfile.release .)")
 done
 rm -f "$dir/usher-image.oci.tar"
 podman manifest push -q --all "$list" "oci-archive:$dir/usher-image.oci.tar:usher:$version"

@@ -165,26 +165,30 @@ def podman():
     return "podman"
 
 
-def test_podman_loads_the_archive_and_the_amd64_entrypoint_runs_version(release, podman):
+def test_podman_loads_the_archive_and_the_amd64_entrypoint_runs_version(release, podman, tmp_path):
     """podman load accepts the archive; the amd64 image's entrypoint (usher --) runs usher
-    --version as its main process, in an otherwise empty root filesystem."""
-    tag = "localhost/usher-release-test:loaded"
-    subprocess.run([podman, "rmi", "-f", tag], capture_output=True)
-    r = subprocess.run([podman, "load", "-i", path(release, "usher-image.oci.tar")],
+    --version as its main process, in an otherwise empty root filesystem. The archive is loaded
+    under a name of this test's own (the archive's own name, usher:VERSION, may be in use), and
+    removed afterwards."""
+    name = f"usher-release-test:{os.getpid()}"
+    archive = tmp_path / "image.oci.tar"
+    shutil.copy(path(release, "usher-image.oci.tar"), archive)
+    r = subprocess.run([podman, "load", "-i", f"oci-archive:{archive}:{name}"],
                        capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:  # podman takes a plain path too: then the name is the archive's own
+        r = subprocess.run([podman, "load", "-i", str(archive)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     loaded = re.search(r"Loaded image(?:\(s\))?: (\S+)", r.stdout + r.stderr)
     assert loaded, r.stdout + r.stderr
     image = loaded.group(1)
     try:
-        subprocess.run([podman, "tag", image, tag], check=True, capture_output=True)
-        r = subprocess.run([podman, "run", "--rm", "--platform", "linux/amd64", tag, "/usr/bin/usher", "--version"],
+        r = subprocess.run([podman, "run", "--rm", "--platform", "linux/amd64", image, "/usr/bin/usher", "--version"],
                            capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, r.stdout + r.stderr
         assert VERSION_LINE.match(r.stdout.strip()), r.stdout
         assert re.search(r"usher: usher\[\d+\] started", r.stderr), r.stderr  # the entrypoint's usher started it
     finally:
-        subprocess.run([podman, "rmi", "-f", tag], capture_output=True)
+        subprocess.run([podman, "rmi", "-f", image], capture_output=True)
 
 
 def test_release_notes_name_the_version_commit_and_what_is_linked(release):
