@@ -254,10 +254,12 @@ int cusher_spawn_as(const char *file, char *const argv[], char *const envp[], co
         // Dispositions are the child's own (vfork does not share the signal handler table).
         setpgid(0, 0);
         if (foreground) tcsetpgrp(0, getpid());
-        struct sigaction dfl;
-        memset(&dfl, 0, sizeof dfl);
-        dfl.sa_handler = SIG_DFL;
-        for (int s = 1; s < NSIG; s++) sigaction(s, &dfl, NULL);
+        // The raw system call: libc's sigaction refuses its own internal signals (glibc 32-33,
+        // musl 32-34), and one that usher's parent left ignored must not stay ignored in the
+        // child. The kernel's struct sigaction (handler, flags, restorer, an 8-byte mask), all
+        // zero: SIG_DFL, no flags, an empty mask. SIGKILL and SIGSTOP answer EINVAL, harmlessly.
+        unsigned long dfl[4] = {0, 0, 0, 0};
+        for (int s = 1; s < NSIG; s++) syscall(SYS_rt_sigaction, s, dfl, NULL, (size_t)8);
         if (out_fd >= 0) dup2(out_fd, 1);
         if (err_fd >= 0) dup2(err_fd, 2);
         int failed = -1;
