@@ -6,8 +6,9 @@ import CUsher
 struct SignalSource {
     let fd: Int32
     /// drain's read buffer, allocated once for usher's lifetime: 16 siginfos are 2 KB, which
-    /// musl's allocator maps and unmaps on every use (two more system calls per signal).
-    let buffer = UnsafeMutableBufferPointer<signalfd_siginfo>.allocate(capacity: 16)
+    /// musl's allocator maps and unmaps on every use (two more system calls per signal). A global
+    /// (usher has one thread), so that LeakSanitizer sees it reachable at exit.
+    nonisolated(unsafe) private static let buffer = UnsafeMutableBufferPointer<signalfd_siginfo>.allocate(capacity: 16)
 
     /// Blocks all signals except the synchronous ones (a crash must stay a crash) and the ones
     /// usher ignores, and opens the signalfd.
@@ -41,6 +42,7 @@ struct SignalSource {
     /// (POSIX); the kernel keeps one of each, and so does this.
     func drain() -> [Int32] {
         let size = MemoryLayout<signalfd_siginfo>.stride
+        let buffer = Self.buffer
         let n = retryingEINTR { read(fd, buffer.baseAddress, buffer.count * size) }
         guard n >= size else { return [] }
         return (0..<(n / size)).map { Int32(bitPattern: buffer[$0].ssi_signo) }
