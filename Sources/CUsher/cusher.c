@@ -136,6 +136,21 @@ int cusher_release_text_pages(void) {
 int cusher_sigrtmax(void) { return SIGRTMAX; }
 
 #ifndef __GLIBC__
+// Embedded Swift allocates every object and array buffer with posix_memalign, almost always
+// asking for 16 bytes or less. musl sends each such call through aligned_alloc, which
+// over-allocates and then fixes up the slot's header; its malloc already returns 16-byte aligned
+// memory, so those calls take malloc directly here (glibc's posix_memalign does the same). This
+// replaces musl's posix_memalign in the static link; larger alignments still go to musl.
+int posix_memalign(void **res, size_t align, size_t len) {
+    void *p;
+    if (align <= 16 && align >= sizeof(void *) && (align & (align - 1)) == 0) p = malloc(len);
+    else if (align < sizeof(void *) || (align & (align - 1)) != 0) return EINVAL;
+    else p = aligned_alloc(align, len);
+    if (!p) return errno;
+    *res = p;
+    return 0;
+}
+
 #include <sys/random.h>
 // Embedded Swift seeds its hashing (Dictionary, Set) with arc4random_buf, which glibc has (since
 // 2.36) and musl has not. getrandom, which glibc's arc4random_buf uses too; should it fail (no
