@@ -29,7 +29,7 @@ public func usherMain() -> Int32 {
     case .help:
         return printResult(usageText)
     case .version:
-        return printResult("usher \(usherVersion)\n")
+        return printResult("usher \(usherVersion) (commit \(String(cString: cusher_build_commit())))\n")
     case .check(let plan):
         return printResult(OSString.printable(planText(plan, podAddress: ownAddress()), keepingLines: true))
     case .run(let plan, let options):

@@ -23,12 +23,19 @@
 // errno is a macro over a thread-local location.
 int cusher_errno(void);
 
+// The git commit the binary was built from, for --version: the Makefile passes it to this file
+// as USHER_COMMIT (a define, so that nothing generated lands in the source tree).
+const char *cusher_build_commit(void);
+
 // Embedded Swift has no CommandLine; the C runtime hands argv to constructors.
 int cusher_argc(void);
 char **cusher_argv(void);
 
 // `environ` is a libc global that Embedded Swift cannot name.
 char **cusher_environ(void);
+
+// strerror with glibc's wording on every libc (musl's differs for many errors).
+const char *cusher_strerror(int e);
 
 // The W* status macros are macros.
 int cusher_wifexited(int status);
@@ -84,8 +91,15 @@ void cusher_sigset_every_signal(sigset_t *set);
 int cusher_block_with_internal_signals(sigset_t *set);
 
 // posix_spawn_file_actions_addtcsetpgrp_np is a GNU extension that needs _GNU_SOURCE, which the
-// Glibc module Swift imports in normal mode is not built with.
+// Glibc module Swift imports in normal mode is not built with. (glibc only: see below.)
 int cusher_spawn_add_tcsetpgrp(posix_spawn_file_actions_t *actions, int fd);
+
+// 1 where every child must be started by cusher_spawn_as rather than posix_spawn: on musl, whose
+// posix_spawn has no way to hand the child the terminal, and reports a failed exec through a
+// pipe, two more descriptors for each child (a descriptor limit that fits usher on glibc would
+// fail its children on musl). cusher_spawn_as is a vfork, as glibc's posix_spawn is, and needs
+// neither. 0 on glibc.
+int cusher_spawn_needs_vfork(void);
 
 // Starts `file` (searched in PATH as execvp does) like usher's posix_spawn path: default signal
 // dispositions, an empty mask, its own process group, the terminal's foreground if asked, stdout
