@@ -136,6 +136,8 @@ struct Performer {
     var outputs = OutputPipes()
     /// Where an exec probe's output goes: /dev/null, as the kubelet keeps it out of the logs.
     private var devNull: Int32 = -2
+    /// A container's environment with its env files read at its last start (nil without any).
+    private var containerEnv: [[String]?]
     var exitCode: Int32?
     /// The label width that aligns `--prefix` output.
     let labelWidth: Int
@@ -149,6 +151,7 @@ struct Performer {
         labelWidth = plan.processes.reduce(0) { max($0, $1.name.utf8.count) }
         pids = Array(repeating: nil, count: plan.processes.count)
         groups = pids
+        containerEnv = Array(repeating: nil, count: plan.processes.count)
         isInit = getpid() == 1
         if !isInit { becomeSubreaper() }
         foreground = ownsForegroundTerminal()
@@ -178,6 +181,15 @@ struct Performer {
         switch action {
         case .spawn(let i):
             var launch = Launch(plan.processes[i])
+            if !plan.processes[i].envFiles.isEmpty {
+                // Read at each start: an init container may have written the file.
+                switch environmentWithFiles(plan.processes[i]) {
+                case .success(let env): containerEnv[i] = env
+                case .failure(let problem):
+                    return .spawnFailed(i, SpawnFailure(code: 126, reason: problem.message))
+                }
+                launch.env = containerEnv[i] ?? launch.env
+            }
             // The terminal goes to the first main container, the one a user types at.
             launch.foreground = foreground && i == plan.mainIndices.first
             switch start(launch, for: i, name: plan.processes[i].name) {
@@ -203,6 +215,7 @@ struct Performer {
             var launch: Launch?
             if case .exec(let argv) = handler {
                 launch = Launch(process, argv: argv)
+                if let env = containerEnv[i] { launch?.env = env }  // its hooks and probes see what it saw
                 if case .hook = use {
                     // A hook's output is its container's (labelled with its name under --prefix).
                     if options.prefix {
@@ -234,6 +247,27 @@ struct Performer {
             exitCode = code
         }
         return nil
+    }
+
+    /// `process`'s env with the variables of its env files laid in at their positions (later
+    /// entries win). A relative `--env-file` is read from the directory usher was started in.
+    private func environmentWithFiles(_ process: Plan.Process) -> Result<[String], EnvFileProblem> {
+        let fromFiles: [(position: Int, entry: String)]
+        do {
+            fromFiles = try readEnvFiles(process.envFiles) { path in
+                let full = path.utf8.first == 47 ? path : (Launch.startDirectory ?? ".") + "/" + path
+                if case .success(let bytes) = readWholeFile(full, limit: maxEnvFileBytes) { return bytes }
+                return nil
+            }
+        } catch {
+            return .failure(error)
+        }
+        var env: [String] = []
+        for p in 0...process.env.count {
+            for f in fromFiles where f.position == p { env.append(f.entry) }
+            if p < process.env.count { env.append(process.env[p]) }
+        }
+        return .success(env)
     }
 
     /// Starts a process or its hook, with its output labelled under `--prefix` (a hook's under

@@ -100,6 +100,9 @@ public struct Plan: Equatable {
         public var role: Role
         /// `NAME=value` entries laid over usher's own environment (the container's `env`).
         public var env: [String] = []
+        /// Variables read from files at each start (`fileKeyRef`, `--env-file`), laid in among
+        /// `env` at their positions.
+        public var envFiles: [EnvFileRef] = []
         public var workingDir: String?
         /// `securityContext.runAsUser` / `runAsGroup`: usher drops to them before exec, with the
         /// supplementary groups cleared.
