@@ -9,6 +9,8 @@
 #include <netinet/in.h>
 #include <ifaddrs.h>
 #include <net/if.h>
+#include <sys/un.h>
+#include <stddef.h>
 
 int cusher_errno(void) { return errno; }
 
@@ -373,4 +375,28 @@ int cusher_first_ipv4(uint32_t *address) {
     }
     freeifaddrs(list);
     return found;
+}
+
+int cusher_notify_socket(void) { return socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0); }
+
+long cusher_notify_send(int fd, const char *path, const void *message, unsigned long length) {
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof sa.sun_path) { errno = EINVAL; return -1; }
+    memcpy(sa.sun_path, path, n);
+    socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+    if (path[0] == '@') sa.sun_path[0] = 0;  // the abstract namespace: no NUL at the end
+    else len += 1;
+    return sendto(fd, message, length, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&sa, len);
+}
+
+int cusher_open_for_writing(const char *path, int create) {
+    return create ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+}
+
+int cusher_make_directory(const char *path) {
+    if (mkdir(path, 0755) == 0 || errno == EEXIST) return 0;
+    return -1;
 }

@@ -77,9 +77,9 @@ struct Driver {
         for sig in signals.drain() {
             if sig == sigchld {
                 reapAll { pid, status in
-                    if let event = performer.reaped(pid, status, mainIndex: supervisor.plan.mainIndices.first) {
-                        feed(event)
-                    }
+                    guard let event = performer.reaped(pid, status, mainIndex: supervisor.plan.mainIndices.first) else { return }
+                    if case .exited(let i, _) = event, let oom = performer.oomKill(i, status) { feed(oom) }
+                    feed(event)
                 }
             } else {
                 feed(.signal(sig))
@@ -138,6 +138,14 @@ struct Performer {
     private var devNull: Int32 = -2
     /// A container's environment with its env files read at its last start (nil without any).
     private var containerEnv: [[String]?]
+    /// usher sent this run of the process SIGKILL: a SIGKILL death is usher's, not the OOM
+    /// killer's.
+    private var killedByUsher: [Bool]
+    /// The memory cgroup, read when a child dies of a SIGKILL usher did not send.
+    private var memory: MemoryCgroup?
+    /// `--oom-score-adj`: the oom_score_adj every sidecar gets, so that the kernel picks a
+    /// sidecar before the main process (where it picks one process and not the whole group).
+    let sidecarOOMScoreAdj: Int32?
     var exitCode: Int32?
     /// The label width that aligns `--prefix` output.
     let labelWidth: Int
@@ -152,6 +160,9 @@ struct Performer {
         pids = Array(repeating: nil, count: plan.processes.count)
         groups = pids
         containerEnv = Array(repeating: nil, count: plan.processes.count)
+        killedByUsher = Array(repeating: false, count: plan.processes.count)
+        memory = MemoryCgroup.own()
+        sidecarOOMScoreAdj = options.sidecarOOMScoreAdj
         isInit = getpid() == 1
         if !isInit { becomeSubreaper() }
         foreground = ownsForegroundTerminal()
@@ -162,6 +173,13 @@ struct Performer {
         pids = Array(repeating: nil, count: pids.count)
         groups = pids
         exitCode = nil
+    }
+
+    /// Whether process `i`, reaped with `status`, was killed by the OOM killer: a SIGKILL usher did
+    /// not send, and its cgroup's oom_kill count grew. (Read only then: no cost otherwise.)
+    mutating func oomKill(_ i: Int, _ status: ExitStatus) -> Event? {
+        guard status == .signaled(sigkill), !killedByUsher[i], memory?.killedSinceLastLook() == true else { return nil }
+        return .killedByOOM(i, limit: memory?.limit)
     }
 
     /// One reaped child: its pid is forgotten at once (see `pids`); returns the event for
@@ -196,12 +214,17 @@ struct Performer {
             case .success(let pid):
                 pids[i] = pid
                 groups[i] = pid
+                killedByUsher[i] = false
+                if let adj = sidecarOOMScoreAdj, plan.processes[i].role == .sidecar { setOOMScoreAdj(pid, adj) }
                 return .spawned(i, pid: pid)
             case .failure(let failure):
                 return .spawnFailed(i, failure)
             }
         case .signalGroup(let i, let sig):
-            if let pid = pids[i] { signalTracked(pid, sig) }
+            if let pid = pids[i] {
+                if sig == sigkill { killedByUsher[i] = true }
+                signalTracked(pid, sig)
+            }
         case .signalProcess(let i, let sig):
             if let pid = pids[i] { signalProcess(pid, sig) }
         case .runHandler(let i, let use, let timeout):

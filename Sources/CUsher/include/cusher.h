@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
+#include <stdio.h>  // rename (and nothing of stdio is called: no printf is linked)
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -148,4 +149,15 @@ int cusher_poll_writable_any(const int *fds, int count, int timeout_ms);
 // posix_spawn_file_actions_addchdir_np is a GNU extension (in glibc and musl) that needs
 // _GNU_SOURCE.
 int cusher_spawn_add_chdir(posix_spawn_file_actions_t *actions, const char *dir);
+// sd_notify's datagram socket (NOTIFY_SOCKET, a path or "@abstract"): a non-blocking,
+// close-on-exec unix datagram socket, and one message sent to it without waiting (sockaddr_un
+// and the abstract namespace's leading NUL are clumsy from Swift). -1 with errno on failure.
+int cusher_notify_socket(void);
+long cusher_notify_send(int fd, const char *path, const void *message, unsigned long length);
+
+// Creates `path` for writing (O_CREAT|O_TRUNC, mode 0644, close-on-exec) or, with `create` 0,
+// only opens an existing file; -1 with errno.
+int cusher_open_for_writing(const char *path, int create);
+// mkdir with mode 0755; 0 when it exists already.
+int cusher_make_directory(const char *path);
 #endif

@@ -172,6 +172,8 @@ public struct Supervisor {
             postStartDone(i, result, now: now, into: &out)
         case .handlerDone(let i, .hook(.preStop), let result):
             preStopDone(i, result, now: now, into: &out)
+        case .killedByOOM(let i, let limit):
+            if let pid = pid(i) { out.append(.log(.oomKilled(name: name(i), pid: pid, limit: limit))) }
         case .signal(let sig):
             signal(sig, now: now, into: &out)
         }
