@@ -11,6 +11,9 @@ struct Driver {
     var performer: Performer
     let signals: SignalSource
     var timer: Timer
+    /// `feed`'s buffers, reused.
+    private var actions: [Action] = []
+    private var answers: [Event] = []
     var poller: Poller { performer.poller }
 
     private static var signalToken: UInt64 { 1 }
@@ -45,7 +48,7 @@ struct Driver {
     mutating func loop() -> Int32 {
         while performer.exitCode == nil || companion?.keepsLoopRunning(at: monotonicNow()) == true {
             timer.set(nextWakeup)
-            let tokens: [UInt64]
+            let tokens: UnsafeBufferPointer<UInt64>
             do {
                 tokens = try poller.wait()
             } catch {
@@ -74,7 +77,8 @@ struct Driver {
     }
 
     private mutating func signalsArrived() {
-        for sig in signals.drain() {
+        for k in 0..<signals.drain() {
+            let sig = signals.signal(k)
             if sig == sigchld {
                 reapAll { pid, status in
                     guard let event = performer.reaped(pid, status, mainIndex: supervisor.plan.mainIndices.first) else { return }
@@ -98,17 +102,21 @@ struct Driver {
     }
 
     /// Hands one event to the supervisor and has what it asks performed, feeding back the
-    /// answers (a spawn's result) in order.
+    /// answers (a spawn's result) in order. The action and answer buffers are kept from call to
+    /// call (their capacity stays), so that a forwarded signal or a reaped orphan allocates
+    /// nothing once the loop has run a little.
     mutating func feed(_ event: Event) {
-        var queue = [event]
-        while !queue.isEmpty {
-            let next = queue.removeFirst()
+        var next: Event? = event
+        while let e = next {
             let now = monotonicNow()
-            companion?.observe(next, at: now)
-            for action in supervisor.handle(next, now: now) {
-                companion?.observe(action, at: now)
-                if let answer = performer.perform(action, plan: supervisor.plan, now: now) { queue.append(answer) }
+            companion?.observe(e, at: now)
+            actions.removeAll(keepingCapacity: true)
+            supervisor.handle(e, now: now, into: &actions)
+            for k in actions.indices {
+                companion?.observe(actions[k], at: now)
+                if let answer = performer.perform(actions[k], plan: supervisor.plan, now: now) { answers.append(answer) }
             }
+            next = answers.isEmpty ? nil : answers.removeFirst()
         }
         companion?.settled(supervisor, at: monotonicNow())
     }

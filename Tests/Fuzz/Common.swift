@@ -112,15 +112,23 @@ func checkPlan(_ plan: Plan, _ context: @autoclosure () -> String) {
                         broken("\(p.name): header value with a line break: \(h.value.debugDescription)", context())
                     }
                 }
-            case .tcp(_, _, let port):
-                if port == 0 { broken("\(p.name): tcp probe to port 0", context()) }
+            case .tcp(let url):
+                if url.port == 0 { broken("\(p.name): tcp probe to port 0", context()) }
+            case .sleep:
+                broken("\(p.name): a sleep as a probe", context())
             }
         }
         if case .exec(let argv) = p.preStop, argv.isEmpty { broken("\(p.name): empty preStop command", context()) }
         if case .exec(let argv) = p.preStop, argv.contains(where: { $0.utf8.count >= maxArgumentBytes }) {
             broken("\(p.name): a preStop argument past MAX_ARG_STRLEN", context())
         }
-        if case .sleep(let d) = p.preStop, d < 0 { broken("\(p.name): negative preStop sleep", context()) }
+        for hook in [p.preStop, p.postStart] {
+            if case .sleep(let d) = hook, d <= 0 { broken("\(p.name): a hook sleep of \(d)", context()) }
+            if case .tcp = hook { broken("\(p.name): a tcpSocket hook", context()) }
+            if case .http(let url, _) = hook { checkURL(url, context()) }
+        }
+        if case .exec(let argv) = p.postStart, argv.isEmpty { broken("\(p.name): empty postStart command", context()) }
+        if !p.restartRules.isEmpty && p.restartPolicy == nil { broken("\(p.name): restart rules without a policy", context()) }
     }
     _ = planText(plan)
 }

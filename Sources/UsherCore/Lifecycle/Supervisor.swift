@@ -153,6 +153,12 @@ public struct Supervisor {
 
     public mutating func handle(_ event: Event, now: Nanos) -> [Action] {
         var out: [Action] = []
+        handle(event, now: now, into: &out)
+        return out
+    }
+
+    /// The same into the caller's buffer (the driver's, reused: no allocation per event).
+    public mutating func handle(_ event: Event, now: Nanos, into out: inout [Action]) {
         switch event {
         case .start, .tick:
             break
@@ -178,7 +184,6 @@ public struct Supervisor {
             signal(sig, now: now, into: &out)
         }
         advance(now: now, into: &out)
-        return out
     }
 
     // MARK: - Signals

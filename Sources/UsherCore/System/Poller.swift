@@ -49,14 +49,16 @@ struct Poller {
         _ = cusher_epoll_ctl(fd, CUSHER_EPOLL_DEL, watched, 0, 0)
     }
 
+    /// Where `wait` puts the tokens: allocated once for usher's lifetime (one thread, one
+    /// poller), so that waking up allocates nothing.
+    nonisolated(unsafe) private static let tokens = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: Poller.batch)
+
     /// Blocks until at least one watched descriptor is ready (or `timeoutMs` passed, when it is
-    /// not -1); returns their tokens.
-    func wait(timeoutMs: Int32 = -1) throws(SystemError) -> [UInt64] {
-        var tokens = [UInt64](repeating: 0, count: Poller.batch)
-        let n = tokens.withUnsafeMutableBufferPointer { buf in
-            retryingEINTR { cusher_epoll_wait(fd, buf.baseAddress, Int32(buf.count), timeoutMs) }
-        }
+    /// not -1); returns their tokens, valid until the next wait.
+    func wait(timeoutMs: Int32 = -1) throws(SystemError) -> UnsafeBufferPointer<UInt64> {
+        let buf = Poller.tokens
+        let n = retryingEINTR { cusher_epoll_wait(fd, buf.baseAddress, Int32(buf.count), timeoutMs) }
         guard n >= 0 else { throw SystemError("epoll_wait") }
-        return Array(tokens[0..<Int(n)])
+        return UnsafeBufferPointer(rebasing: buf[0..<Int(n)])
     }
 }

@@ -43,13 +43,16 @@ struct SignalSource {
     /// The kernel hands out the lowest-numbered pending signal first, so a SIGTERM is read
     /// before any real-time signal queued ahead of it. Standard signals coalesce while pending
     /// (POSIX); the kernel keeps one of each, and so does this.
-    func drain() -> [Int32] {
+    /// Returns how many were read; `signal(k)` is the k-th, until the next drain. Nothing is
+    /// allocated: a forwarded signal costs no heap.
+    func drain() -> Int {
         let size = MemoryLayout<signalfd_siginfo>.stride
         let buffer = Self.buffer
         let n = retryingEINTR { read(fd, buffer.baseAddress, buffer.count * size) }
-        guard n >= size else { return [] }
-        return (0..<(n / size)).map { Int32(bitPattern: buffer[$0].ssi_signo) }
+        return n >= size ? n / size : 0
     }
+
+    func signal(_ k: Int) -> Int32 { Int32(bitPattern: Self.buffer[k].ssi_signo) }
 }
 
 /// Sends `signal` to the process group led by `pgid`. ESRCH (nobody left) is not an error.

@@ -33,7 +33,11 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             return file
         })
         switch invocation {
-        case .run(let plan, _), .check(let plan):
+        case .run(let plan, let options):
+            checkPlan(plan, context)
+            if let adj = options.sidecarOOMScoreAdj, adj < -1000 || adj > 1000 { broken("oom_score_adj \(adj)", context) }
+            if plan.successCodes.contains(where: { $0 < 0 || $0 > 255 }) { broken("a remapped status out of range", context) }
+        case .check(let plan):
             checkPlan(plan, context)
         case .rehearse(let plan, _, let options):
             checkPlan(plan, context)
@@ -41,6 +45,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                 broken("rehearse options out of range", context)
             }
             for url in options.probes { checkURL(url, context) }
+        case .status(let path, _):
+            if path.isEmpty { broken("usher status with an empty path", context) }
         case .help, .version:
             break
         }
