@@ -227,5 +227,5 @@ def test_a_startup_probe_that_never_passes_restarts_the_sidecar_and_blocks_the_s
         < texts.index("proxy will be restarted now (restart 1)")
     assert not any(t.startswith("startup stopped") for t in texts), texts
     u.signal(signal.SIGTERM)
-    u.wait(timeout=10)
+    assert u.wait(timeout=10) == 143, "a stop request during the startup: 128 + SIGTERM, as before any main ran"
     assert not u.find("setup", "start") and not u.find("web", "start"), u.events()
