@@ -29,7 +29,9 @@ def small_pod(tmp_path, act, **kw):
 
 
 def assert_runs_the_pod(u):
-    u.wait_started("web")
+    # proxy too: a SIGTERM that comes before the sidecar's actor has set its handlers kills it
+    # silently (no "signal" line), which happened under load.
+    u.wait_started("proxy", "web")
     assert u.first("setup", "exit")[3] <= u.first("web", "start")[3]
     u.signal(signal.SIGTERM)
     assert u.wait() == 143
