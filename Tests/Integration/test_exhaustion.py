@@ -160,19 +160,24 @@ def test_emfile_before_usher_is_set_up_is_a_clear_error_and_nothing_starts(emfil
 
 def test_emfile_for_a_probe_socket_fails_the_probe_with_its_reason(emfile_run, act, tmp_path):
     """RLIMIT_NOFILE 6: usher's own descriptors fit, a tcpSocket probe's socket does not. The
-    startup probe fails with the reason, failureThreshold times, and the startup stops (status 1),
-    the sidecar stopped."""
+    startup probe fails with the reason, failureThreshold times; the sidecar is stopped and
+    restarted (issue 13: the kubelet restarts a sidecar whose startup probe fails), and the
+    startup stays blocked until SIGTERM."""
     pod = write_pod(tmp_path, init=[sidecar("proxy", act("proxy"), startupProbe=tcp_probe(1, period=1, failures=2))],
                     containers=[container("web", act("web"))])
     u = emfile_run(["-f", pod], 6)
-    assert u.wait(timeout=20) == 1
+    u.wait_for(lambda: "proxy will be restarted now (restart 1)" in u.log_texts(), timeout=10,
+               what="the sidecar's restart after its failed startup probe")
     texts = u.log_texts()
     pid = u.first("proxy", "start")[4]
     assert f"proxy[{pid}] startup probe failed 2 times in a row (last: Too many open files)" in texts, texts
-    assert "startup stopped: the startup probe of proxy failed 2 times" in texts
+    assert f"proxy[{pid}] is stopped to be restarted: its startup probe failed" in texts, texts
     assert f"proxy[{pid}] stopping with SIGTERM" in texts
     assert not u.find("web", "start")
-    assert texts[-1] == "exiting with status 1"
+    u.signal(signal.SIGTERM)
+    assert u.wait(timeout=10) == 143
+    assert not u.find("web", "start")
+    assert u.log_texts()[-1] == "exiting with status 143"
 
 
 # --- a full stderr pipe ------------------------------------------------------------------------

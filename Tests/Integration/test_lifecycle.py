@@ -98,7 +98,10 @@ def test_stop_signal_flag_is_what_the_main_process_gets(usher, act, flag, sig, a
 
 
 def test_environment_variables_set_stop_signal_pre_stop_and_grace(usher, act):
-    env = {"USHER_STOP_SIGNAL": "INT", "USHER_PRE_STOP": "400ms", "USHER_GRACE": "1500ms"}
+    # A grace no longer than the stop window (2s by default) would send the stop signal at
+    # once, with no preStop: USHER_MIN_STOP_WINDOW makes room for the 400ms preStop.
+    env = {"USHER_STOP_SIGNAL": "INT", "USHER_PRE_STOP": "400ms", "USHER_GRACE": "1500ms",
+           "USHER_MIN_STOP_WINDOW": "300ms"}
     # The main process logs SIGINT and lingers past the deadline.
     u = usher(["--", *act("main", "--linger", 8000)], env=env)
     u.wait_started("main")
@@ -109,11 +112,13 @@ def test_environment_variables_set_stop_signal_pre_stop_and_grace(usher, act):
     assert 390 <= ms(got[0][3] - sent) < 1400, "USHER_PRE_STOP was not used"
     assert 1450 <= ms(u.ended_at - sent) < 3000, "USHER_GRACE was not used"
     assert "received SIGTERM, shutting down (deadline in 1.500s)" in u.log_texts()
+    assert not any("stop window" in t for t in u.log_texts()), "USHER_MIN_STOP_WINDOW was not used"
 
 
 def test_flags_win_over_their_environment_variables(usher, act):
-    env = {"USHER_STOP_SIGNAL": "INT", "USHER_PRE_STOP": "2s", "USHER_GRACE": "60s"}
-    u = usher(["--stop-signal", "USR1", "--pre-stop", "100ms", "--grace", "1s",
+    env = {"USHER_STOP_SIGNAL": "INT", "USHER_PRE_STOP": "2s", "USHER_GRACE": "60s",
+           "USHER_MIN_STOP_WINDOW": "5s"}
+    u = usher(["--stop-signal", "USR1", "--pre-stop", "100ms", "--grace", "1s", "--min-stop-window", "300ms",
                "--", *act("main", "--stop-on", "USR1", "--linger", 8000)], env=env)
     u.wait_started("main")
     sent = u.signal(signal.SIGTERM)
@@ -122,6 +127,8 @@ def test_flags_win_over_their_environment_variables(usher, act):
     assert [e[2] for e in got] == [str(int(signal.SIGUSR1))], "--stop-signal should win"
     assert 90 <= ms(got[0][3] - sent) < 900, "--pre-stop should win"
     assert 950 <= ms(u.ended_at - sent) < 1900, "--grace should win"
+    # With the variable's 5s window the 1s grace would be shorter than the window: no preStop.
+    assert not any("stop window" in t for t in u.log_texts()), "--min-stop-window should win"
 
 
 def test_a_third_ctrl_c_kills_everything_at_once(usher, act):
@@ -145,7 +152,8 @@ def test_a_third_ctrl_c_kills_everything_at_once(usher, act):
 
 
 def test_a_repeated_stop_request_neither_restarts_pre_stop_nor_moves_the_deadline(usher, act):
-    u = usher(["--pre-stop", "1s", "--grace", "2s", "--", *act("main", "--linger", 8000)])
+    # --min-stop-window 300ms: with the default 2s window a 2s grace leaves no room for a preStop.
+    u = usher(["--pre-stop", "1s", "--grace", "2s", "--min-stop-window", "300ms", "--", *act("main", "--linger", 8000)])
     u.wait_started("main")
     sent = u.signal(signal.SIGTERM)
     time.sleep(0.6)
@@ -163,7 +171,12 @@ def test_a_repeated_stop_request_neither_restarts_pre_stop_nor_moves_the_deadlin
 # --- the deadline -------------------------------------------------------------------------------
 
 def test_main_ignoring_sigterm_is_killed_at_the_deadline_with_the_sidecars(usher, act):
-    u = usher(["--grace", "1s", *SIDECARS(act), "--", *act("main", "--ignore", "TERM")])
+    """The sidecars note SIGTERM and go on running. They wait for their turn behind the main
+    until the stop window (300ms before the 1s deadline), get their SIGTERM then, before their
+    turn, and are killed at the deadline with the main: nobody gets SIGKILL without its stop
+    signal first."""
+    u = usher(["--grace", "1s", "--min-stop-window", "300ms", *SIDECARS(act, "--catch", "TERM"),
+               "--", *act("main", "--ignore", "TERM")])
     u.wait_started("a", "b", "main")
     pids = {n: u.first(n, "start")[4] for n in ("a", "b", "main")}
     sent = u.signal(signal.SIGTERM)
@@ -172,17 +185,24 @@ def test_main_ignoring_sigterm_is_killed_at_the_deadline_with_the_sidecars(usher
     assert 950 <= took < 2500, took
     texts = u.log_texts()
     assert f"actor[{pids['main']}] still running at the deadline: SIGKILL" in texts
-    # The sidecars were still waiting for their turn: they are killed at the same deadline.
+    # The sidecars were still waiting for their turn: the stop window gave them their stop
+    # signal 300ms before the deadline, and they are killed at the same deadline.
     assert f"a[{pids['a']}] still running at the deadline: SIGKILL" in texts
     assert f"b[{pids['b']}] still running at the deadline: SIGKILL" in texts
     assert not u.find("main", "exit"), "the main process should have been killed, not exit"
-    assert not u.find("a", "signal") and not u.find("b", "signal")
+    for n in ("a", "b"):
+        got = u.find(n, "signal")
+        assert [e[2] for e in got] == ["15"], f"{n}: {got}"
+        assert 600 <= ms(got[0][3] - sent) < 1000, f"{n} got SIGTERM {ms(got[0][3] - sent):.0f} ms after the stop request"
+        assert any(t.startswith(f"{n}[{pids[n]}] stopping with SIGTERM") and "stop window" in t for t in texts), texts
     assert texts[-1] == "exiting with status 137"
 
 
 def test_the_deadline_counts_from_the_stop_request_and_includes_pre_stop(usher, act):
     # If it counted from the main process's stop signal, usher would end at 1.8 s, not 1.2 s.
-    u = usher(["--pre-stop", "600ms", "--grace", "1200ms", "--", *act("main", "--linger", 8000)])
+    # --min-stop-window 300ms: with the default 2s window a 1.2s grace leaves no room for a preStop.
+    u = usher(["--pre-stop", "600ms", "--grace", "1200ms", "--min-stop-window", "300ms",
+               "--", *act("main", "--linger", 8000)])
     u.wait_started("main")
     sent = u.signal(signal.SIGTERM)
     assert u.wait() == 137

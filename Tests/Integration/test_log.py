@@ -42,12 +42,18 @@ def test_json_log_lines_for_log_pipelines(usher, act):
     main_pid = u.first("main", "start")[4]
     events = [(r["event"], r.get("process"), r.get("pid")) for r in records]
     assert ("started", "actor", main_pid) in events
-    # At the deadline everything still alive is killed: the main process, and the sidecar that
-    # was still waiting for its turn.
-    killed = [r for r in records if r["event"] == "killed_at_deadline"]
+    # The 500ms grace is no longer than the stop window (2s by default): every stop signal goes
+    # out at the stop request, the sidecar's before its turn, and both are said in JSON.
     side_pid = u.first("side", "start")[4]
-    assert sorted((r["process"], r["pid"], r["level"]) for r in killed) == \
-        [("actor", main_pid, "error"), ("side", side_pid, "error")]
+    short = [r for r in records if r["event"] == "grace_shorter_than_window"]
+    assert [(r["level"], r["grace_ms"], r["window_ms"]) for r in short] == [("warn", 500, 2000)], short
+    window = [r for r in records if r["event"] == "stop_window"]
+    assert [(r["process"], r["pid"], r["signal"], r["reason"]) for r in window] == \
+        [("side", side_pid, "SIGTERM", "turn_not_come")], window
+    # At the deadline everything still alive is killed: the main process, which ignores SIGTERM
+    # (the sidecar has exited on its SIGTERM).
+    killed = [r for r in records if r["event"] == "killed_at_deadline"]
+    assert sorted((r["process"], r["pid"], r["level"]) for r in killed) == [("actor", main_pid, "error")]
     exited = next(r for r in records if r["event"] == "exited" and r["process"] == "actor")
     assert exited["status"] == 137 and exited["signal"] == "SIGKILL" and exited["stop_duration_ms"] >= 450
     assert records[-1]["event"] == "exiting" and records[-1]["status"] == 137

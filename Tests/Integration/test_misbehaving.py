@@ -36,12 +36,14 @@ def stop_and_check_order(p, usher_pid, events_log):
 
 
 def test_a_main_ignoring_sigterm_after_its_pre_stop_is_killed_at_the_deadline(usher, act, tmp_path):
-    """preStop sleep 1s, then SIGTERM, which the main ignores: at the 2s deadline it and the
-    sidecar (whose turn never came) get SIGKILL; usher exits 137 at 2s, not later."""
+    """preStop sleep 1s, then SIGTERM, which the main ignores: the sidecar's turn never comes, so
+    it gets its SIGTERM at the stop window (300ms before the deadline; it notes it and runs on),
+    and at the 2s deadline both get SIGKILL; usher exits 137 at 2s, not later. (With the
+    default 2s window a 2s grace would leave no room for the preStop.)"""
     pod = write_pod(tmp_path, terminationGracePeriodSeconds=2,
-                    init=[sidecar("proxy", act("proxy"))],
+                    init=[sidecar("proxy", act("proxy", "--catch", "TERM"))],
                     containers=[container("web", act("web", "--ignore", "TERM"), lifecycle=pre_stop_sleep(1))])
-    u = usher(["-f", pod])
+    u = usher(["--min-stop-window", "300ms", "-f", pod])
     u.wait_started("proxy", "web")
     sent = u.signal(signal.SIGTERM)
     assert u.wait() == 137
@@ -53,23 +55,31 @@ def test_a_main_ignoring_sigterm_after_its_pre_stop_is_killed_at_the_deadline(us
     i_kill = texts.index(f"web[{pids['web']}] still running at the deadline: SIGKILL")
     assert i_stop < i_kill
     assert f"proxy[{pids['proxy']}] still running at the deadline: SIGKILL" in texts
-    assert not u.find("proxy", "signal") and not u.find("web", "exit")
+    proxy_sig = u.find("proxy", "signal")
+    assert [e[2] for e in proxy_sig] == ["15"] and 1650 <= ms(proxy_sig[0][3] - sent) < 2000, \
+        f"the sidecar's stop signal should come at the stop window, 1.7s in: {proxy_sig}"
+    assert any(t.startswith(f"proxy[{pids['proxy']}] stopping with SIGTERM") and "stop window" in t for t in texts), texts
+    assert not u.find("web", "exit")
     assert texts[-1] == "exiting with status 137"
 
 
 def test_a_sidecar_ignoring_sigterm_is_killed_at_the_deadline_and_the_next_still_gets_nothing_early(usher, act):
-    """Sidecars a, b; b ignores SIGTERM. a's turn comes only after b is gone, which is at the
-    deadline: a is killed there with it, never signalled; usher keeps the main's status (143)."""
-    u = usher(["--grace", "1500ms", "--sidecar", "a=" + act.line("a"),
+    """Sidecars a, b; b ignores SIGTERM. a's turn would come only after b is gone, which is at the
+    deadline: a gets its SIGTERM only at the stop window (300ms before the deadline; it notes it
+    and runs on) and is killed at the deadline with b; usher keeps the main's status (143).
+    (With the default 2s window a 1.5s grace would send every stop signal at once.)"""
+    u = usher(["--grace", "1500ms", "--min-stop-window", "300ms", "--sidecar", "a=" + act.line("a", "--catch", "TERM"),
                "--sidecar", "b=" + act.line("b", "--ignore", "TERM"), "--", *act("main", "--linger", 100)])
     u.wait_started("a", "b", "main")
     sent = u.signal(signal.SIGTERM)
     assert u.wait() == 143
     assert 1450 <= ms(u.ended_at - sent) < 3000
     assert u.first("main", "exit")[2] == "143"
-    assert not u.find("a", "signal"), "a was signalled while b still ran"
+    a_sig = u.find("a", "signal")
+    assert a_sig and ms(a_sig[0][3] - sent) >= 1150, f"a was signalled while b still ran, before the stop window: {a_sig}"
     texts = u.log_texts()
     b, a = u.first("b", "start")[4], u.first("a", "start")[4]
+    assert any(t.startswith(f"a[{a}] stopping with SIGTERM") and "stop window" in t for t in texts), texts
     assert f"b[{b}] stopping with SIGTERM" in texts
     assert f"b[{b}] still running at the deadline: SIGKILL" in texts and f"a[{a}] still running at the deadline: SIGKILL" in texts
     assert texts[-1] == "exiting with status 143"
@@ -77,21 +87,33 @@ def test_a_sidecar_ignoring_sigterm_is_killed_at_the_deadline_and_the_next_still
 
 # --- exiting during its own preStop -----------------------------------------------------------
 
-@pytest.mark.parametrize("hook", ["sleep", "exec"])
-def test_a_main_that_exits_during_its_own_pre_stop(usher, act, tmp_path, hook):
+@pytest.mark.parametrize("hook, pid1", [("sleep", True), ("exec", True), ("exec", False)],
+                         ids=["sleep", "exec-pid1", "exec-subreaper"])
+def test_a_main_that_exits_during_its_own_pre_stop(usher, act, tmp_path, hook, pid1):
     """The main exits by itself (status 4) 1.2s after it started, in the middle of its 5s preStop
     (a sleep, or an exec hook that never ends): usher does not sit out the rest of the preStop,
     sends no stop signal to a process that is gone, ends the hook with it, stops the sidecar at
-    once, and exits 4."""
+    once, and exits 4. The hook's end is not logged as an exit of its own (the engine cancels a
+    container's hook when the container is gone); as a subreaper, where the end of usher does
+    not end the pid namespace, the hook is seen to be gone when usher has exited."""
     lifecycle = pre_stop_sleep(5) if hook == "sleep" else pre_stop_exec(act("hook"))
     pod = write_pod(tmp_path, init=[sidecar("proxy", act("proxy"))],
                     containers=[container("web", act("web", "--exit-after", 1200, "--code", 4), lifecycle=lifecycle)])
-    u = usher(["-f", pod])
+    u = usher(["-f", pod], pid1=pid1)
     u.wait_started("proxy", "web")
     sent = u.signal(signal.SIGTERM)
+    hook_procs = []
     if hook == "exec":
         u.wait_started("hook")
-    assert u.wait() == 4
+        hook_procs = [int(u.first("hook", "start")[4])] if not pid1 else below(u.pid, "hook")
+    try:
+        code = u.wait()
+    finally:
+        gone = wait_until(lambda: not any(alive(p) for p in hook_procs), 2)
+        for p in hook_procs:
+            if alive(p):
+                os.kill(p, signal.SIGKILL)
+    assert code == 4
     web_exit = u.first("web", "exit", "4")
     assert web_exit[3] > sent, "the main should have exited during its preStop"
     assert not u.find("web", "signal"), "no stop signal to a main that had already exited"
@@ -101,8 +123,10 @@ def test_a_main_that_exits_during_its_own_pre_stop(usher, act, tmp_path, hook):
     texts = u.log_texts()
     if hook == "exec":
         assert not u.find("hook", "exit"), "the hook should have been killed with its container"
+        assert not u.find("hook", "signal"), "the hook got a catchable signal, not SIGKILL"
+        assert gone, "the hook outlived its container and usher"
         hook_pid = u.first("hook", "start")[4]
-        assert any(t.startswith(f"web preStop: hook[{hook_pid}] ") and "SIGKILL" in t for t in texts), texts
+        assert f"web[{u.first('web', 'start')[4]}] preStop: hook[{hook_pid}] started" in texts, texts
     assert texts[-1] == "exiting with status 4"
 
 

@@ -29,7 +29,9 @@ def small_pod(tmp_path, act, **kw):
 
 
 def assert_runs_the_pod(u):
-    u.wait_started("web")
+    # proxy too: a SIGTERM that comes before the sidecar's actor has set its handlers kills it
+    # silently (no "signal" line), which happened under load.
+    u.wait_started("proxy", "web")
     assert u.first("setup", "exit")[3] <= u.first("web", "start")[3]
     u.signal(signal.SIGTERM)
     assert u.wait() == 143
@@ -88,7 +90,7 @@ def test_a_file_with_other_documents_runs_the_one_with_a_pod(tmp_path, act):
 def test_check_prints_the_plan_and_starts_nothing(tmp_path):
     marker = tmp_path / "marker"
     pod = write_pod(
-        tmp_path, kind="Deployment", terminationGracePeriodSeconds=20,
+        tmp_path, kind="Deployment", terminationGracePeriodSeconds=20, os={"name": "linux"},  # for stopSignal
         init=[container("migrate", ["touch", marker], env=[{"name": "DB_PASSWORD", "value": "hunter2"}]),
               sidecar("proxy", ["touch", marker], startupProbe=tcp_probe(8080, failures=3),
                       lifecycle={**pre_stop_sleep(2), "stopSignal": "SIGQUIT"})],
@@ -106,9 +108,18 @@ def test_check_prints_the_plan_and_starts_nothing(tmp_path):
     start, stop = heads[:4], heads[4:]
     assert "init container" in start[0] and "sidecar" in start[1] and "startup probe" in start[1]
     assert "main container" in start[2] and "main container" in start[3]
-    assert "startup probe: tcpSocket 127.0.0.1:8080, every 1s, timeout 1s, fails after 3" in out
+    # No host: the container's own address (the pod IP, as the kubelet probes), or 127.0.0.1.
+    assert re.search(r"startup probe: tcpSocket \d+\.\d+\.\d+\.\d+:8080 \(no host: the container's own address\), "
+                     r"every 1s, timeout 1s, fails after 3", out), out
+    assert "startup stays blocked" in out, "the warning about a sidecar's startup probe"
+    # The init container and the two mains say what their end does (a sidecar says it in its head line).
+    assert len([l for l in lines if l.strip().startswith("when it ends: ")]) == 3, out
     assert "readiness probe: exec test -f /tmp/ready, every 5s" in out
     assert "one deadline of 20s for the whole shutdown" in out
+    assert "  every preStop starts at once; each stop signal follows its own preStop and its turn:" in lines, out
+    assert lines.index("  every preStop starts at once; each stop signal follows its own preStop and its turn:") \
+        < lines.index(stop[0])
+    assert "  stop window: 2s before the deadline every process still waiting gets its stop signal" in lines, out
     assert stop[0].strip().startswith("1. web: preStop exec sleep 1, waited for, then SIGTERM")
     assert stop[1].strip().startswith("1. worker: SIGTERM")
     assert stop[2].strip().startswith("2. proxy: preStop sleep 2s, then SIGQUIT")

@@ -50,7 +50,7 @@ def test_pod_with_sidecars_starts_in_order_and_shuts_down_in_reverse(usher, tmp_
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            s.bind(("127.0.0.1", PROXY_PORT))
+            s.bind(("", PROXY_PORT))  # the example's proxy listens on every address
         except OSError:
             pytest.fail(f"port {PROXY_PORT}, which the example's proxy uses, is taken on this machine")
     u = usher(["-f", os.path.join(POD_DEMO, "deployment.yaml")], env={"SHARED_DIR": str(tmp_path)},

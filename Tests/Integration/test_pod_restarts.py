@@ -44,7 +44,8 @@ def test_a_sidecar_that_fails_its_liveness_probe_is_stopped_with_its_stop_signal
                     init=[sidecar("proxy", act("proxy", "--stop-on", "USR1", "--linger", 100),
                                   lifecycle={"stopSignal": "SIGUSR1"},
                                   livenessProbe=exec_probe(["test", "-f", alive], period=1, failures=2))],
-                    containers=[container("web", act("web"))])
+                    containers=[container("web", act("web"))],
+                    os={"name": "linux"})  # stopSignal requires it
     u = usher(["-f", pod])
     u.wait_started("proxy", "web")
     time.sleep(1.2)
@@ -108,6 +109,15 @@ def test_a_single_probe_failure_is_not_worded_as_1_times(usher, act, tmp_path):
     pod = write_pod(tmp_path, init=[sidecar("proxy", act("proxy"), startupProbe=exec_probe(["false"], failures=1))],
                     containers=[container("web", act("web"))])
     u = usher(["-f", pod])
-    assert u.wait() == 1
-    failed = [t for t in u.log_texts() if "failed" in t]
-    assert failed and not [t for t in failed if " 1 times" in t], failed
+    # A sidecar whose startup probe fails is stopped and restarted (issue 13): the startup stays
+    # blocked, and the failure is logged each time.
+    u.wait_for(lambda: "proxy will be restarted now (restart 1)" in u.log_texts(), timeout=6,
+               what="the restart after the failed startup probe")
+    pid = u.first("proxy", "start")[4]
+    texts = u.log_texts()
+    failed = [t for t in texts if t.startswith(f"proxy[{pid}] startup probe failed")]
+    assert failed and not [t for t in texts if " 1 times" in t], texts
+    assert f"proxy[{pid}] is stopped to be restarted: its startup probe failed" in texts, texts
+    assert not u.find("web", "start")
+    u.signal(signal.SIGTERM)
+    assert u.wait() == 143

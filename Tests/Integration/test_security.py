@@ -14,7 +14,7 @@ import time
 import pytest
 
 from conftest import USHER
-from helpers.podfile import container, exec_probe, http_probe, free_port, pre_stop_exec, sidecar, tcp_probe, write_pod
+from helpers.podfile import LOOPBACK, container, exec_probe, http_probe, free_port, pre_stop_exec, sidecar, tcp_probe, write_pod
 from helpers.reliability import build_c
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -68,18 +68,19 @@ def test_usher_opens_no_listening_socket_while_it_probes(usher, act, tmp_path, e
     accepts connections and never answers (so usher holds each probe's socket for its 1s
     timeout), all every second. For 2.5 s every socket usher holds is looked up in /proc/net:
     none listens (TCP LISTEN, bound UDP, unix listening). The same lookup finds the sidecar's
-    listening socket, so it would find one of usher's."""
+    listening socket, so it would find one of usher's. The backend and the hole listen on
+    127.0.0.1, so the probes say so (with no host they would go to the container's own address)."""
     port = free_port()
     target = [sys.executable, TARGET, "web-backend", "--log", events_log, "--port", str(port), "--http"]
     with socket.socket() as hole:
         hole.bind(("127.0.0.1", 0))
         hole.listen(64)  # never accepted: the kernel completes the connections, nobody answers
         pod = write_pod(tmp_path,
-                        init=[sidecar("backend", target, startupProbe=tcp_probe(port, period=1),
-                                      readinessProbe=http_probe(port, period=1))],
+                        init=[sidecar("backend", target, startupProbe=tcp_probe(port, period=1, host=LOOPBACK),
+                                      readinessProbe=http_probe(port, period=1, host=LOOPBACK))],
                         containers=[container("app", act("app"), livenessProbe=exec_probe(["true"], period=1),
                                               readinessProbe=http_probe(hole.getsockname()[1], period=1,
-                                                                        timeoutSeconds=1))])
+                                                                        timeoutSeconds=1, host=LOOPBACK))])
         u = usher(["-f", pod])
         u.wait_for(lambda: any(t.startswith("backend[") and t.endswith(" is ready") for t in u.log_texts()),
                    timeout=15, what="the backend to be ready")

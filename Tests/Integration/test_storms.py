@@ -290,9 +290,11 @@ def test_thousands_of_orphans_are_all_reaped(usher, act, storm, tmp_path, count,
 def test_a_child_forking_all_through_the_shutdown_is_reaped_and_killed_at_the_deadline(usher, act, storm, tmp_path, pid1):
     """The main ignores SIGTERM and goes on forking (a child every 200us, every other one an
     orphan) until it is killed: no zombie lingers, the 2s deadline holds, status 137, and
-    nothing of it is left afterwards."""
+    nothing of it is left afterwards. The sidecar's turn never comes: it gets its SIGTERM at the
+    stop window (300 ms before the deadline; the default 2s window would send it at once), notes
+    it and runs on, and is killed at the deadline too."""
     status = tmp_path / "main.status"
-    u = usher(["--grace", "2s", "--sidecar", "side=" + act.line("side"),
+    u = usher(["--grace", "2s", "--min-stop-window", "300ms", "--sidecar", "side=" + act.line("side", "--catch", "TERM"),
                "--", storm, "main", "--out", str(status), "--ignore-term", "--fork-every-us", "200",
                "--orphan-every", "2"], pid1=pid1)
     u.wait_started("side")
@@ -313,4 +315,7 @@ def test_a_child_forking_all_through_the_shutdown_is_reaped_and_killed_at_the_de
     assert any(t.startswith("storm[") and "still running at the deadline: SIGKILL" in t for t in texts), texts
     assert wait_until(lambda: not pgid_members(main), 5), f"left behind: {pgid_members(main)}"
     assert not u.find("side", "exit"), "the sidecar's turn never came: SIGKILL at the deadline"
+    side_sig = u.find("side", "signal")
+    assert [e[2] for e in side_sig] == ["15"] and ms(side_sig[0][3] - sent_at) >= 1650, \
+        f"the sidecar's stop signal should wait for the stop window, 1.7s in: {side_sig}"
     assert wait_until(lambda: not alive(side), 5)

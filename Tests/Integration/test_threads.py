@@ -11,7 +11,7 @@ import threading
 import time
 
 from conftest import HERE
-from helpers.podfile import container, exec_probe, free_port, http_probe, pre_stop_sleep, sidecar, write_pod
+from helpers.podfile import LOOPBACK, container, exec_probe, free_port, http_probe, pre_stop_sleep, sidecar, write_pod
 
 TARGET = os.path.join(HERE, "helpers", "probe_target.py")
 
@@ -55,8 +55,10 @@ def test_usher_runs_one_thread_through_startup_probes_and_shutdown(usher, act, e
     # The sidecar listens only after 1.5 s: the startup probe fails and is retried meanwhile.
     api = sidecar("api", [sys.executable, TARGET, "api", "--log", events_log, "--port", port,
                           "--after", 1500, "--http"],
-                  startupProbe=http_probe(port, path="/healthz", period=1, failures=30),
-                  readinessProbe=http_probe(port, path="/ready", period=1, failures=3),
+                  # probe_target listens on 127.0.0.1 only: with no host a probe goes to the
+                  # container's own address.
+                  startupProbe=http_probe(port, path="/healthz", period=1, failures=30, host=LOOPBACK),
+                  readinessProbe=http_probe(port, path="/ready", period=1, failures=3, host=LOOPBACK),
                   livenessProbe=exec_probe(["sh", "-c", f"echo check >> {live}"], period=1, failures=3))
     web = container("web", act("web", "--linger", 500), lifecycle=pre_stop_sleep(1))
     pod = write_pod(tmp_path, init=[api], containers=[web], terminationGracePeriodSeconds=10)

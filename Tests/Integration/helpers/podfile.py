@@ -20,12 +20,22 @@ def exec_probe(command, period=1, failures=3, **fields):
             "failureThreshold": failures, **fields}
 
 
-def tcp_probe(port, period=1, failures=30, **fields):
-    return {"tcpSocket": {"port": port}, "periodSeconds": period, "failureThreshold": failures, **fields}
+# A probe's host for a target that listens on the loopback address only: with host unset a probe
+# goes to the container's own address (the pod IP), as the kubelet's does.
+LOOPBACK = "127.0.0.1"
 
 
-def http_probe(port, path="/", headers=(), period=1, failures=30, **fields):
+def tcp_probe(port, period=1, failures=30, host=None, **fields):
+    sock = {"port": port}
+    if host is not None:
+        sock["host"] = host
+    return {"tcpSocket": sock, "periodSeconds": period, "failureThreshold": failures, **fields}
+
+
+def http_probe(port, path="/", headers=(), period=1, failures=30, host=None, **fields):
     get = {"path": path, "port": port}
+    if host is not None:
+        get["host"] = host
     if headers:
         get["httpHeaders"] = [{"name": n, "value": v} for n, v in headers]
     return {"httpGet": get, "periodSeconds": period, "failureThreshold": failures, **fields}
