@@ -338,6 +338,9 @@ def test_with_host_unset_a_probe_arrives_on_the_pod_ip(usher, events_log, tmp_pa
     u = usher(["-f", address_pod(tmp_path, events_log, kind, "0.0.0.0", port)], wrap=netns.wrap(down_address=True))
     u.wait_for(lambda: any(t.startswith("regular-1[") and t.endswith(" started") for t in u.log_texts()),
                timeout=10, what="the main's start, once the probe passed")
+    # A tcpSocket probe passes when the kernel completes the connection, which can be before the
+    # server has accepted it and logged it: wait for the server's own record.
+    u.wait_for(lambda: LifecycleLog(u.events()).all("server", "connect"), timeout=5, what="the server's connect record")
     connects = {e[2] for e in LifecycleLog(u.events()).all("server", "connect")}
     assert connects == {netns.POD_IP}, connects
     if kind == "httpGet":

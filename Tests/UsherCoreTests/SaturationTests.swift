@@ -44,7 +44,7 @@ private let hugeGrace: Nanos = (Int64.max / nanosPerSecond) * nanosPerSecond
         var h = Harness(Plan(processes: [proc("app", .main) { $0.preStop = .sleep(long) }], grace: long))
         h.now = uptime
         h.send(.signal(sigterm))
-        #expect(h.supervisor.nextWakeup == Nanos.max - Plan.defaultMinStopWindow, "the stop window before a deadline of never")
+        #expect(h.supervisor.nextWakeup == Nanos.max - Plan.defaultMinStopWindow - Supervisor.windowLead, "the stop window before a deadline of never")
         #expect(!h.signals().contains(.signalGroup(0, sigterm)), "still in its preStop sleep")
         h.advance(to: uptime + 3600 * second)
         h.send(.exited(0, .exited(0)))

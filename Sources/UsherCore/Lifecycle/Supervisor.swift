@@ -118,8 +118,6 @@ public struct Supervisor {
     /// The status of the first main container to exit, and of the first to fail.
     var firstMainExit: Int32?
     var firstMainFailure: Int32?
-    /// The shutdown's deadline had to SIGKILL a process (not on request).
-    var deadlineKilledAny = false
 
     public init(plan: Plan) {
         self.plan = plan
@@ -259,11 +257,12 @@ public struct Supervisor {
     }
 
     /// usher's exit status: what settled it outright, else the main containers' (the first to
-    /// exit under Always, the first failure otherwise); 121 when they ended cleanly but the
-    /// deadline had to kill something; then `--stop-is-success` and `--remap-exit`.
+    /// exit under Always, the first failure otherwise); then `--stop-is-success` and
+    /// `--remap-exit`. A sidecar or a hook the deadline had to kill does not change it: as for
+    /// the kubelet, a pod whose main containers succeeded succeeded (the log and the termination
+    /// message say what was killed).
     func finalStatus() -> Int32 {
         var code = exitCode ?? (plan.restartPolicy == .always ? firstMainExit : firstMainFailure) ?? 0
-        if code == 0 && deadlineKilledAny { code = Plan.deadlineKilledStatus }
         if plan.stopIsSuccess && stopRequested
             && plan.mainIndices.contains(where: { code == 128 + plan.processes[$0].stopSignal }) {
             code = 0

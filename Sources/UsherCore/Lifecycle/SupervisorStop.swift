@@ -11,6 +11,11 @@
 /// so no process is ever killed less than the window after its stop signal, and the deadline
 /// still comes before the kubelet's own SIGKILL.
 extension Supervisor {
+    /// How much before `deadline - window` the stop window's signals are sent: the loop wakes a
+    /// little after the instant it asked for (well under a millisecond, p99), and that lateness
+    /// must not come off the window a process is promised.
+    static var windowLead: Nanos { 10_000_000 }
+
     /// The pod's shutdown: one deadline for everything, counted from now (the stop request, or
     /// the exit that ended the pod).
     mutating func beginShutdown(now: Nanos, into out: inout [Action]) {
@@ -19,7 +24,7 @@ extension Supervisor {
         deadline = end
         phase = .stopping
         let window = plan.minStopWindow
-        let forceAt = plan.grace > window ? end - window : now
+        let forceAt = plan.grace > window ? max(now, end - window - Supervisor.windowLead) : now
         if plan.grace <= window && containers.contains(where: { $0.state != .notStarted }) {
             out.append(.log(.graceShorterThanWindow(grace: plan.grace, window: window)))
         }
@@ -52,7 +57,7 @@ extension Supervisor {
         guard isRunning(i), containers[i].stop == nil else { return }
         resetProbes(i, kinds: [.startup, .liveness], into: &out)
         let killAt = later(now, by: grace)
-        let forceAt = grace > plan.minStopWindow ? killAt - plan.minStopWindow : now
+        let forceAt = grace > plan.minStopWindow ? max(now, killAt - plan.minStopWindow - Supervisor.windowLead) : now
         beginStop(i, reason: reason, killAt: killAt, forceAt: forceAt, now: now, into: &out)
     }
 
@@ -139,7 +144,6 @@ extension Supervisor {
         killedAtDeadline = true
         for i in containers.indices {
             guard let pid = pid(i) else { continue }
-            if !forced { deadlineKilledAny = true }
             out.append(.signalGroup(i, sigkill))
             out.append(.log(forced ? .killedOnRequest(name: name(i), pid: pid) : .killedAtDeadline(name: name(i), pid: pid)))
             if case .running = containers[i].postStart {

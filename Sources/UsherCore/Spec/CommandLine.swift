@@ -144,9 +144,9 @@ public let usageText = """
     HEALTHCHECK or an exec probe), 1 otherwise; the states on stdout.
 
     exit status: the main process's status (with -f, as the pod's restartPolicy says); 128+N
-    if it died of signal N; 120 if an init container failed; 121 if the main containers ended
-    cleanly but the deadline had to SIGKILL something; 2 for a usage or configuration error;
-    127 if a command was not found; 126 if it could not be executed; 1 if usher itself failed.
+    if it died of signal N (137: killed at the deadline); 120 if an init container failed; 2 for
+    a usage or configuration error; 127 if a command was not found; 126 if it could not be
+    executed; 1 if usher itself failed.
 
     """
 

@@ -170,11 +170,9 @@ public struct Plan: Equatable {
     public var stopIsSuccess = false
 
     public static let defaultGrace: Nanos = 30 * nanosPerSecond
-    /// usher's own exit statuses, where no main container's status is the answer (README,
-    /// "Exit status"): an init container failed, so no main container ran; the main containers
-    /// ended cleanly, but the deadline had to SIGKILL a sidecar or a hook.
+    /// usher's own exit status where no main container's status is the answer (README, "Exit
+    /// status"): an init container failed, so no main container ran.
     public static let startupFailedStatus: Int32 = 120
-    public static let deadlineKilledStatus: Int32 = 121
     /// The kubelet's minimumGracePeriodInSeconds.
     public static let defaultMinStopWindow: Nanos = 2 * nanosPerSecond
 
