@@ -7,7 +7,8 @@ SWIFT_ROOT := $(shell dirname $$(dirname $$(readlink -f $$(command -v swiftc))))
 EMBEDDED_LIB := $(SWIFT_ROOT)/lib/swift/embedded/$(ARCH)-unknown-linux-gnu
 SOURCES := $(shell find Sources -type f) Package.swift
 
-.PHONY: all static test unit integration demo deps build-deps container-env image bench bench-quick clean fuzz fuzz-quick sanitize
+.PHONY: all static test unit integration demo deps build-deps container-env image bench bench-quick clean fuzz fuzz-quick sanitize \
+  rollout rollout-short
 
 all: static
 
@@ -71,6 +72,18 @@ bench: static
 
 bench-quick: static
 	Tests/Benchmarks/run.sh --quick
+
+# A rolling update through HAProxy, two nginx replicas in podman, once per init (no init, tini,
+# usher with and without a preStop, usher -f), repeated; writes the table and the plot to
+# images/examples/rolling-update/results/. rollout-short: one run per setup, for CI; it fails if
+# usher with a preStop drops a request (or a run cannot be made), never on a timing.
+# USHER_IMAGE is the image the replicas copy usher from.
+USHER_IMAGE ?= localhost/usher:local
+rollout: container-env image
+	USHER_IMAGE=$(USHER_IMAGE) bash images/examples/rolling-update/run.sh
+
+rollout-short: container-env image
+	USHER_IMAGE=$(USHER_IMAGE) bash images/examples/rolling-update/run.sh --short
 
 demo: static
 	bash images/examples/sidecars-by-flags/demo.sh $(CURDIR)/dist/usher
