@@ -114,7 +114,8 @@ if __name__ == "__main__":
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--path", default="/")
     p.add_argument("--rate", type=float, default=200.0, help="requests per second")
-    p.add_argument("--timeout", type=float, default=2.0, help="seconds a request may take")
+    p.add_argument("--timeout", type=float, default=10.0,
+                   help="seconds a request may take (long: a slow machine must not turn into failures)")
     p.add_argument("--duration", type=float, help="stop after this many seconds (default: on `stop`)")
     p.add_argument("--out", required=True)
     asyncio.run(main(p.parse_args()))

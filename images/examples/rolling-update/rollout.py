@@ -163,9 +163,11 @@ def start_replica(name, image, pod):
 
 # --- the balancer ---------------------------------------------------------------------------
 class Balancer:
-    """HAProxy from Debian in TCP mode, like kube-proxy's iptables rules: a backend is chosen
-    at random per connection, a refused connection is not retried anywhere (retries 0, no
-    redispatch), no health check takes a failing backend out. Backends join and leave through
+    """HAProxy from Debian in TCP mode, like kube-proxy: a backend per connection, taken in turn
+    (kube-proxy's IPVS default; its iptables and nftables rules draw at random with the same
+    share: HAProxy's `random` is a consistent-hash ring, which split 45/55 here), a refused
+    connection is not retried anywhere (retries 0, no redispatch), no health check takes a
+    failing backend out. Backends join and leave through
     its runtime API (a server in maintenance gets no new connection; those under way go on),
     the one atomic change kube-proxy's iptables-restore makes too."""
 
@@ -184,7 +186,7 @@ defaults
     retries 0
 listen web
     bind 127.0.0.1:{ports.balancer}
-    balance random(1)
+    balance roundrobin
     server v1 127.0.0.1:{ports.app['v1']} disabled
     server v2 127.0.0.1:{ports.app['v2']} disabled
 """)
@@ -331,7 +333,7 @@ def rollout(setup, rep, args, ports, balancer, work, run_id):
         remover.join()
         # The same window after t0 for every setup (so the plot compares like with like), longer
         # only when the old replica took longer to stop.
-        sleep_until(max(t0 + PLOT_END, t_stopped + 1.0, removed["at"] + 1.0))
+        sleep_until(max(t0 + PLOT_END + 0.2, t_stopped + 1.0, removed["at"] + 1.0))
         load.stdin.write("stop\n")
         load.stdin.flush()
         load.wait(30)
@@ -433,7 +435,8 @@ def spread(values, fmt="{:.0f}"):
 def table(results, rehearsals, args, meta):
     lines = [
         f"{args.runs} run(s) per setup, interleaved; {args.rate:g} requests/s through HAProxy; lag {args.lag:g}s; "
-        f"podman stop -t {args.grace}. Load average {meta['load_before']} before, {meta['load_after']} after. "
+        f"podman stop -t {args.grace}. Commit {meta['commit']}, {meta['cores']} cores, load average "
+        f"{meta['load_before']} before, {meta['load_after']} after. "
         f"Median (min–max) where there are several runs.",
         "",
         "| setup | requests sent | failed, each run | failed per second of lag | old replica's stop took, s "
@@ -485,19 +488,21 @@ def plot(results, args, path):
                 i = int((t - lo) // bucket)
                 if 0 <= i < n:
                     (ok if passed else bad)[i] += 1 / len(rs)
-        style = "-" if key.startswith("usher") else "--"
-        top.plot(xs, ok, style, label=label, linewidth=1.4)
-        bottom.plot(xs, bad, style, label=label, linewidth=1.4)
+        # The two usher setups with a preStop draw the same line: the -f one dotted, on top.
+        style, width = {"usher-pod": (":", 2.4)}.get(key, ("-" if key.startswith("usher") else "--", 1.4))
+        top.plot(xs, ok, style, label=label, linewidth=width)
+        bottom.plot(xs, bad, style, label=label, linewidth=width)
     for ax in (top, bottom):
         ax.axvline(0, color="grey", linewidth=0.8)
         ax.axvline(args.lag, color="grey", linewidth=0.8, linestyle=":")
         ax.axvline(PRE_STOP, color="grey", linewidth=0.8, linestyle="-.")
         ax.grid(alpha=0.3)
         ax.set_xlim(lo, hi)
-    ymax = top.get_ylim()[1]
-    for x, text in ((0, "t0: v1 deleted:\npodman stop"), (args.lag, f"v1 leaves\nthe balancer"),
-                    (PRE_STOP, f"usher's preStop\nends: SIGQUIT")):
-        top.text(x + 0.05, ymax * 0.02, text, fontsize=7, color="dimgrey", va="bottom")
+    top.set_ylim(0, args.rate * bucket * 1.15)
+    bottom.set_ylim(bottom=0)
+    for x, text in ((0, "t0: v1 deleted:\npodman stop"), (args.lag, "v1 leaves\nthe balancer"),
+                    (PRE_STOP, "usher's preStop\nends: SIGQUIT")):
+        top.text(x + 0.05, 0.03, text, fontsize=7, color="dimgrey", va="bottom", transform=top.get_xaxis_transform())
     top.set_ylabel("answered requests per 100 ms")
     bottom.set_ylabel("failed requests per 100 ms")
     bottom.set_xlabel("seconds from the old replica's deletion (t0)")
@@ -523,7 +528,7 @@ def port_free(port):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--usher-image", default=os.environ.get("USHER_IMAGE", "localhost/usher:local"))
-    p.add_argument("--runs", type=int, default=3, help="repetitions per setup (interleaved)")
+    p.add_argument("--runs", type=int, default=4, help="repetitions per setup (interleaved)")
     p.add_argument("--rate", type=float, default=200.0, help="requests per second")
     p.add_argument("--lag", type=float, default=2.0, help="seconds before the balancer drops the old replica")
     p.add_argument("--grace", type=int, default=10, help="podman stop -t: terminationGracePeriodSeconds")
@@ -545,7 +550,10 @@ def main():
     started = time.monotonic()
     meta = {"load_before": "{:.2f}".format(os.getloadavg()[0]), "lag": args.lag, "rate": args.rate,
             "runs": args.runs, "grace": args.grace, "usher_image": args.usher_image,
-            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "commit": subprocess.run(["git", "-C", HERE, "rev-parse", "--short", "HEAD"], capture_output=True,
+                                     text=True).stdout.strip() or None,
+            "cores": os.cpu_count()}
     work = tempfile.mkdtemp(prefix="usher-rollout-")
     os.chmod(work, 0o755)
     run_id = os.urandom(3).hex()
