@@ -350,6 +350,19 @@ def rollout(setup, rep, args, ports, balancer, work, run_id):
                      stop.returncode, exit_code, story, args)
 
 
+BUCKET = 0.1
+
+
+def per_bucket(records, t0):
+    n = int(round((PLOT_END - PLOT_START) / BUCKET))
+    answered, failed = [0] * n, [0] * n
+    for r in records:
+        i = int((r["planned"] - t0 - PLOT_START) // BUCKET)
+        if 0 <= i < n:
+            (answered if r["outcome"] == "ok" else failed)[i] += 1
+    return {"answered": answered, "failed": failed}
+
+
 def summarize(setup, rep, loaded, t0, wall0, t_v2, t_v2_ready, t_removed, t_stopped, stop_rc, exit_code,
               story, args):
     records = loaded["records"]
@@ -396,8 +409,10 @@ def summarize(setup, rep, loaded, t0, wall0, t_v2, t_v2_ready, t_removed, t_stop
         "sidecar_outlived": outlived, "sidecar_how": side_how,
         "usher_log": story["usher"],
         "load_lateness_max_s": lateness,
-        # Send times and outcomes relative to t0, for the plot.
-        "timeline": [[round(r["planned"] - t0, 4), r["outcome"] == "ok"] for r in records],
+        # For the plot: answered and failed requests per 100 ms, by send time, from PLOT_START
+        # after t0; and each failure's send time after t0.
+        "per_100ms": per_bucket(records, t0),
+        "failed_at": [round(r["planned"] - t0, 3) for r in failed],
     }
 
 
@@ -473,7 +488,7 @@ def plot(results, args, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    bucket = 0.1
+    bucket = BUCKET
     lo, hi = PLOT_START, PLOT_END
     n = int(round((hi - lo) / bucket))
     xs = [lo + (i + 0.5) * bucket for i in range(n)]
@@ -482,12 +497,8 @@ def plot(results, args, path):
         rs = [r for r in results if r["setup"] == key]
         if not rs:
             continue
-        ok, bad = [0.0] * n, [0.0] * n
-        for r in rs:
-            for t, passed in r["timeline"]:
-                i = int((t - lo) // bucket)
-                if 0 <= i < n:
-                    (ok if passed else bad)[i] += 1 / len(rs)
+        ok = [sum(r["per_100ms"]["answered"][i] for r in rs) / len(rs) for i in range(n)]
+        bad = [sum(r["per_100ms"]["failed"][i] for r in rs) / len(rs) for i in range(n)]
         # The two usher setups with a preStop draw the same line: the -f one dotted, on top.
         style, width = {"usher-pod": (":", 2.4)}.get(key, ("-" if key.startswith("usher") else "--", 1.4))
         top.plot(xs, ok, style, label=label, linewidth=width)
@@ -595,7 +606,7 @@ def main():
 
     os.makedirs(args.results, exist_ok=True)
     with open(os.path.join(args.results, "results.json"), "w") as f:
-        json.dump({"meta": meta, "runs": results, "rehearsals": rehearsals, "problems": problems}, f, indent=1)
+        json.dump({"meta": meta, "runs": results, "rehearsals": rehearsals, "problems": problems}, f)
     text = table(results, rehearsals, args, meta)
     with open(os.path.join(args.results, "results.md"), "w") as f:
         f.write(text)
