@@ -9,23 +9,88 @@
 #include <netinet/in.h>
 #include <ifaddrs.h>
 #include <net/if.h>
+#include <sys/un.h>
+#include <stddef.h>
 
 int cusher_errno(void) { return errno; }
 
+#ifndef USHER_COMMIT
+#define USHER_COMMIT "unknown, a development build"  // swift build: SwiftPM passes no commit
+#endif
+const char *cusher_build_commit(void) { return USHER_COMMIT; }
+
 static int saved_argc;
 static char **saved_argv;
-// glibc passes (argc, argv, envp) to ELF constructors; that is the only way to reach argv
-// from Embedded Swift, and it works the same in the normal build.
+#ifdef USHER_C_MAIN
+// The release binary (make static, on musl): musl calls ELF constructors with no arguments, so
+// the shim owns the process's entry instead. The Makefile compiles this file with USHER_C_MAIN
+// and main.swift with -entry-point-function-name usher_swift_main; this main keeps argc/argv
+// and runs Swift's top-level code. (Not in the normal build: CUsher is linked into the test and
+// fuzz binaries too, which have a main of their own.)
+int usher_swift_main(int argc, char **argv);
+int main(int argc, char **argv) {
+    saved_argc = argc;
+    saved_argv = argv;
+    return usher_swift_main(argc, argv);
+}
+#else
+// The normal (development) build, on glibc, which passes (argc, argv, envp) to ELF
+// constructors: Swift's CommandLine is not there in Embedded mode, so both modes read argv here.
 __attribute__((constructor)) static void cusher_save_args(int argc, char **argv, char **envp) {
     (void)envp;
     saved_argc = argc;
     saved_argv = argv;
 }
+#endif
 int cusher_argc(void) { return saved_argc; }
 char **cusher_argv(void) { return saved_argv; }
 
 extern char **environ;
 char **cusher_environ(void) { return environ; }
+
+// musl words many errno messages differently from glibc ("No file descriptors available" for
+// EMFILE, "Out of memory" for ENOMEM). usher's messages read the same on either: glibc's words
+// where musl has other words for the same error (the obscure errnos musl leaves without a
+// message stay as musl has them). This is strerror on glibc.
+const char *cusher_strerror(int e) {
+#ifndef __GLIBC__
+    switch (e) {
+    case EIO: return "Input/output error";
+    case ECHILD: return "No child processes";
+    case ENOMEM: return "Cannot allocate memory";
+    case EBUSY: return "Device or resource busy";
+    case EXDEV: return "Invalid cross-device link";
+    case EMFILE: return "Too many open files";
+    case ENOTTY: return "Inappropriate ioctl for device";
+    case ESPIPE: return "Illegal seek";
+    case EDOM: return "Numerical argument out of domain";
+    case ERANGE: return "Numerical result out of range";
+    case EDEADLOCK: return "Resource deadlock avoided";
+    case ENAMETOOLONG: return "File name too long";
+    case ELOOP: return "Too many levels of symbolic links";
+    case ETIME: return "Timer expired";
+    case EOVERFLOW: return "Value too large for defined data type";
+    case EILSEQ: return "Invalid or incomplete multibyte or wide character";
+    case ENOTSOCK: return "Socket operation on non-socket";
+    case EMSGSIZE: return "Message too long";
+    case ENOTSUP: return "Operation not supported";
+    case EADDRINUSE: return "Address already in use";
+    case EADDRNOTAVAIL: return "Cannot assign requested address";
+    case ENETUNREACH: return "Network is unreachable";
+    case ENETRESET: return "Network dropped connection on reset";
+    case ECONNABORTED: return "Software caused connection abort";
+    case EISCONN: return "Transport endpoint is already connected";
+    case ENOTCONN: return "Transport endpoint is not connected";
+    case ESHUTDOWN: return "Cannot send after transport endpoint shutdown";
+    case ETIMEDOUT: return "Connection timed out";
+    case EHOSTUNREACH: return "No route to host";
+    case EINPROGRESS: return "Operation now in progress";
+    case EDQUOT: return "Disk quota exceeded";
+    case EOWNERDEAD: return "Owner died";
+    }
+#endif
+    return strerror(e);
+}
 
 int cusher_wifexited(int status) { return WIFEXITED(status); }
 int cusher_wexitstatus(int status) { return WEXITSTATUS(status); }
@@ -42,9 +107,14 @@ int cusher_ignore_signal(int sig) {
 int cusher_open_read(const char *path) { return open(path, O_RDONLY | O_CLOEXEC); }
 long cusher_write_nowait(int fd, const void *buf, unsigned long len) {
     struct iovec iov = {(void *)buf, len};
-    // pwritev2(fd, iov, 1, offset -1 (the current position), RWF_NOWAIT): the offset goes in
-    // two halves; on 64-bit machines the low one holds it all.
-    return syscall(SYS_pwritev2, fd, &iov, 1, -1L, 0L, 0x00000008 /* RWF_NOWAIT */);
+    // The raw system call: musl 1.2.3 has neither pwritev2 nor RWF_NOWAIT (linux/fs.h: 8). On a
+    // 64-bit kernel the offset is the one register pos_l (pos_h is ignored); -1 is "the file's
+    // current position", as for write().
+    long n = syscall(SYS_pwritev2, fd, &iov, 1, -1L, 0L, 0x00000008 /* RWF_NOWAIT */);
+    // ENOSYS (a kernel before 4.6, or qemu-user, which does not emulate pwritev2): no write that
+    // cannot block exists here, which is what EOPNOTSUPP already tells the caller.
+    if (n < 0 && errno == ENOSYS) errno = EOPNOTSUPP;
+    return n;
 }
 
 int cusher_fd_kind(int fd) {
@@ -105,7 +175,8 @@ int cusher_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0
 extern char __executable_start[];
 extern char etext[];
 int cusher_release_text_pages(void) {
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    // getpagesize, not sysconf: musl's sysconf links its whole table of limits (about 1 KB).
+    uintptr_t page = (uintptr_t)getpagesize();
     uintptr_t start = ((uintptr_t)__executable_start + page - 1) & ~(page - 1);
     uintptr_t end = (uintptr_t)etext & ~(page - 1);
     if (end <= start) return 0;
@@ -114,17 +185,72 @@ int cusher_release_text_pages(void) {
 
 int cusher_sigrtmax(void) { return SIGRTMAX; }
 
+#ifndef __GLIBC__
+// Embedded Swift allocates every object and array buffer with posix_memalign, almost always
+// asking for 16 bytes or less. musl sends each such call through aligned_alloc, which
+// over-allocates and then fixes up the slot's header; its malloc already returns 16-byte aligned
+// memory, so those calls take malloc directly here (glibc's posix_memalign does the same). This
+// replaces musl's posix_memalign in the static link; larger alignments still go to musl.
+int posix_memalign(void **res, size_t align, size_t len) {
+    void *p;
+    if (align <= 16 && align >= sizeof(void *) && (align & (align - 1)) == 0) p = malloc(len);
+    else if (align < sizeof(void *) || (align & (align - 1)) != 0) return EINVAL;
+    else p = aligned_alloc(align, len);
+    if (!p) return errno;
+    *res = p;
+    return 0;
+}
+
+#include <sys/random.h>
+// Embedded Swift seeds its hashing (Dictionary, Set) with arc4random_buf, which glibc has (since
+// 2.36) and musl has not. getrandom, which glibc's arc4random_buf uses too; should it fail (no
+// such call before Linux 3.17), a seed from the clock and pid: hash seeds need no secrecy here,
+// every key usher hashes comes from its own command line and config file.
+void arc4random_buf(void *buf, size_t n) {
+    unsigned char *p = buf;
+    while (n > 0) {
+        ssize_t got = getrandom(p, n, 0);
+        if (got > 0) {
+            p += got;
+            n -= (size_t)got;
+        } else if (got < 0 && errno != EINTR) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            unsigned long long x = ((unsigned long long)ts.tv_nsec << 20) ^ (unsigned long long)ts.tv_sec ^
+                                   ((unsigned long long)getpid() << 40);
+            for (; n > 0; n--, p++) {
+                x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+                *p = (unsigned char)(x >> 56);
+            }
+        }
+    }
+}
+#endif
+
 void cusher_sigset_every_signal(sigset_t *set) { memset(set, 0xff, sizeof *set); }
 
 int cusher_block_with_internal_signals(sigset_t *set) {
     unsigned long *bits = (unsigned long *)set;  // bit N-1 is signal N, as the kernel sees it
-    bits[0] |= (1UL << 31) | (1UL << 32);
+    // glibc keeps 32 and 33 for itself, musl 32 to 34 (its SIGRTMIN is 35); 34 is already in a
+    // glibc sigfillset (its SIGRTMIN), so one set of bits covers both.
+    bits[0] |= (1UL << 31) | (1UL << 32) | (1UL << 33);
     return (int)syscall(SYS_rt_sigprocmask, SIG_SETMASK, set, NULL, (size_t)(_NSIG / 8));
 }
 
+#ifdef __GLIBC__
 int cusher_spawn_add_tcsetpgrp(posix_spawn_file_actions_t *actions, int fd) {
     return posix_spawn_file_actions_addtcsetpgrp_np(actions, fd);
 }
+int cusher_spawn_needs_vfork(void) { return 0; }
+#else
+// musl: never called (cusher_spawn_needs_vfork sends every child through cusher_spawn_as).
+int cusher_spawn_add_tcsetpgrp(posix_spawn_file_actions_t *actions, int fd) {
+    (void)actions;
+    (void)fd;
+    return ENOSYS;
+}
+int cusher_spawn_needs_vfork(void) { return 1; }
+#endif
 
 int cusher_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 
@@ -179,15 +305,19 @@ int cusher_spawn_as(const char *file, char *const argv[], char *const envp[], co
     pid_t child = vfork();
     if (child < 0) { *step = 5; return errno; }
     if (child == 0) {
-        // usher's mask (everything blocked) stays until just before exec, so the tcsetpgrp of a
-        // background group below cannot be stopped by SIGTTOU. Dispositions are the child's own
-        // (vfork does not share the signal handler table).
-        struct sigaction dfl;
-        memset(&dfl, 0, sizeof dfl);
-        dfl.sa_handler = SIG_DFL;
-        for (int s = 1; s < NSIG; s++) sigaction(s, &dfl, NULL);
+        // usher's mask stays until just before exec. The tcsetpgrp of a background group must
+        // come before the dispositions are reset: SIGTTOU is one of the few signals usher leaves
+        // unblocked, and only its inherited SIG_IGN keeps it from stopping this child (glibc's
+        // posix_spawn blocks every signal in its child; this path takes the terminal on musl).
+        // Dispositions are the child's own (vfork does not share the signal handler table).
         setpgid(0, 0);
         if (foreground) tcsetpgrp(0, getpid());
+        // The raw system call: libc's sigaction refuses its own internal signals (glibc 32-33,
+        // musl 32-34), and one that usher's parent left ignored must not stay ignored in the
+        // child. The kernel's struct sigaction (handler, flags, restorer, an 8-byte mask), all
+        // zero: SIG_DFL, no flags, an empty mask. SIGKILL and SIGSTOP answer EINVAL, harmlessly.
+        unsigned long dfl[4] = {0, 0, 0, 0};
+        for (int s = 1; s < NSIG; s++) syscall(SYS_rt_sigaction, s, dfl, NULL, (size_t)8);
         if (out_fd >= 0) dup2(out_fd, 1);
         if (err_fd >= 0) dup2(err_fd, 2);
         int failed = -1;
@@ -217,9 +347,11 @@ int cusher_spawn_as(const char *file, char *const argv[], char *const envp[], co
     return 0;
 }
 
-// glibc's own __assert_fail (reached only from glibc's internal assertions) formats its message
-// with the wide-character-capable fprintf, which links about 30 KB of wide printf and locale
-// code into the static binary. This one reports the failed assertion and aborts just the same.
+// libc's own __assert_fail (reached from libyaml's assertions, and glibc's internal ones) formats
+// its message with fprintf: glibc's wide-character-capable one links about 30 KB of wide printf
+// and locale code into a static binary, musl's its whole stdio and printf. This one
+// reports the failed assertion and aborts just the same. (musl declares `int line`, glibc
+// `unsigned int`: the same register, and this file includes neither's assert.h.)
 void __assert_fail(const char *assertion, const char *file, unsigned int line, const char *function) {
     (void)file;
     (void)line;
@@ -243,4 +375,28 @@ int cusher_first_ipv4(uint32_t *address) {
     }
     freeifaddrs(list);
     return found;
+}
+
+int cusher_notify_socket(void) { return socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0); }
+
+long cusher_notify_send(int fd, const char *path, const void *message, unsigned long length) {
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof sa.sun_path) { errno = EINVAL; return -1; }
+    memcpy(sa.sun_path, path, n);
+    socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+    if (path[0] == '@') sa.sun_path[0] = 0;  // the abstract namespace: no NUL at the end
+    else len += 1;
+    return sendto(fd, message, length, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&sa, len);
+}
+
+int cusher_open_for_writing(const char *path, int create) {
+    return create ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+}
+
+int cusher_make_directory(const char *path) {
+    if (mkdir(path, 0755) == 0 || errno == EEXIST) return 0;
+    return -1;
 }

@@ -77,9 +77,9 @@ struct Driver {
         for sig in signals.drain() {
             if sig == sigchld {
                 reapAll { pid, status in
-                    if let event = performer.reaped(pid, status, mainIndex: supervisor.plan.mainIndices.first) {
-                        feed(event)
-                    }
+                    guard let event = performer.reaped(pid, status, mainIndex: supervisor.plan.mainIndices.first) else { return }
+                    if case .exited(let i, _) = event, let oom = performer.oomKill(i, status) { feed(oom) }
+                    feed(event)
                 }
             } else {
                 feed(.signal(sig))
@@ -136,6 +136,16 @@ struct Performer {
     var outputs = OutputPipes()
     /// Where an exec probe's output goes: /dev/null, as the kubelet keeps it out of the logs.
     private var devNull: Int32 = -2
+    /// A container's environment with its env files read at its last start (nil without any).
+    private var containerEnv: [[String]?]
+    /// usher sent this run of the process SIGKILL: a SIGKILL death is usher's, not the OOM
+    /// killer's.
+    private var killedByUsher: [Bool]
+    /// The memory cgroup, read when a child dies of a SIGKILL usher did not send.
+    private var memory: MemoryCgroup?
+    /// `--oom-score-adj`: the oom_score_adj every sidecar gets, so that the kernel picks a
+    /// sidecar before the main process (where it picks one process and not the whole group).
+    let sidecarOOMScoreAdj: Int32?
     var exitCode: Int32?
     /// The label width that aligns `--prefix` output.
     let labelWidth: Int
@@ -149,6 +159,10 @@ struct Performer {
         labelWidth = plan.processes.reduce(0) { max($0, $1.name.utf8.count) }
         pids = Array(repeating: nil, count: plan.processes.count)
         groups = pids
+        containerEnv = Array(repeating: nil, count: plan.processes.count)
+        killedByUsher = Array(repeating: false, count: plan.processes.count)
+        memory = MemoryCgroup.own()
+        sidecarOOMScoreAdj = options.sidecarOOMScoreAdj
         isInit = getpid() == 1
         if !isInit { becomeSubreaper() }
         foreground = ownsForegroundTerminal()
@@ -159,6 +173,13 @@ struct Performer {
         pids = Array(repeating: nil, count: pids.count)
         groups = pids
         exitCode = nil
+    }
+
+    /// Whether process `i`, reaped with `status`, was killed by the OOM killer: a SIGKILL usher did
+    /// not send, and its cgroup's oom_kill count grew. (Read only then: no cost otherwise.)
+    mutating func oomKill(_ i: Int, _ status: ExitStatus) -> Event? {
+        guard status == .signaled(sigkill), !killedByUsher[i], memory?.killedSinceLastLook() == true else { return nil }
+        return .killedByOOM(i, limit: memory?.limit)
     }
 
     /// One reaped child: its pid is forgotten at once (see `pids`); returns the event for
@@ -178,18 +199,32 @@ struct Performer {
         switch action {
         case .spawn(let i):
             var launch = Launch(plan.processes[i])
+            if !plan.processes[i].envFiles.isEmpty {
+                // Read at each start: an init container may have written the file.
+                switch environmentWithFiles(plan.processes[i]) {
+                case .success(let env): containerEnv[i] = env
+                case .failure(let problem):
+                    return .spawnFailed(i, SpawnFailure(code: 126, reason: problem.message))
+                }
+                launch.env = containerEnv[i] ?? launch.env
+            }
             // The terminal goes to the first main container, the one a user types at.
             launch.foreground = foreground && i == plan.mainIndices.first
             switch start(launch, for: i, name: plan.processes[i].name) {
             case .success(let pid):
                 pids[i] = pid
                 groups[i] = pid
+                killedByUsher[i] = false
+                if let adj = sidecarOOMScoreAdj, plan.processes[i].role == .sidecar { setOOMScoreAdj(pid, adj) }
                 return .spawned(i, pid: pid)
             case .failure(let failure):
                 return .spawnFailed(i, failure)
             }
         case .signalGroup(let i, let sig):
-            if let pid = pids[i] { signalTracked(pid, sig) }
+            if let pid = pids[i] {
+                if sig == sigkill { killedByUsher[i] = true }
+                signalTracked(pid, sig)
+            }
         case .signalProcess(let i, let sig):
             if let pid = pids[i] { signalProcess(pid, sig) }
         case .runHandler(let i, let use, let timeout):
@@ -203,6 +238,7 @@ struct Performer {
             var launch: Launch?
             if case .exec(let argv) = handler {
                 launch = Launch(process, argv: argv)
+                if let env = containerEnv[i] { launch?.env = env }  // its hooks and probes see what it saw
                 if case .hook = use {
                     // A hook's output is its container's (labelled with its name under --prefix).
                     if options.prefix {
@@ -234,6 +270,27 @@ struct Performer {
             exitCode = code
         }
         return nil
+    }
+
+    /// `process`'s env with the variables of its env files laid in at their positions (later
+    /// entries win). A relative `--env-file` is read from the directory usher was started in.
+    private func environmentWithFiles(_ process: Plan.Process) -> Result<[String], EnvFileProblem> {
+        let fromFiles: [(position: Int, entry: String)]
+        do {
+            fromFiles = try readEnvFiles(process.envFiles) { path in
+                let full = path.utf8.first == 47 ? path : (Launch.startDirectory ?? ".") + "/" + path
+                if case .success(let bytes) = readWholeFile(full, limit: maxEnvFileBytes) { return bytes }
+                return nil
+            }
+        } catch {
+            return .failure(error)
+        }
+        var env: [String] = []
+        for p in 0...process.env.count {
+            for f in fromFiles where f.position == p { env.append(f.entry) }
+            if p < process.env.count { env.append(process.env[p]) }
+        }
+        return .success(env)
     }
 
     /// Starts a process or its hook, with its output labelled under `--prefix` (a hook's under

@@ -29,13 +29,26 @@ public func usherMain() -> Int32 {
     case .help:
         return printResult(usageText)
     case .version:
-        return printResult("usher \(usherVersion)\n")
+        return printResult("usher \(usherVersion) (commit \(String(cString: cusher_build_commit())))\n")
     case .check(let plan):
         return printResult(OSString.printable(planText(plan, podAddress: ownAddress()), keepingLines: true))
+    case .status(let path, let json):
+        return statusCommand(path: path, json: json)
     case .run(let plan, let options):
+        // The children must not inherit usher's own notify socket: they would report for it.
+        if options.notifySocket != nil { unsetenv("NOTIFY_SOCKET") }
+        // The default status file is a container's (usher as PID 1): on a laptop, several
+        // ushers would share /run/usher; there, --status-file names one.
+        let statusFile = options.statusFileNamed || getpid() == 1 ? options.statusFile : nil
+        let reporter = Reporter(Reporter.Options(
+            statusFile: statusFile, statusFileNamed: options.statusFileNamed,
+            notifySocket: options.notifySocket, terminationLog: options.terminationLog,
+            terminationLogNamed: options.terminationLogNamed))
         do {
-            var driver = try Driver(plan: plan, options: options)
-            return driver.run()
+            var driver = try Driver(plan: plan, options: options, companion: reporter)
+            let status = driver.run()
+            reporter.finish(status: status)
+            return status
         } catch {
             writeAll(2, "usher: \(error.message)\n")
             return 1
@@ -43,4 +56,24 @@ public func usherMain() -> Int32 {
     case .rehearse(let plan, let options, let rehearsal):
         return rehearse(plan, options, rehearsal)
     }
+}
+
+/// `usher status`: 0 when the usher that keeps the status file at `path` is running and its
+/// group is up (every main container ready, every sidecar started), else 1; the states on
+/// stdout. Fit for a HEALTHCHECK or an exec probe of the container usher runs in.
+func statusCommand(path: String, json: Bool) -> Int32 {
+    guard case .success(let bytes) = readWholeFile(path, limit: 1 << 20) else {
+        writeAll(2, "usher: no status file at \(OSString.printable(path)) (is usher running, with a writable place for it? see --status-file)\n")
+        return 1
+    }
+    guard let report = parseStatusFile(bytes) else {
+        writeAll(2, "usher: \(OSString.printable(path)) is not an usher status file\n")
+        return 1
+    }
+    // A file left by an usher that is gone says nothing about now.
+    guard kill(report.pid, 0) == 0 || cusher_errno() == EPERM else {
+        writeAll(2, "usher: the usher that wrote \(OSString.printable(path)) (pid \(report.pid)) is not running\n")
+        return 1
+    }
+    return printResult(statusText(report, json: json), status: report.up ? 0 : 1)
 }

@@ -65,10 +65,13 @@ class Supervisor:
         return [self.path] + (["--"] if self.separator else []) + list(command)
 
 
-def supervisors(usher):
-    """The five supervisors at their installed paths (main() measures snapshots of them)."""
+def supervisors(usher, usher_glibc=None):
+    """The supervisors at their installed paths (main() measures snapshots of them): usher (the
+    release binary, on musl), the same build on glibc when given (to compare the two libcs),
+    and the four peers."""
     return [
         Supervisor("usher", usher),
+        *([Supervisor("usher-glibc", usher_glibc)] if usher_glibc else []),
         Supervisor("tini-static", "/usr/bin/tini-static"),
         Supervisor("tini", "/usr/bin/tini"),
         Supervisor("dumb-init", "/usr/bin/dumb-init", separator=False),
@@ -313,26 +316,36 @@ def elf_facts(path):
     return {"static": "INTERP" not in out, "stripped": ".symtab" not in out}
 
 
-def measure_sizes(sups, cfg):
+def measure_sizes(sups, cfg, arm64=None):
     """Binary size: the file's size in bytes, and whether it is static (no PT_INTERP) and
-    stripped (no .symtab). A dynamic binary also needs libc, which is not counted."""
+    stripped (no .symtab). A dynamic binary also needs libc, which is not counted. With arm64,
+    the arm64 release binary's size too (as "usher-arm64"; it does not run here)."""
     result = {}
     for s in sups:
         result[s.name] = {"bytes": os.path.getsize(s.path), **elf_facts(s.path)}
+    if arm64:
+        result["usher-arm64"] = {"bytes": os.path.getsize(arm64), **elf_facts(arm64)}
     if not result["usher"]["static"] or not result["usher"]["stripped"]:
         raise BenchError(f"{sups[0].path} is not a static, stripped release binary")
     return result
 
 
-def measure_memory(sups, cfg):
+def measure_memory(sups, cfg, warm=False):
     """Memory: VmRSS (and its anonymous/file parts) of the supervisor as PID 1 supervising one
-    idle `sleep`, read SETTLE seconds after the sleep started; median of runs. Each run starts
-    from the binary evicted from the page cache (see evict)."""
+    idle `sleep`, read SETTLE seconds after the sleep started; median of runs.
+    Cold: each run starts from the binary evicted from the page cache (see evict).
+    Warm (the state of every running container): the binary is evicted once and run once, so the
+    page cache holds it as an exec leaves it; the measured runs follow without evicting."""
     result = {}
     for s in sups:
         samples = []
-        for _ in range(cfg["memory_runs"]):
+        if warm:
             evict(s.path)
+            with as_pid1(s.argv(["sleep", "600"])):
+                time.sleep(SETTLE)
+        for _ in range(cfg["memory_runs"]):
+            if not warm:
+                evict(s.path)
             with as_pid1(s.argv(["sleep", "600"])) as p:
                 time.sleep(SETTLE)
                 samples.append(status_fields(p.pid, "VmRSS", "RssAnon", "RssFile"))
@@ -755,7 +768,10 @@ def table_rows(r, names):
         return values
 
     rows.append(("binary size, bytes", take("sizes", "bytes"), "{:,.0f}"))
-    rows.append(("resident memory while idle (VmRSS), kB", take("memory", "vmrss_kb"), "{:,.0f}"))
+    rows.append(("resident memory while idle (VmRSS), binary in the page cache (warm), kB",
+                 take("memory_warm", "vmrss_kb"), "{:,.0f}"))
+    rows.append(("resident memory while idle (VmRSS), binary evicted first (cold), kB",
+                 take("memory", "vmrss_kb"), "{:,.0f}"))
     rows.append(("start-up `SUP -- true-static`, median ms", take("startup", "true_static", "median_ms"), "{:.3f}"))
     rows.append(("start-up `SUP -- true-static`, p90 ms", take("startup", "true_static", "p90_ms"), "{:.3f}"))
     rows.append(("start-up overhead over bare static true, median ms", take("startup", "overhead_ms"), "{:.3f}"))
@@ -784,6 +800,37 @@ def ratio(a, b):
     return f"{a / b:.2f}×"
 
 
+# issue 12's targets for the release binaries, against tini-static measured in the same run.
+SIZE_TARGET = 0.5         # each release binary's size, amd64 and arm64
+MEMORY_TARGET = 0.6       # resident memory as PID 1 with one child, warm, amd64
+
+
+def release_targets(r):
+    """The release targets, each a measured ratio with its verdict (the bench never fails on
+    them: it reports)."""
+    sizes, warm = r.get("sizes", {}), r.get("memory_warm", {})
+    if "tini-static" not in sizes:
+        return []
+    tini = sizes["tini-static"]["bytes"]
+    lines = ["", "Release targets (against tini-static in this run):", ""]
+    for name, label in (("usher", "amd64"), ("usher-arm64", "arm64")):
+        if name in sizes:
+            q = sizes[name]["bytes"] / tini
+            lines.append(f"- size, {label}: {sizes[name]['bytes']:,} bytes, {q:.3f}× tini-static's {tini:,} "
+                         f"(target at most {SIZE_TARGET}×: {'met' if q <= SIZE_TARGET else 'NOT met'})")
+    if "usher" in warm and "tini-static" in warm:
+        q = warm["usher"]["vmrss_kb"] / warm["tini-static"]["vmrss_kb"]
+        lines.append(f"- resident memory, warm, amd64: {warm['usher']['vmrss_kb']:,.0f} kB, {q:.3f}× tini-static's "
+                     f"{warm['tini-static']['vmrss_kb']:,.0f} kB (target at most {MEMORY_TARGET}×: "
+                     f"{'met' if q <= MEMORY_TARGET else 'NOT met'})")
+    cold = r.get("memory", {})
+    if "usher" in cold and "tini-static" in cold:
+        q = cold["usher"]["vmrss_kb"] / cold["tini-static"]["vmrss_kb"]
+        lines.append(f"- resident memory, cold (binary evicted before each run), amd64: "
+                     f"{cold['usher']['vmrss_kb']:,.0f} kB, {q:.3f}× tini-static's {cold['tini-static']['vmrss_kb']:,.0f} kB")
+    return lines
+
+
 def render_markdown(r):
     names = list(r["supervisors"])
     peers = names[1:]
@@ -810,6 +857,7 @@ def render_markdown(r):
             "|---" * (len(peers) + 1) + "|"]
     for figure, values, pattern in rows:
         out.append(f"| {figure} | " + " | ".join(ratio(values["usher"], values[p]) for p in peers) + " |")
+    out += release_targets(r)
     if "startup" in r:
         b = r["startup"]["baseline"]
         out += ["", f"Start-up baselines: bare static true median {b['true_static']['median_ms']:.3f} ms "
@@ -850,9 +898,12 @@ def render_markdown(r):
             "tini then prints a warning (to /dev/null) and usher makes itself a subreaper.",
             "- Every binary is copied into Tests/Benchmarks/.out/bin at the start and run from there. "
             "Memory is read 0.3 s after the child started (usher drops its start-up code mappings "
-            "after spawning), each run starting with the binary evicted from the page cache: usher's "
-            "resident set after it refaults its code depends on the size of the page-cache folios "
-            "it maps, which depends on how the file was last read.",
+            "after spawning). Warm: the binary was evicted and run once, then the measured runs find "
+            "it in the page cache, as every running container does. Cold: each run starts with the "
+            "binary evicted. A process's resident set counts the page-cache folios it maps, whose "
+            "size depends on how the file was read, so the two differ.",
+            "- usher is the release binary (musl); usher-glibc, when shown, is the same build linked "
+            "against glibc instead: the usher/usher-glibc column is what musl costs or saves.",
             "- Signal forwarding: SIGUSR1 sent from the parent namespace to the supervisor; dumb-init "
             "forwards it to the child's process group, the others to the child. The first signal "
             "is also shown alone: it may fault in pages.",
@@ -886,10 +937,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small counts, for CI (also BENCH_QUICK=1)")
     parser.add_argument("--usher", default=os.environ.get("USHER_BIN", os.path.join(REPO, "dist/usher")))
+    parser.add_argument("--usher-glibc", default=os.environ.get("USHER_GLIBC_BIN"),
+                        help="the same release build on glibc, measured beside usher (make bench builds it)")
+    parser.add_argument("--usher-arm64", default=os.environ.get("USHER_ARM64_BIN"),
+                        help="the arm64 release binary, for its size")
     args = parser.parse_args()
     quick = args.quick or os.environ.get("BENCH_QUICK", "") not in ("", "0")
     cfg = {key: counts[1 if quick else 0] for key, counts in COUNTS.items()}
-    installed = supervisors(os.path.abspath(args.usher))
+    installed = supervisors(os.path.abspath(args.usher), args.usher_glibc and os.path.abspath(args.usher_glibc))
     check_prerequisites(installed)
     sups = snapshot(installed)
     # A SIGTERM or Ctrl-C still runs the clean-up below.
@@ -900,7 +955,8 @@ def main():
          "versions": versions(sups[0].path), "errors": {}}
     usher = sups[0].path
     steps = [
-        ("sizes", lambda: measure_sizes(sups, cfg)),
+        ("sizes", lambda: measure_sizes(sups, cfg, args.usher_arm64)),
+        ("memory_warm", lambda: measure_memory(sups, cfg, warm=True)),
         ("memory", lambda: measure_memory(sups, cfg)),
         ("startup", lambda: measure_startup(sups, cfg)),
         ("signals", lambda: measure_signals(sups, cfg)),

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# usher's benchmark against tini-static, tini, dumb-init and catatonit.
+# usher's benchmark against tini-static, tini, dumb-init and catatonit (and usher on glibc).
 #   Tests/Benchmarks/run.sh            full run (a few minutes)
 #   Tests/Benchmarks/run.sh --quick    small counts, under a minute (also BENCH_QUICK=1); for CI
 # Installs the peers when missing, builds the C helpers into Tests/Benchmarks/.out, builds
@@ -36,5 +36,13 @@ usher=${USHER_BIN:-$repo/dist/usher}
 if [ ! -x "$usher" ] && [ -z "${USHER_BIN:-}" ]; then
   make -C "$repo" static
 fi
+# Beside it, when they are there (make bench builds them): the same build on glibc, whose
+# signal, reaping and memory figures the musl binary is held against, and the arm64 binary,
+# for its size.
+extra=()
+glibc=${USHER_GLIBC_BIN:-$repo/.build-glibc/usher}
+[ -x "$glibc" ] && extra+=(--usher-glibc "$glibc")
+arm64=${USHER_ARM64_BIN:-$repo/dist/release/usher-linux-arm64}
+[ -f "$arm64" ] && extra+=(--usher-arm64 "$arm64")
 
-exec python3 "$here/bench.py" --usher "$usher" "$@"
+exec python3 "$here/bench.py" --usher "$usher" "${extra[@]}" "$@"

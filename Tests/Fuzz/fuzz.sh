@@ -13,9 +13,9 @@ OUT=.build-fuzz
 # An abort in a target is libFuzzer's to report (and fast): not the Swift runtime's backtracer.
 export SWIFT_BACKTRACE=enable=no
 FUZZ=Tests/Fuzz
-TARGETS=(cli config words duration signal httpurl expand)
+TARGETS=(cli config words duration signal httpurl expand envfile)
 # The largest input per target: command lines and files of a realistic size and well beyond.
-declare -A MAX_LEN=([cli]=4096 [config]=32768 [words]=1024 [duration]=128 [signal]=64 [httpurl]=512 [expand]=4096)
+declare -A MAX_LEN=([cli]=4096 [config]=32768 [words]=1024 [duration]=128 [signal]=64 [httpurl]=512 [expand]=4096 [envfile]=4096)
 
 build() {
     mkdir -p "$OUT/obj/CUsher" "$OUT/bin"

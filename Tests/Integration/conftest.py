@@ -15,6 +15,83 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 USHER = os.environ.get("USHER_BIN", os.path.join(HERE, "../../dist/usher"))
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z usher: ")
 
+# --- usher under emulation (make integration-arm64) --------------------------------------------
+# USHER_QEMU=aarch64: USHER_BIN is a wrapper that execs qemu-aarch64-static on the arm64 binary.
+# usher then runs emulated (the programs it starts run natively), which some tests cannot hold.
+# Each such test is listed here, by file and name (every parametrization), with its reason; it
+# is skipped with that reason on that architecture only. An entry that names no test of a
+# collected file is an error, so the list cannot outlive the tests it names.
+EMULATED = os.environ.get("USHER_QEMU", "")
+_PIDS = ("pid numbers: qemu-user takes a pid for a thread of its own, in usher and in each child it "
+         "forks, so children are not numbered 2, 3, 4")
+_EXEC = ("a failed exec: qemu-user runs vfork as a fork, so usher cannot see the child's exec fail "
+         "(no shared memory) and reports the child's exit 127 instead")
+_SUBREAPER = "qemu-user 7.2 refuses PR_SET_CHILD_SUBREAPER (EINVAL): orphans go to the real init"
+_FDS = "descriptor limits: qemu-user holds descriptors of its own, which a limit sized for usher does not fit"
+QEMU_SKIPS = {
+    "test_container.py": "podman cannot run arm64 containers here (no binfmt_misc): podman tests are amd64-only",
+    "test_pod_examples.py::test_pod_with_sidecars_image_runs_the_manifest_in_podman":
+        "podman cannot run arm64 containers here (no binfmt_misc): podman tests are amd64-only",
+    "test_release.py": "checks the dist/release folder, not USHER_BIN (make release-check runs it once)",
+    "test_release_binary.py::test_is_static_and_stripped":
+        "USHER_BIN is the qemu wrapper script; test_release.py reads the arm64 binary's ELF header",
+    "test_release_binary.py::test_size_at_most_one_megabyte":
+        "USHER_BIN is the qemu wrapper script; test_release.py and make bench measure the arm64 binary",
+    "test_release_binary.py::test_runs_in_an_empty_root_filesystem": "the empty root has no qemu to run usher",
+    "test_release_binary.py::test_idle_resident_memory_not_above_tini_static":
+        "the resident set is qemu's (about 11 MB), not usher's",
+    "test_threads.py::test_usher_runs_one_thread_through_startup_probes_and_shutdown":
+        "qemu-user runs a thread of its own (RCU) beside the emulated one",
+    "test_storms.py::test_a_storm_of_mixed_signals_is_forwarded_as_posix_delivers_it":
+        "it checks usher's thread count, and qemu-user runs a thread of its own (RCU)",
+    "test_storms.py::test_every_signal_number_leaves_usher_running[subreaper]":
+        "qemu-user (statically linked with glibc) cannot take signal 32, glibc's own: it kills qemu",
+    "test_release_inherit.py": "qemu-user (statically linked with glibc) cannot reset signal 32, glibc's "
+                               "own, on the host: an ignored 32 that qemu inherited reaches the children",
+    "test_exhaustion.py::test_a_full_stderr_pipe_never_stops_usher_supervising":
+        "qemu-user 7.2 does not emulate pwritev2 (ENOSYS), so usher's log falls back to blocking writes",
+    "test_exhaustion.py::test_a_spawn_failing_with_eagain_is_reported_and_what_started_is_stopped_in_reverse":
+        "RLIMIT_NPROC counts qemu-user's own threads, and " + _PIDS,
+    "test_exhaustion.py::test_emfile_for_a_prefix_pipe_is_reported_and_what_started_is_stopped_in_reverse": _FDS,
+    "test_exhaustion.py::test_emfile_before_usher_is_set_up_is_a_clear_error_and_nothing_starts": _FDS,
+    "test_exhaustion.py::test_emfile_for_a_probe_socket_fails_the_probe_with_its_reason": _FDS,
+    "test_exit_status.py::test_command_not_found_is_127_and_named": _EXEC,
+    "test_exit_status.py::test_not_executable_is_126_and_named": _EXEC,
+    "test_exit_status.py::test_a_sidecar_that_cannot_start_stops_startup": _EXEC,
+    "test_exit_status.py::test_a_sidecar_that_cannot_be_executed_gives_126": _EXEC,
+    "test_exit_status.py::test_a_main_process_that_cannot_start_stops_the_sidecars_in_reverse": _EXEC,
+    "test_lifecycle.py::test_start_order_and_what_each_child_inherits": _PIDS,
+    "test_pod_startup.py::test_init_containers_run_in_order_each_to_completion_then_the_mains_together": _PIDS,
+    "test_pod_startup.py::test_a_sidecar_without_a_startup_probe_lets_the_next_entry_start_at_once": _PIDS,
+    "test_misbehaving.py::test_usher_goes_on_when_the_reader_of_its_stderr_goes_away": _PIDS,
+    "test_misbehaving.py::test_a_daemon_that_double_forks_out_of_its_process_group[subreaper]": _SUBREAPER,
+    "test_subreaper.py::test_orphans_are_reparented_to_usher_and_reaped": _SUBREAPER,
+    "test_rehearse.py::test_a_daemon_that_leaves_its_group_fails":
+        "rehearse counts orphans as a subreaper, and " + _SUBREAPER,
+    "test_rehearse.py::test_the_report_is_alone_on_stdout":
+        "the main's killed `sleep` becomes a zombie of the real init, not usher's, and stays a member "
+        "of the main's group when usher checks it for orphans: " + _SUBREAPER,
+}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    if not EMULATED:
+        return
+    modules = {}
+    for item in items:
+        file = os.path.basename(str(item.fspath))
+        modules[file] = item.module
+        name = getattr(item, "originalname", None) or item.name
+        # One parametrization (test[param]), every parametrization (test), or the whole file.
+        for key in (f"{file}::{item.name}", f"{file}::{name}", file):
+            if key in QEMU_SKIPS:
+                item.add_marker(pytest.mark.skip(reason=f"{EMULATED} under qemu-user: {QEMU_SKIPS[key]}"))
+                break
+    stale = [k for k in QEMU_SKIPS if "::" in k and k.split("::")[0] in modules
+             and not hasattr(modules[k.split("::")[0]], k.split("::")[1].split("[")[0])]
+    if stale:
+        raise pytest.UsageError("conftest.py QEMU_SKIPS names tests that do not exist: " + ", ".join(stale))
 
 @pytest.fixture(scope="session")
 def actor():

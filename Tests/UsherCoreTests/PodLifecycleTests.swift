@@ -86,7 +86,7 @@ struct Timeline {
         #expect(!h.signals().contains(.spawn(3)), "the main container never starts")
         #expect(h.signals().last == .signalGroup(1, sigterm), "the sidecar already started is stopped")
         h.send(.exited(1, .signaled(sigterm)))
-        #expect(h.exitCode == 3)
+        #expect(h.exitCode == Plan.startupFailedStatus, "usher's own status: no main container ran")
     }
 
     @Test func aStopRequestDuringAnInitContainerStopsIt() {
@@ -133,7 +133,7 @@ struct Timeline {
         #expect(h.signals().filter { $0 == .spawn(0) }.count == 2)
         h.send(.exited(0, .exited(1)))
         #expect(h.logs().contains(.startupFailed(reason: "init container fetch failed with status 1")))
-        #expect(h.exitCode == 1)
+        #expect(h.exitCode == Plan.startupFailedStatus)
     }
 }
 
@@ -802,5 +802,50 @@ struct Timeline {
                         failSpawn: [0: SpawnFailure(code: 127, reason: "command not found: log")])
         #expect(h.exitCode == 127)
         #expect(!h.signals().contains(.spawn(1)))
+    }
+}
+
+/// Exit statuses that say what happened (issue 14, item 1).
+@Suite struct ExitStatuses {
+    @Test func remappedCodesBecomeSuccess() {
+        var p = twoSidecars()
+        p.successCodes = [143]
+        var h = Harness(p)
+        h.send(.signal(sigterm))
+        for i in [2, 1, 0] { h.send(.exited(i, .exited(143))) }
+        #expect(h.exitCode == 0)
+    }
+
+    @Test(arguments: [true, false])
+    func aRequestedStopEndedByTheStopSignalIsSuccess(requested: Bool) {
+        var p = twoSidecars(stopSignal: sigquit)
+        p.stopIsSuccess = true
+        var h = Harness(p)
+        if requested { h.send(.signal(sigterm)) }
+        h.send(.exited(2, .signaled(sigquit)))
+        h.send(.exited(1, .exited(0)))
+        h.send(.exited(0, .exited(0)))
+        #expect(h.exitCode == (requested ? 0 : 131), "only when usher was asked to stop")
+    }
+
+    @Test func aStopSignalOtherThanTheMainsIsNotSuccess() {
+        var p = twoSidecars()
+        p.stopIsSuccess = true
+        var h = Harness(p)
+        h.send(.signal(sigterm))
+        h.send(.exited(2, .exited(1)))
+        h.send(.exited(1, .exited(0)))
+        h.send(.exited(0, .exited(0)))
+        #expect(h.exitCode == 1)
+    }
+
+    @Test func aFailingMainsStatusWinsOverADeadlineKill() {
+        var h = Harness(twoSidecars(grace: 5 * second))
+        h.send(.signal(sigterm))
+        h.send(.exited(2, .exited(3)))
+        h.send(.exited(1, .exited(0)))
+        h.advance(to: 5 * second)
+        h.send(.exited(0, .signaled(sigkill)))
+        #expect(h.exitCode == 3)
     }
 }

@@ -378,7 +378,7 @@ private func indented(_ text: String, by spaces: Int) -> String {
 
     @Test func unsupported() {
         #expect(failure(container("    env: [{name: A, valueFrom: {secretKeyRef: {name: s, key: k}}}]\n"))
-            == "pod.yaml:4:21: containers[0].env[0].valueFrom: usher cannot read ConfigMaps, Secrets or the downward API (set the variable with value)")
+            == "pod.yaml:4:21: containers[0].env[0].valueFrom: usher cannot read ConfigMaps, Secrets or the downward API (set the variable with value, or read it from a file with fileKeyRef)")
         #expect(failure(container("    envFrom: [{configMapRef: {name: c}}]\n"))
             == "pod.yaml:4:5: containers[0].envFrom: not supported: usher cannot read ConfigMaps or Secrets (list the variables under env, each with a value)")
         #expect(failure(container("    lifecycle: {preStop: {tcpSocket: {port: 80}}}\n"))?.contains(

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
+#include <stdio.h>  // rename (and nothing of stdio is called: no printf is linked)
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -23,12 +24,19 @@
 // errno is a macro over a thread-local location.
 int cusher_errno(void);
 
+// The git commit the binary was built from, for --version: the Makefile passes it to this file
+// as USHER_COMMIT (a define, so that nothing generated lands in the source tree).
+const char *cusher_build_commit(void);
+
 // Embedded Swift has no CommandLine; the C runtime hands argv to constructors.
 int cusher_argc(void);
 char **cusher_argv(void);
 
 // `environ` is a libc global that Embedded Swift cannot name.
 char **cusher_environ(void);
+
+// strerror with glibc's wording on every libc (musl's differs for many errors).
+const char *cusher_strerror(int e);
 
 // The W* status macros are macros.
 int cusher_wifexited(int status);
@@ -84,8 +92,15 @@ void cusher_sigset_every_signal(sigset_t *set);
 int cusher_block_with_internal_signals(sigset_t *set);
 
 // posix_spawn_file_actions_addtcsetpgrp_np is a GNU extension that needs _GNU_SOURCE, which the
-// Glibc module Swift imports in normal mode is not built with.
+// Glibc module Swift imports in normal mode is not built with. (glibc only: see below.)
 int cusher_spawn_add_tcsetpgrp(posix_spawn_file_actions_t *actions, int fd);
+
+// 1 where every child must be started by cusher_spawn_as rather than posix_spawn: on musl, whose
+// posix_spawn has no way to hand the child the terminal, and reports a failed exec through a
+// pipe, two more descriptors for each child (a descriptor limit that fits usher on glibc would
+// fail its children on musl). cusher_spawn_as is a vfork, as glibc's posix_spawn is, and needs
+// neither. 0 on glibc.
+int cusher_spawn_needs_vfork(void);
 
 // Starts `file` (searched in PATH as execvp does) like usher's posix_spawn path: default signal
 // dispositions, an empty mask, its own process group, the terminal's foreground if asked, stdout
@@ -134,4 +149,15 @@ int cusher_poll_writable_any(const int *fds, int count, int timeout_ms);
 // posix_spawn_file_actions_addchdir_np is a GNU extension (in glibc and musl) that needs
 // _GNU_SOURCE.
 int cusher_spawn_add_chdir(posix_spawn_file_actions_t *actions, const char *dir);
+// sd_notify's datagram socket (NOTIFY_SOCKET, a path or "@abstract"): a non-blocking,
+// close-on-exec unix datagram socket, and one message sent to it without waiting (sockaddr_un
+// and the abstract namespace's leading NUL are clumsy from Swift). -1 with errno on failure.
+int cusher_notify_socket(void);
+long cusher_notify_send(int fd, const char *path, const void *message, unsigned long length);
+
+// Creates `path` for writing (O_CREAT|O_TRUNC, mode 0644, close-on-exec) or, with `create` 0,
+// only opens an existing file; -1 with errno.
+int cusher_open_for_writing(const char *path, int create);
+// mkdir with mode 0755; 0 when it exists already.
+int cusher_make_directory(const char *path);
 #endif

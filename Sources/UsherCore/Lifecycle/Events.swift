@@ -13,6 +13,10 @@ public enum Event: Equatable {
     /// One run of a probe's or hook's handler of the process at this index is over (a timeout,
     /// or a command that could not be started, is a failure).
     case handlerDone(Int, Plan.HandlerUse, HandlerResult)
+    /// The process at this index, about to be reported `.exited` of a SIGKILL usher did not send,
+    /// was killed by the kernel's OOM killer (its cgroup's oom_kill count grew); `limit` is the
+    /// cgroup's memory limit as the kernel writes it, when readable.
+    case killedByOOM(Int, limit: String?)
     /// usher received a signal (never SIGCHLD: the driver turns that into `.exited`).
     case signal(Int32)
     /// Time passed; the supervisor checks its own deadlines against `now`.
@@ -81,6 +85,7 @@ public enum LogRecord: Equatable {
     /// A main container that exited and is not restarted (its pod's or its own restart policy):
     /// the pod goes on until every main container is done.
     case mainDone(name: String, remaining: Int)
+    case oomKilled(name: String, pid: Int32, limit: String?)
     case startupProbePassed(name: String, pid: Int32, after: Nanos)
     case ready(name: String, pid: Int32)
     case notReady(name: String, pid: Int32, detail: String)

@@ -45,6 +45,8 @@ public func logText(_ record: LogRecord) -> String {
         }
         if role == .initStep && !shuttingDown && status == .exited(0) { text += ": init done" }
         return text
+    case .oomKilled(let name, let pid, let limit):
+        return "\(name)[\(pid)] was killed by the kernel's OOM killer" + (limit.map { " (memory.max \($0))" } ?? "")
     case .startupProbePassed(let name, let pid, let after):
         return "\(name)[\(pid)] startup probe passed \(formatSeconds(after)) after its start"
     case .ready(let name, let pid):

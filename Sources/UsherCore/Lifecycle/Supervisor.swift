@@ -118,6 +118,8 @@ public struct Supervisor {
     /// The status of the first main container to exit, and of the first to fail.
     var firstMainExit: Int32?
     var firstMainFailure: Int32?
+    /// The shutdown's deadline had to SIGKILL a process (not on request).
+    var deadlineKilledAny = false
 
     public init(plan: Plan) {
         self.plan = plan
@@ -170,6 +172,8 @@ public struct Supervisor {
             postStartDone(i, result, now: now, into: &out)
         case .handlerDone(let i, .hook(.preStop), let result):
             preStopDone(i, result, now: now, into: &out)
+        case .killedByOOM(let i, let limit):
+            if let pid = pid(i) { out.append(.log(.oomKilled(name: name(i), pid: pid, limit: limit))) }
         case .signal(let sig):
             signal(sig, now: now, into: &out)
         }
@@ -240,13 +244,27 @@ public struct Supervisor {
             }
             if !busy {
                 phase = .done
-                let code = exitCode ?? (plan.restartPolicy == .always ? firstMainExit : firstMainFailure) ?? 0
+                let code = finalStatus()
                 out.append(.log(.exiting(code)))
                 out.append(.exit(code))
             }
         case .done:
             break
         }
+    }
+
+    /// usher's exit status: what settled it outright, else the main containers' (the first to
+    /// exit under Always, the first failure otherwise); 121 when they ended cleanly but the
+    /// deadline had to kill something; then `--stop-is-success` and `--remap-exit`.
+    func finalStatus() -> Int32 {
+        var code = exitCode ?? (plan.restartPolicy == .always ? firstMainExit : firstMainFailure) ?? 0
+        if code == 0 && deadlineKilledAny { code = Plan.deadlineKilledStatus }
+        if plan.stopIsSuccess && stopRequested
+            && plan.mainIndices.contains(where: { code == 128 + plan.processes[$0].stopSignal }) {
+            code = 0
+        }
+        if plan.successCodes.contains(code) { code = 0 }
+        return code
     }
 
     // MARK: - Helpers

@@ -104,7 +104,7 @@ extension Supervisor {
             scheduleRestart(i, ran: now - since, now: now, into: &out)
         } else if role == .initStep {
             out.append(.log(.startupFailed(reason: "init container \(name(i)) failed with \(status.description)")))
-            if exitCode == nil { exitCode = status.code }
+            if exitCode == nil { exitCode = Plan.startupFailedStatus }
             beginShutdown(now: now, into: &out)
         } else if decision == .endPod {
             if exitCode == nil { exitCode = status.code }

@@ -139,6 +139,7 @@ extension Supervisor {
         killedAtDeadline = true
         for i in containers.indices {
             guard let pid = pid(i) else { continue }
+            if !forced { deadlineKilledAny = true }
             out.append(.signalGroup(i, sigkill))
             out.append(.log(forced ? .killedOnRequest(name: name(i), pid: pid) : .killedAtDeadline(name: name(i), pid: pid)))
             if case .running = containers[i].postStart {

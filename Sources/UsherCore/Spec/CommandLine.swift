@@ -6,6 +6,8 @@ public enum Invocation: Equatable {
     case rehearse(Plan, RunOptions, RehearseOptions)
     /// `usher check ...`: validate the configuration and print the resolved plan.
     case check(Plan)
+    /// `usher status`: read the status file at `path` and report.
+    case status(path: String, json: Bool)
     case help
     case version
 }
@@ -21,6 +23,16 @@ public struct RunOptions: Equatable {
     public var logFormat: LogFormat = .text
     /// Label each line of each child's stdout and stderr with its name (foreman-style).
     public var prefix = false
+    /// `--status-file`: where the status file goes (nil: none), and whether the user named it.
+    public var statusFile: String? = defaultStatusPath
+    public var statusFileNamed = false
+    /// `--termination-log`: the termination message's file (Kubernetes' default path).
+    public var terminationLog: String? = "/dev/termination-log"
+    public var terminationLogNamed = false
+    /// `NOTIFY_SOCKET`, when usher runs under systemd or podman `--sdnotify=container`.
+    public var notifySocket: String?
+    /// `--oom-score-adj`: every sidecar's oom_score_adj.
+    public var sidecarOOMScoreAdj: Int32?
 
     public init(logFormat: LogFormat = .text, prefix: Bool = false) {
         self.logFormat = logFormat
@@ -66,6 +78,7 @@ public let usageText = """
            usher [OPTIONS] -f FILE
            usher rehearse [OPTIONS] [REHEARSAL OPTIONS] {[--] COMMAND [ARG...] | -f FILE}
            usher check {[OPTIONS] [--] COMMAND [ARG...] | -f FILE}
+           usher status [--status-file PATH] [--format text|json]
 
     Runs COMMAND as the main process of a container, with optional sidecars, as PID 1:
     forwards signals, reaps zombies, and on SIGTERM, SIGINT or SIGQUIT stops the main process
@@ -93,6 +106,17 @@ public let usageText = """
                               object per line                          [USHER_LOG_FORMAT]
       --prefix                label each line of each process's stdout and stderr with its
                               name, aligned, coloured on a terminal        [USHER_PREFIX]
+      --remap-exit CODE       exit 0 where usher would exit CODE; repeatable   [USHER_REMAP_EXIT]
+      --stop-is-success       exit 0 when usher was asked to stop and the main process ended
+                              by its stop signal                    [USHER_STOP_IS_SUCCESS]
+      --env-file FILE         KEY=VALUE lines for every process, read at each start;
+                              repeatable                                  [USHER_ENV_FILE]
+      --status-file PATH      the status file `usher status` reads (default /run/usher/status
+                              when usher is PID 1 and can write it)    [USHER_STATUS_FILE]
+      --termination-log PATH  a line saying why the container stopped, written at exit when
+                              the file exists (default /dev/termination-log) [USHER_TERMINATION_LOG]
+      --oom-score-adj N       every sidecar's oom_score_adj, so that the OOM killer takes one
+                              before the main process                 [USHER_OOM_SCORE_ADJ]
       -h, --help              show this help
       --version               show the version
 
@@ -116,9 +140,13 @@ public let usageText = """
     DURATION: 500ms, 10s, 1m30s; a bare number is seconds. SIGNAL: SIGTERM, TERM or 15.
     A flag wins over its environment variable.
 
-    exit status: the main process's status (with -f, the first main container to exit); 128+N
-    if it died of signal N; an init container's status if it failed; 1 if a startup probe never
-    passed; 2 for a usage or configuration error; 127 if a command was not found; 126 if it could not be executed.
+    status: exit 0 when every main container is ready and every sidecar started (for a
+    HEALTHCHECK or an exec probe), 1 otherwise; the states on stdout.
+
+    exit status: the main process's status (with -f, as the pod's restartPolicy says); 128+N
+    if it died of signal N; 120 if an init container failed; 121 if the main containers ended
+    cleanly but the deadline had to SIGKILL something; 2 for a usage or configuration error;
+    127 if a command was not found; 126 if it could not be executed; 1 if usher itself failed.
 
     """
 
@@ -138,6 +166,7 @@ public func parseInvocation(
     var stopSignalFlag: String?
     var logFormatFlag: String?
     var prefixFlag = false
+    var operatorFlags = OperatorFlags()
     var command: [String] = []
     var rehearsal: RehearseOptions?
     var checking = false
@@ -149,6 +178,8 @@ public func parseInvocation(
     } else if let first = arguments.first, same(first, "check") {
         checking = true
         i = 1
+    } else if let first = arguments.first, same(first, "status") {
+        return try parseStatusCommand(arguments.dropFirst(), env: env)
     }
     while i < arguments.count {
         let arg = arguments[i]
@@ -225,7 +256,7 @@ public func parseInvocation(
             } else {
                 throw UsageError("--format: unknown report format \"\(text)\" (use text or json)")
             }
-        } else {
+        } else if try !operatorFlags.take(name, inline: inline, value: value) {
             throw UsageError("unknown option '\(name)' (see usher --help)")
         }
         i += 1
@@ -299,6 +330,7 @@ public func parseInvocation(
             throw UsageError("USHER_PREFIX: \"\(v)\" is not a yes or no (use 1, true, yes, on, or 0, false, no, off)")
         }
     }
+    try operatorFlags.apply(to: &plan, &options, env: env, config: config?.value)
     if checking { return .check(plan) }
     if let rehearsal { return .rehearse(plan, options, rehearsal) }
     return .run(plan, options)

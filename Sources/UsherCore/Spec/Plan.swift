@@ -100,6 +100,9 @@ public struct Plan: Equatable {
         public var role: Role
         /// `NAME=value` entries laid over usher's own environment (the container's `env`).
         public var env: [String] = []
+        /// Variables read from files at each start (`fileKeyRef`, `--env-file`), laid in among
+        /// `env` at their positions.
+        public var envFiles: [EnvFileRef] = []
         public var workingDir: String?
         /// `securityContext.runAsUser` / `runAsGroup`: usher drops to them before exec, with the
         /// supplementary groups cleared.
@@ -160,8 +163,18 @@ public struct Plan: Equatable {
     /// main container's exit ends the pod, and the engine above restarts the container), Never
     /// or OnFailure for a Job.
     public var restartPolicy: RestartPolicy = .always
+    /// `--remap-exit`: these statuses of usher's become 0 (tini's `-e`).
+    public var successCodes: [Int32] = []
+    /// `--stop-is-success`: when usher was asked to stop and the main container ended by its
+    /// stop signal (or with 128 + it), usher exits 0.
+    public var stopIsSuccess = false
 
     public static let defaultGrace: Nanos = 30 * nanosPerSecond
+    /// usher's own exit statuses, where no main container's status is the answer (README,
+    /// "Exit status"): an init container failed, so no main container ran; the main containers
+    /// ended cleanly, but the deadline had to SIGKILL a sidecar or a hook.
+    public static let startupFailedStatus: Int32 = 120
+    public static let deadlineKilledStatus: Int32 = 121
     /// The kubelet's minimumGracePeriodInSeconds.
     public static let defaultMinStopWindow: Nanos = 2 * nanosPerSecond
 

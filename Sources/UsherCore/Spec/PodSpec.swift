@@ -118,7 +118,7 @@ private func decodePodSpec(_ document: YAMLNode, file: String) throws(UsageError
     let osIsLinux = try decodeOS(spec)
 
     let used = ["name", "command", "args", "env", "envFrom", "workingDir", "securityContext", "lifecycle",
-                "startupProbe", "readinessProbe", "livenessProbe", "restartPolicy", "restartPolicyRules", "ports"]
+                "startupProbe", "readinessProbe", "livenessProbe", "restartPolicy", "restartPolicyRules", "ports", "volumeMounts"]
     let inits = try spec.mappings("initContainers", of: "containers", used: used, ignored: ignoredContainerFields) ?? []
     guard let mains = try spec.mappings("containers", of: "containers", used: used, ignored: ignoredContainerFields) else {
         throw configError(file, line: node.line, column: node.column, spec.path("containers") + " is required")

@@ -23,7 +23,7 @@ private let ignoredContainerSecurityFields = [
 /// Container fields accepted and ignored: the image is already there, and resources, mounts and
 /// terminals belong to the container runtime. (`ports` is read only to resolve named probe ports.)
 let ignoredContainerFields = [
-    "image", "imagePullPolicy", "resources", "resizePolicy", "volumeMounts", "volumeDevices",
+    "image", "imagePullPolicy", "resources", "resizePolicy", "volumeDevices",
     "terminationMessagePath", "terminationMessagePolicy", "stdin", "stdinOnce", "tty",
 ]
 
@@ -78,15 +78,20 @@ func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int
     var budget = ExecBudget(file: c.file, container: name, planBytes: planBytes)
     defer { planBytes = budget.planBytes }
     // No message shows anything under env but the variables' names: the values may be secrets.
+    var envFiles: [EnvFileRef] = []
     for e in try c.mappings("env", of: "variables (name and value)", used: ["name", "value", "valueFrom"], hidingValues: true) ?? [] {
-        if let key = e.key("valueFrom") {
-            throw e.error(key, "valueFrom", "usher cannot read ConfigMaps, Secrets or the downward API (set the variable with value)")
-        }
         let nameNode = try e.required("name")
         let variable = try readString(c.file, nameNode, e.path("name"))
         // Kubernetes' relaxed rule: printable ASCII other than '='.
         guard !variable.isEmpty, variable.utf8.allSatisfy({ $0 >= 32 && $0 <= 126 && $0 != 61 }) else {
             throw invalidVariableName(e, nameNode, variable)
+        }
+        if e.key("valueFrom") != nil {
+            var ref = try decodeFileKeyRef(e, container: c)
+            ref.name = variable
+            ref.position = env.count
+            envFiles.append(ref)
+            continue
         }
         // As the kubelet does: a value sees the variables before it.
         env.append(try budget.entry(variable, try e.string("value") ?? "", e["value"] ?? nameNode, e, &variables))
@@ -106,6 +111,7 @@ func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int
     process.restartRules = try decodeRestartRules(c, role: role, hasPolicy: ownPolicy != nil)
     if !process.argv.elementsEqual(argv, by: same) { process.writtenArgv = argv }
     process.env = env
+    process.envFiles = envFiles
     if let dir = try c.string("workingDir"), !dir.isEmpty { process.workingDir = dir }
 
     let own = try decodeIdentity(c, container: true)
@@ -321,4 +327,43 @@ func decodeExec(_ handler: Fields) throws(UsageError) -> [String] {
         throw locatedError(e.file, node, indexed(e.path("command"), i), tooLongText(i == 0 ? "the program" : "the argument", ""))
     }
     return argv
+}
+
+/// `valueFrom.fileKeyRef` (KEP-3721): `key` of the env file at `path` inside the volume mount
+/// `volumeName` of this container, read when it starts. Other `valueFrom` sources (ConfigMaps,
+/// Secrets, the downward API) need the API server and are refused.
+private func decodeFileKeyRef(_ e: Fields, container c: Fields) throws(UsageError) -> EnvFileRef {
+    let others = ["configMapKeyRef", "secretKeyRef", "fieldRef", "resourceFieldRef"]
+    guard let from = try e.mapping("valueFrom", used: ["fileKeyRef"] + others) else { return EnvFileRef(path: "") }
+    guard others.allSatisfy({ from.key($0) == nil }),
+          let f = try from.mapping("fileKeyRef", used: ["path", "key", "volumeName", "optional"]) else {
+        throw e.error(e.key("valueFrom") ?? e.node, "valueFrom",
+                      "usher cannot read ConfigMaps, Secrets or the downward API (set the variable with value, or read it from a file with fileKeyRef)")
+    }
+    let pathNode = try f.required("path")
+    let path = try readString(f.file, pathNode, f.path("path"))
+    let parts = Array(path.utf8).split(separator: 47, omittingEmptySubsequences: false)
+    guard !path.isEmpty, path.utf8.first != 47, !parts.contains(where: { $0.elementsEqual("..".utf8) }) else {
+        throw f.error(pathNode, "path", "must be a relative path within the volume, without '..'")
+    }
+    let keyNode = try f.required("key")
+    let key = try readString(f.file, keyNode, f.path("key"))
+    guard !key.isEmpty, key.utf8.count <= 128, key.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != 61 }) else {
+        throw f.error(keyNode, "key", "must be 1 to 128 printable ASCII characters other than '='")
+    }
+    let volumeNode = try f.required("volumeName")
+    let volume = try readString(f.file, volumeNode, f.path("volumeName"))
+    var mountPath: String?
+    for m in try c.mappings("volumeMounts", of: "volume mounts", used: ["name", "mountPath"],
+                            ignored: ["readOnly", "subPath", "subPathExpr", "mountPropagation", "recursiveReadOnly"]) ?? [] {
+        if let n = try m.string("name"), same(n, volume) {
+            let node = try m.required("mountPath")
+            mountPath = try readString(m.file, node, m.path("mountPath"))
+        }
+    }
+    guard let mount = mountPath else {
+        throw f.error(volumeNode, "volumeName", volumeNode.shown + " is not the name of one of the container's volumeMounts")
+    }
+    let base = Array(mount.utf8).last == 47 ? mount : mount + "/"
+    return EnvFileRef(path: base + path, key: key, optional: try f.bool("optional") ?? false)
 }

@@ -5,6 +5,10 @@ import CUsher
 /// outside reach usher when it is PID 1 of a namespace: a blocked signal is queued even for init.)
 struct SignalSource {
     let fd: Int32
+    /// drain's read buffer, allocated once for usher's lifetime: 16 siginfos are 2 KB, which
+    /// musl's allocator maps and unmaps on every use (two more system calls per signal). A global
+    /// (usher has one thread), so that LeakSanitizer sees it reachable at exit.
+    nonisolated(unsafe) private static let buffer = UnsafeMutableBufferPointer<signalfd_siginfo>.allocate(capacity: 16)
 
     /// Blocks every signal but the three usher ignores, and opens the signalfd.
     static func takeOver() throws(SystemError) -> SignalSource {
@@ -41,10 +45,10 @@ struct SignalSource {
     /// (POSIX); the kernel keeps one of each, and so does this.
     func drain() -> [Int32] {
         let size = MemoryLayout<signalfd_siginfo>.stride
-        var infos = [signalfd_siginfo](repeating: signalfd_siginfo(), count: 16)
-        let n = infos.withUnsafeMutableBytes { buf in retryingEINTR { read(fd, buf.baseAddress, buf.count) } }
+        let buffer = Self.buffer
+        let n = retryingEINTR { read(fd, buffer.baseAddress, buffer.count * size) }
         guard n >= size else { return [] }
-        return (0..<(n / size)).map { Int32(bitPattern: infos[$0].ssi_signo) }
+        return (0..<(n / size)).map { Int32(bitPattern: buffer[$0].ssi_signo) }
     }
 }
 

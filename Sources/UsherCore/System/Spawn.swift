@@ -82,7 +82,8 @@ func spawn(_ launch: Launch) -> Result<Int32, SpawnFailure> {
     }
 
     var pid: Int32 = 0
-    if launch.workingDir != nil || launch.user != nil || launch.group != nil || launch.noNewPrivileges {
+    if cusher_spawn_needs_vfork() != 0 || launch.workingDir != nil || launch.user != nil || launch.group != nil
+        || launch.noNewPrivileges {
         var step: Int32 = 0
         let dir = (launch.workingDir ?? Launch.startDirectory).map { OSString.cString($0) }
         defer { dir?.deallocate() }
@@ -92,7 +93,7 @@ func spawn(_ launch: Launch) -> Result<Int32, SpawnFailure> {
             launch.output?.0 ?? -1, launch.output?.1 ?? -1, &pid, &step)
         if rc == 0 { return .success(pid) }
         switch step {
-        case 0: return .failure(execFailure(launch.shownCommand, rc))
+        case 0, 5: return .failure(execFailure(launch.shownCommand, rc))  // 5: vfork (EAGAIN, ENOMEM)
         case 1: return .failure(SpawnFailure(code: 126, reason: "cannot change to working directory \(launch.workingDir ?? ""): \(errorText(rc))"))
         case 6: return .failure(SpawnFailure(code: 126, reason: "cannot set no_new_privs: \(errorText(rc))"))
         case 2, 3, 4:
@@ -178,4 +179,10 @@ func ownsForegroundTerminal() -> Bool {
     guard isatty(0) == 1 else { return false }
     let fg = tcgetpgrp(0)
     return fg >= 0 && fg == getpgrp()
+}
+
+/// Writes `value` to /proc/PID/oom_score_adj of a child usher just started (a vfork'd child has
+/// exec'd by then; raising the value needs no privilege). A failure changes nothing else.
+func setOOMScoreAdj(_ pid: Int32, _ value: Int32) {
+    _ = writeFile("/proc/\(pid)/oom_score_adj", "\(value)\n", create: false)
 }

@@ -14,7 +14,7 @@ public struct SystemError: Error, Equatable {
 }
 
 public func errorText(_ errno: Int32) -> String {
-    guard let text = strerror(errno) else { return "error \(errno)" }
+    guard let text = cusher_strerror(errno) else { return "error \(errno)" }
     return String(cString: text)
 }
 

@@ -1,0 +1,98 @@
+/// The status file (`--status-file`, default /run/usher/status) and `usher status`, which reads
+/// it: the group's readiness for a HEALTHCHECK or an exec probe of the container usher runs in,
+/// without a socket. One line per fact, so that the reader needs no parser beyond splitting:
+///
+///     usher-status 1
+///     pid 1
+///     up yes
+///     container proxy sidecar running 12 0
+///     container app main ready 13 2
+///
+/// (`container NAME ROLE STATE PID RESTARTS`, `-` for no pid; names have no blanks.)
+
+let defaultStatusPath = "/run/usher/status"
+
+func statusFileText(pid: Int32, up: Bool, _ containers: [ContainerStatus]) -> String {
+    var text = "usher-status 1\npid \(pid)\nup \(up ? "yes" : "no")\n"
+    for c in containers {
+        text += "container \(c.name) \(roleWord(c.role)) \(stateWord(c.state)) \(c.pid.map { "\($0)" } ?? "-") \(c.restarts)\n"
+    }
+    return text
+}
+
+/// What a status file says, read back.
+struct StatusReport: Equatable {
+    var pid: Int32
+    var up: Bool
+    var containers: [ContainerStatus]
+}
+
+func parseStatusFile(_ bytes: [UInt8]) -> StatusReport? {
+    let lines = bytes.split(separator: 10).map { Array($0).split(separator: 32).map { String(decoding: $0, as: UTF8.self) } }
+    guard lines.count >= 3, lines[0].count == 2, same(lines[0][0], "usher-status"), same(lines[0][1], "1"),
+          lines[1].count == 2, same(lines[1][0], "pid"), let pid = Int32(decimal: lines[1][1]),
+          lines[2].count == 2, same(lines[2][0], "up") else { return nil }
+    var report = StatusReport(pid: pid, up: same(lines[2][1], "yes"), containers: [])
+    for words in lines.dropFirst(3) {
+        guard words.count == 6, same(words[0], "container"), let role = roleNamed(words[2]),
+              let state = stateNamed(words[3]), let restarts = Int32(decimal: words[5]) else { return nil }
+        report.containers.append(ContainerStatus(name: words[1], role: role, state: state,
+                                                 pid: Int32(decimal: words[4]), restarts: Int(restarts)))
+    }
+    return report
+}
+
+/// `usher status`'s output: a line a container, or one JSON object.
+func statusText(_ r: StatusReport, json: Bool) -> String {
+    if json {
+        var out = "{\"ready\":\(r.up ? "true" : "false"),\"pid\":\(r.pid),\"containers\":["
+        for (n, c) in r.containers.enumerated() {
+            var o = JSONObject()
+            o.string("name", c.name)
+            o.string("role", roleWord(c.role))
+            o.string("state", stateWord(c.state))
+            if let pid = c.pid { o.number("pid", Int64(pid)) } else { o.raw("pid", "null") }
+            o.number("restarts", Int64(c.restarts))
+            o.raw("ready", c.state == .ready || (c.role == .sidecar && c.state == .running) ? "true" : "false")
+            out += (n > 0 ? "," : "") + o.text + "}"
+        }
+        return out + "]}\n"
+    }
+    var out = r.up ? "ready: every main container is ready and every sidecar started\n" : "not ready\n"
+    for c in r.containers {
+        out += "  \(c.name) (\(roleWord(c.role))): \(stateWord(c.state))"
+        if let pid = c.pid { out += ", pid \(pid)" }
+        if c.restarts > 0 { out += ", \(c.restarts) restart(s)" }
+        out += "\n"
+    }
+    return out
+}
+
+private let stateWords: [(ContainerStatus.State, String)] = [
+    (.waiting, "waiting"), (.starting, "starting"), (.running, "running"), (.ready, "ready"),
+    (.notReady, "not-ready"), (.restarting, "restarting"), (.stopping, "stopping"), (.exited, "exited"), (.failed, "failed"),
+]
+
+func stateWord(_ s: ContainerStatus.State) -> String { stateWords.first { $0.0 == s }?.1 ?? "?" }
+private func stateNamed(_ w: String) -> ContainerStatus.State? { stateWords.first { same($0.1, w) }?.0 }
+
+func roleWord(_ r: Plan.Role) -> String {
+    switch r {
+    case .initStep: return "init"
+    case .sidecar: return "sidecar"
+    case .main: return "main"
+    }
+}
+
+private func roleNamed(_ w: String) -> Plan.Role? {
+    same(w, "init") ? .initStep : same(w, "sidecar") ? .sidecar : same(w, "main") ? .main : nil
+}
+
+extension Int32 {
+    /// A plain non-negative decimal, nil for anything else (`-` for no pid).
+    init?(decimal text: String) {
+        let b = Array(text.utf8)
+        guard !b.isEmpty, b.count <= 9, b.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+        self = b.reduce(Int32(0)) { $0 * 10 + Int32($1 - 48) }
+    }
+}

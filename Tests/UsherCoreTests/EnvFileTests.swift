@@ -1,0 +1,86 @@
+import Testing
+@testable import UsherCore
+
+/// Environment from files (issue 14, item 2): the file format, and `fileKeyRef` read through the
+/// container's volumeMounts.
+@Suite struct EnvFiles {
+    func parse(_ text: String) throws(EnvFileProblem) -> [String] {
+        try parseEnvFile(Array(text.utf8)).map { $0.key + "=" + $0.value }
+    }
+
+    @Test func keyValueLinesCommentsAndQuotes() throws {
+        #expect(try parse("# settings\nA=1\n\n  B= x\nC=\"quoted # not a comment\"\nD='single'\nE=\nF=a=b\r\nG=$(H) ${H}\n")
+                == ["A=1", "B= x", "C=quoted # not a comment", "D=single", "E=", "F=a=b", "G=$(H) ${H}"])
+    }
+
+    @Test func aBadLineNamesItsNumberNotItsValue() {
+        #expect(throws: EnvFileProblem("line 2 is not KEY=VALUE")) { try parse("A=1\nsecret-without-equals\n") }
+        #expect(throws: EnvFileProblem("line 1: the key is not printable ASCII without blanks, 1 to 128 characters")) {
+            try parse("=hunter2\n")
+        }
+    }
+
+    @Test func refsAreResolvedAtTheirPositionsAndMissingOnesAreNamed() throws {
+        let files = ["/etc/app/env": Array("TOKEN=s3cret\nMODE=prod\n".utf8)]
+        let read: (String) -> [UInt8]? = { files[$0] }
+        let got = try readEnvFiles([
+            EnvFileRef(path: "/etc/app/env", name: "APP_TOKEN", key: "TOKEN", position: 1),
+            EnvFileRef(path: "/etc/app/env", position: 0),
+            EnvFileRef(path: "/nowhere", name: "X", key: "X", optional: true),
+            EnvFileRef(path: "/etc/app/env", name: "Y", key: "NOPE", optional: true),
+        ], read: read)
+        #expect(got.map { $0.entry } == ["APP_TOKEN=s3cret", "TOKEN=s3cret", "MODE=prod"])
+        #expect(got.map { $0.position } == [1, 0, 0])
+        #expect(throws: EnvFileProblem("the env file /etc/app/env has no key NOPE")) {
+            try readEnvFiles([EnvFileRef(path: "/etc/app/env", name: "Y", key: "NOPE")], read: read)
+        }
+        #expect(throws: EnvFileProblem("the env file /nowhere cannot be read")) {
+            try readEnvFiles([EnvFileRef(path: "/nowhere")], read: read)
+        }
+        do {
+            _ = try readEnvFiles([EnvFileRef(path: "/bad")], read: { _ in Array("KEY\nhunter2=x y\n".utf8) })
+            Issue.record("expected a problem")
+        } catch {
+            #expect(!error.message.contains("hunter2"), "never a value")
+        }
+    }
+
+    @Test func fileKeyRefGoesThroughTheVolumeMounts() throws {
+        let plan = try decodeConfig(Array("""
+            containers:
+              - name: app
+                command: [app]
+                volumeMounts: [{name: config, mountPath: /etc/config, readOnly: true}]
+                env:
+                  - {name: A, value: "1"}
+                  - name: DB_PASSWORD
+                    valueFrom: {fileKeyRef: {volumeName: config, path: db/env, key: PASSWORD}}
+                  - {name: B, value: "2"}
+                  - name: OPT
+                    valueFrom: {fileKeyRef: {volumeName: config, path: opt.env, key: OPT, optional: true}}
+
+            """.utf8), file: "pod.yaml")
+        #expect(plan.processes[0].env == ["A=1", "B=2"])
+        #expect(plan.processes[0].envFiles == [
+            EnvFileRef(path: "/etc/config/db/env", name: "DB_PASSWORD", key: "PASSWORD", position: 1),
+            EnvFileRef(path: "/etc/config/opt.env", name: "OPT", key: "OPT", optional: true, position: 2),
+        ])
+    }
+
+    @Test(arguments: [
+        ("{volumeName: nope, path: env, key: K}", "\"nope\" is not the name of one of the container's volumeMounts"),
+        ("{volumeName: config, path: /abs, key: K}", "must be a relative path within the volume"),
+        ("{volumeName: config, path: a/../b, key: K}", "must be a relative path within the volume"),
+        ("{volumeName: config, path: env, key: \"A=B\"}", "printable ASCII characters other than '='"),
+    ])
+    func fileKeyRefIsValidatedAsTheAPIServerDoes(ref: String, message: String) {
+        let text = "containers:\n  - name: app\n    command: [app]\n    volumeMounts: [{name: config, mountPath: /c}]\n"
+            + "    env: [{name: X, valueFrom: {fileKeyRef: \(ref)}}]\n"
+        do {
+            _ = try decodeConfig(Array(text.utf8), file: "pod.yaml")
+            Issue.record("accepted \(ref)")
+        } catch {
+            #expect(error.message.contains(message), "\(error.message)")
+        }
+    }
+}
