@@ -240,8 +240,9 @@ bench-quick: static $(GLIBC)/usher $(RELEASE)/usher-linux-arm64
 # A rolling update through HAProxy, two nginx replicas in podman, once per init (no init, tini,
 # usher with and without a preStop, usher -f), repeated; writes the table and the plot to
 # images/examples/rolling-update/results/. rollout-short: one run per setup, for CI; it fails if
-# usher with a preStop drops a request (or a run cannot be made), never on a timing.
-# USHER_IMAGE is the image the replicas copy usher from.
+# usher with a preStop drops a request (or a run cannot be made), never on a timing (about a
+# minute; .ci/run can call it after make test). USHER_IMAGE is the image the replicas copy usher
+# from.
 USHER_IMAGE ?= localhost/usher:local
 rollout: container-env image
 	USHER_IMAGE=$(USHER_IMAGE) bash images/examples/rolling-update/run.sh
