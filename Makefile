@@ -6,7 +6,8 @@ SWIFT_ROOT := $(shell dirname $$(dirname $$(readlink -f $$(command -v swiftc))))
 SOURCES := $(shell find Sources -type f) Package.swift
 
 .SECONDARY:
-.PHONY: all static release release-check integration-arm64 musl-deps release-deps test unit integration integration-arm64 demo deps build-deps container-env image bench bench-quick clean fuzz fuzz-quick sanitize FORCE
+.PHONY: all static release release-check integration-arm64 musl-deps release-deps test unit integration integration-arm64 demo deps build-deps container-env image bench bench-quick clean fuzz fuzz-quick sanitize FORCE \
+  rollout rollout-short
 
 all: static
 
@@ -235,6 +236,19 @@ bench: static $(GLIBC)/usher $(RELEASE)/usher-linux-arm64
 
 bench-quick: static $(GLIBC)/usher $(RELEASE)/usher-linux-arm64
 	Tests/Benchmarks/run.sh --quick
+
+# A rolling update through HAProxy, two nginx replicas in podman, once per init (no init, tini,
+# usher with and without a preStop, usher -f), repeated; writes the table and the plot to
+# images/examples/rolling-update/results/. rollout-short: one run per setup, for CI; it fails if
+# usher with a preStop drops a request (or a run cannot be made), never on a timing (about a
+# minute; .ci/run can call it after make test). USHER_IMAGE is the image the replicas copy usher
+# from.
+USHER_IMAGE ?= localhost/usher:local
+rollout: container-env image
+	USHER_IMAGE=$(USHER_IMAGE) bash images/examples/rolling-update/run.sh
+
+rollout-short: container-env image
+	USHER_IMAGE=$(USHER_IMAGE) bash images/examples/rolling-update/run.sh --short
 
 demo: static
 	bash images/examples/sidecars-by-flags/demo.sh $(CURDIR)/dist/usher
