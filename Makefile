@@ -223,8 +223,9 @@ release-check: release deps
 	python3 -m pytest -q Tests/Integration/test_release.py
 
 # The whole suite, as CI runs it: unit, integration (PID 1, subreaper, podman), the release folder
-# (make release), a short fuzz run over the seed corpus, and the sanitizer runs.
-test: deps container-env unit integration release-check fuzz-quick sanitize
+# (make release), a short fuzz run over the seed corpus, the sanitizer runs, and the short
+# rolling update (usher with a preStop must drop no request).
+test: deps container-env unit integration release-check fuzz-quick sanitize rollout-short
 
 # usher against tini-static, tini, dumb-init and catatonit, as root (installs the peers when
 # missing); writes Tests/Benchmarks/results/results.{json,md}. bench-quick: small counts, for CI,
@@ -241,7 +242,7 @@ bench-quick: static $(GLIBC)/usher $(RELEASE)/usher-linux-arm64
 # usher with and without a preStop, usher -f), repeated; writes the table and the plot to
 # images/examples/rolling-update/results/. rollout-short: one run per setup, for CI; it fails if
 # usher with a preStop drops a request (or a run cannot be made), never on a timing (about a
-# minute; .ci/run can call it after make test). USHER_IMAGE is the image the replicas copy usher
+# minute; part of make test). USHER_IMAGE is the image the replicas copy usher
 # from.
 USHER_IMAGE ?= localhost/usher:local
 rollout: container-env image
