@@ -2,7 +2,6 @@
 --sdnotify=container, systemd), it sends READY=1 once everything is started and ready,
 STOPPING=1 when the shutdown begins, and STATUS=... lines, as datagrams to that unix socket (a
 path, or an abstract name written @name); the children do not see NOTIFY_SOCKET."""
-import os
 import socket
 import signal
 import threading

@@ -19,7 +19,7 @@ import uuid
 import pytest
 
 from conftest import descendants
-from helpers.engine import ctr, engine, hog, podman  # noqa: F401
+from helpers.engine import ctr, engine, hog  # noqa: F401
 from helpers.podfile import container, sidecar, write_pod
 
 MODES = pytest.mark.parametrize("pid1", [True, False], ids=["pid1", "subreaper"])

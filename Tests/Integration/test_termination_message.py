@@ -8,7 +8,6 @@ The default path is tested as PID 1 with a /dev of the test's own (a host folder
 over /dev in usher's mount namespace, holding /dev/null and friends), so that the host's /dev is
 never touched and the test can read what usher left there; and in podman, with a file mounted
 at /dev/termination-log as the kubelet mounts one."""
-import os
 import re
 import shlex
 import signal
