@@ -37,6 +37,7 @@ QEMU_SKIPS = {
     "test_restricted.py": _PODMAN,
     "test_status.py::test_usher_status_is_the_healthcheck_and_exec_probe_of_its_container": _PODMAN,
     "test_oom.py::test_in_podman_with_a_memory_limit_the_oom_killed_main_is_named": _PODMAN,
+    "test_notify.py::test_podman_sdnotify_container_passes_usher_ready_on": _PODMAN,
     "test_termination_message.py::test_in_podman_the_mounted_termination_log_gets_the_reason": _PODMAN,
     "test_release.py": "checks the dist/release folder, not USHER_BIN (make release-check runs it once)",
     "test_release_binary.py::test_is_static_and_stripped":

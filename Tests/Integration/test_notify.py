@@ -2,14 +2,18 @@
 --sdnotify=container, systemd), it sends READY=1 once everything is started and ready,
 STOPPING=1 when the shutdown begins, and STATUS=... lines, as datagrams to that unix socket (a
 path, or an abstract name written @name); the children do not see NOTIFY_SOCKET."""
+import os
+import pathlib
 import socket
 import signal
+import subprocess
 import threading
 import time
 import uuid
 
 import pytest
 
+from helpers.engine import ctr, engine, hog  # noqa: F401
 from helpers.podfile import container, exec_probe, sidecar, write_pod
 
 MODES = pytest.mark.parametrize("pid1", [True, False], ids=["pid1", "subreaper"])
@@ -45,12 +49,14 @@ class Listener:
         return found[0] if found else None
 
     def wait_for(self, line, u, timeout=6):
+        """u: the Usher (or Container) whose log the failure shows."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.first(line) is not None:
                 return self.first(line)
             time.sleep(0.02)
-        raise AssertionError(f"no {line} datagram within {timeout}s; got {self.lines()}\nstderr:\n{u.stderr()}")
+        log = u.stderr() if hasattr(u, "stderr") else u.logs()
+        raise AssertionError(f"no {line} datagram within {timeout}s; got {self.lines()}\nusher's log:\n{log}")
 
     def close(self):
         self.done = True
@@ -130,3 +136,38 @@ def test_no_notify_socket_no_datagrams_and_a_dead_socket_does_not_stop_usher(ush
     assert u.running()
     u.signal(signal.SIGTERM)
     assert u.wait() == 143
+
+
+def test_podman_sdnotify_container_passes_usher_ready_on(ctr, listen, tmp_path):
+    """podman run --sdnotify=container: podman gives the container a NOTIFY_SOCKET of its own
+    (/run/notify/notify.sock) and passes READY=1 on to its own NOTIFY_SOCKET (this test's), after
+    MAINPID=. usher, as PID 1, must be the one that says READY=1, once the pod is ready."""
+    c = ctr()
+    address = str(tmp_path / "podman-notify.sock")
+    n = listen(address)
+    write_pod(pathlib.Path(c.dir), init=[sidecar("proxy", c.actor("proxy", "--env-hex", "NOTIFY_SOCKET"))],
+              containers=[container("web", c.actor("web", "--env-hex", "NOTIFY_SOCKET"),
+                                    readinessProbe=exec_probe(["/bin/busybox", "test", "-e", "/log/ready"],
+                                                              period=1, failures=1))])
+    # podman run -d --sdnotify=container may wait for READY=1 before it returns: run it aside.
+    run = subprocess.Popen(["podman", "run", "-d", "--name", c.name, "--sdnotify=container", "-v", f"{c.dir}:/log",
+                            "--entrypoint", "/usr/bin/usher", c.images.full, "-f", "/log/pod.yaml"],
+                           env={**os.environ, "NOTIFY_SOCKET": address},
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        c.wait_started("proxy", "web")
+        time.sleep(2.5)
+        assert n.first("READY=1") is None, f"READY=1 before the main container was ready: {n.lines()}\n{c.logs()}"
+        made_ready = time.monotonic_ns()
+        c.write("ready", "")
+        assert n.wait_for("READY=1", c, timeout=10) >= made_ready
+        run.wait(timeout=30)
+        for name in ("proxy", "web"):
+            seen = [e[2] for e in c.find(name, "envhex") if e[2].startswith("NOTIFY_SOCKET=")]
+            assert seen == ["NOTIFY_SOCKET=-"], f"{name} must not see usher's NOTIFY_SOCKET: {seen}"
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    c.stop()
+    assert c.exit_code() == 143
