@@ -153,7 +153,7 @@ def test_podman_sdnotify_container_passes_usher_ready_on(ctr, listen, tmp_path):
     run = subprocess.Popen(["podman", "run", "-d", "--name", c.name, "--sdnotify=container", "-v", f"{c.dir}:/log",
                             "--entrypoint", "/usr/bin/usher", c.images.full, "-f", "/log/pod.yaml"],
                            env={**os.environ, "NOTIFY_SOCKET": address},
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=c.dir)
     try:
         c.wait_started("proxy", "web")
         time.sleep(2.5)

@@ -112,7 +112,7 @@ def test_usher_status_follows_readiness_restarts_and_the_shutdown(usher, act, tm
 @MODES
 def test_a_sidecar_restart_is_counted_and_a_sidecar_waiting_to_restart_is_not_started(usher, act, tmp_path, pid1):
     path = str(tmp_path / "status")
-    u = usher(["--status-file", path, "--sidecar", "flaky=" + act.line("flaky", "--exit-after", 1500),
+    u = usher(["--status-file", path, "--sidecar", "flaky=" + act.line("flaky", "--exit-after", 2500),
                "--", *act("main")], pid1=pid1)
     u.wait_started("flaky", "main")
     # No readiness probe: the main container is ready once started (as in Kubernetes).

@@ -100,8 +100,10 @@ class Container:
         """podman run -d: `args` go to usher (the entrypoint), or are the image's command when
         entrypoint is None; `opts` are podman's options."""
         ep = ["--entrypoint", entrypoint] if entrypoint else []
+        # In the container's folder: conmon (podman's monitor, which inherits the working
+        # directory) writes a file named `oom` there when the kernel's OOM killer strikes.
         podman("run", "-d", "--name", self.name, "-v", f"{self.dir}:/log", *opts, *ep,
-               image or self.images.full, *args)
+               image or self.images.full, *args, cwd=self.dir)
 
     def write(self, rel, text, mode=0o644):
         path = os.path.join(self.dir, rel)
