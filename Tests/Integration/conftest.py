@@ -27,11 +27,18 @@ _PIDS = ("pid numbers: qemu-user takes a pid for a thread of its own, in usher a
 _EXEC = ("a failed exec: qemu-user runs vfork as a fork, so usher cannot see the child's exec fail "
          "(no shared memory) and reports the child's exit 127 instead")
 _SUBREAPER = "qemu-user 7.2 refuses PR_SET_CHILD_SUBREAPER (EINVAL): orphans go to the real init"
+_PODMAN = "podman cannot run arm64 containers here (no binfmt_misc): podman tests are amd64-only"
 _FDS = "descriptor limits: qemu-user holds descriptors of its own, which a limit sized for usher does not fit"
 QEMU_SKIPS = {
     "test_container.py": "podman cannot run arm64 containers here (no binfmt_misc): podman tests are amd64-only",
     "test_pod_examples.py::test_pod_with_sidecars_image_runs_the_manifest_in_podman":
         "podman cannot run arm64 containers here (no binfmt_misc): podman tests are amd64-only",
+    "test_engine_init.py": _PODMAN,
+    "test_restricted.py": _PODMAN,
+    "test_status.py::test_usher_status_is_the_healthcheck_and_exec_probe_of_its_container": _PODMAN,
+    "test_oom.py::test_in_podman_with_a_memory_limit_the_oom_killed_main_is_named": _PODMAN,
+    "test_notify.py::test_podman_sdnotify_container_passes_usher_ready_on": _PODMAN,
+    "test_termination_message.py::test_in_podman_the_mounted_termination_log_gets_the_reason": _PODMAN,
     "test_release.py": "checks the dist/release folder, not USHER_BIN (make release-check runs it once)",
     "test_release_binary.py::test_is_static_and_stripped":
         "USHER_BIN is the qemu wrapper script; test_release.py reads the arm64 binary's ELF header",
