@@ -235,6 +235,8 @@ def test_a_sidecar_that_exits_at_once_does_not_hold_up_the_startup(usher, act):
                "--sidecar", "b=" + act.line("b"), "--", *act("main")])
     u.wait_started("b", "main")
     u.wait_for(lambda: len(u.find("a", "start")) == 2 and len(u.find("a", "exit")) == 2, what="a twice")
+    # The actor logs its exit before usher reaps it and logs the restart: wait for usher's line.
+    u.wait_for(lambda: "a will be restarted in 10s (restart 2, back-off)" in u.log_texts(), what="the back-off line")
     texts = u.log_texts()
     assert "a will be restarted now (restart 1)" in texts
     assert "a will be restarted in 10s (restart 2, back-off)" in texts

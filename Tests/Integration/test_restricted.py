@@ -69,6 +69,13 @@ def test_the_restricted_profile_runs_the_whole_lifecycle(ctr):
 def test_without_a_writable_place_usher_runs_and_status_says_there_is_no_status_file(ctr, extra):
     c = ctr()
     start_restricted_pod(c, extra)
+    # podman's own /run tmpfs under --read-only is writable for the user on some versions (it
+    # was here): then the status file simply works, which is the graceful case too.
+    if not extra and c.exec("/bin/busybox", "test", "-w", "/run").returncode == 0:
+        r = c.exec("/usr/bin/usher", "status")
+        assert r.returncode == 0, f"/run is writable, so the status file should work:\n{r.stdout}{r.stderr}"
+        stop_in_order(c)
+        return
     r = c.exec("/usr/bin/usher", "status")
     assert r.returncode == 1, f"usher status must fail without a status file:\n{r.stdout}{r.stderr}"
     assert "status file" in (r.stdout + r.stderr).lower(), f"usher status should say there is no status file:\n{r.stdout}{r.stderr}"

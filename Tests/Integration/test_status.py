@@ -22,7 +22,7 @@ from helpers.engine import ctr, engine, hog, podman  # noqa: F401
 from helpers.podfile import container, exec_probe, sidecar, write_pod
 
 MODES = pytest.mark.parametrize("pid1", [True, False], ids=["pid1", "subreaper"])
-RUNNING = ("running", "started")  # the state word of a running process (assumed; not fixed by the issue)
+RUNNING = ("running", "ready", "not-ready")  # the state words of a running process: a sidecar's, a main's
 
 
 def status(u, *args, env=None):

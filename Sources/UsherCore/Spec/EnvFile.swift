@@ -71,7 +71,7 @@ func readEnvFiles(_ refs: [EnvFileRef], read: (String) -> [UInt8]?) throws(EnvFi
     for ref in refs {
         guard let bytes = read(ref.path) else {
             if ref.optional { continue }
-            throw EnvFileProblem("the env file \(ref.path) cannot be read")
+            throw EnvFileProblem("the env file \(ref.path) cannot be read" + (ref.key.map { " (for its key \($0))" } ?? ""))
         }
         let entries: [(key: String, value: String)]
         do {

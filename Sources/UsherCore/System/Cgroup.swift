@@ -28,6 +28,10 @@ struct MemoryCgroup {
             } else if controllers.split(separator: 44).contains(where: { $0.elementsEqual("memory".utf8) }) {
                 let base = "/sys/fs/cgroup/memory" + (same(path, "/") ? "" : path)
                 if let c = MemoryCgroup(events: base + "/memory.oom_control", limit: base + "/memory.limit_in_bytes") { return c }
+                // Without a cgroup namespace (runc on cgroup v1) /proc/self/cgroup shows the
+                // host's path while the container's own cgroup is mounted at the root.
+                let root = "/sys/fs/cgroup/memory"
+                if let c = MemoryCgroup(events: root + "/memory.oom_control", limit: root + "/memory.limit_in_bytes") { return c }
             }
         }
         return nil
