@@ -77,7 +77,7 @@ libgcc_arm64=$(aarch64-linux-gnu-gcc -dumpfullversion 2>/dev/null || echo unknow
   echo "|---|---|---|---|"
   echo "| Swift toolchain (Embedded Swift stdlib, Unicode data tables) | $swift_version | the same | swift.org toolchain |"
   echo "| musl libc | $(deb_version musl-dev:amd64) | $(deb_version musl-dev:arm64) | Debian package musl-dev |"
-  echo "| libyaml | $(deb_version libyaml-dev:amd64) | $(deb_version libyaml-dev:arm64) | Debian package libyaml-dev (libyaml.a) |"
+  echo "| libyaml | $(deb_version libyaml-dev:amd64) | the same | Debian source package libyaml of that version, compiled for musl by make (api, reader, scanner, parser) |"
   echo "| libgcc (compiler support routines) | gcc $libgcc_amd64 | gcc $libgcc_arm64 (cross) | Debian packages libgcc-12-dev, gcc-12-aarch64-linux-gnu |"
   echo
   echo "## Files"
