@@ -238,6 +238,11 @@ def test_http_get_hooks_send_the_kubelet_s_user_agent_and_accept_and_http_header
                                                                     headers=[("User-Agent", "custom-agent/2"), ("X-Hook", "pre-stop")])))])
     u = usher(["-f", pod])
     u.wait_started("regular-1", timeout=15)
+    # The stop request ends a postStart still in flight: wait for its request to arrive (under
+    # qemu the connection can take longer than the test takes to signal).
+    log_path = tmp_path / "requests.jsonl"
+    u.wait_for(lambda: log_path.exists() and '"/post-start"' in log_path.read_text(), timeout=10,
+               what="the postStart request")
     u.signal(signal.SIGTERM)
     assert u.wait(timeout=20) == 0, u.stderr()
     got = {r["path"]: r for r in requests(tmp_path / "requests.jsonl")}
