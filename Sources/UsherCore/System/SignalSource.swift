@@ -8,7 +8,14 @@ struct SignalSource {
     /// drain's read buffer, allocated once for usher's lifetime: 16 siginfos are 2 KB, which
     /// musl's allocator maps and unmaps on every use (two more system calls per signal). A global
     /// (usher has one thread), so that LeakSanitizer sees it reachable at exit.
-    nonisolated(unsafe) private static let buffer = UnsafeMutableBufferPointer<signalfd_siginfo>.allocate(capacity: 16)
+    nonisolated(unsafe) private static let storage = UnsafeMutableBufferPointer<signalfd_siginfo>.allocate(capacity: 16)
+    /// The same buffer, taken from the global at start-up. A global like `storage` is
+    /// initialised lazily, at its first use: that was the first signal's read, which then paid
+    /// for musl's first allocation of that size (a new group of slots: alloc_slot, an mmap and
+    /// the page faults of fresh memory) on its way to the main process. Read here, it is
+    /// allocated in `takeOver`, and each drain reads a stored pointer instead of going
+    /// through the global's once-check.
+    let buffer: UnsafeMutableBufferPointer<signalfd_siginfo>
 
     /// Blocks every signal but the three usher ignores, and opens the signalfd.
     static func takeOver() throws(SystemError) -> SignalSource {
@@ -34,7 +41,9 @@ struct SignalSource {
         guard cusher_block_with_internal_signals(&mask) == 0 else { throw SystemError("rt_sigprocmask") }
         let fd = signalfd(-1, &mask, Int32(SFD_NONBLOCK | SFD_CLOEXEC))
         guard fd >= 0 else { throw SystemError("signalfd") }
-        return SignalSource(fd: fd)
+        let buffer = storage
+        buffer.initialize(repeating: signalfd_siginfo())  // its pages touched now, not at the first signal
+        return SignalSource(fd: fd, buffer: buffer)
     }
 
     /// Reads pending signals, up to 16: one read, which costs one signal one system call. More
@@ -47,12 +56,11 @@ struct SignalSource {
     /// allocated: a forwarded signal costs no heap.
     func drain() -> Int {
         let size = MemoryLayout<signalfd_siginfo>.stride
-        let buffer = Self.buffer
         let n = retryingEINTR { read(fd, buffer.baseAddress, buffer.count * size) }
         return n >= size ? n / size : 0
     }
 
-    func signal(_ k: Int) -> Int32 { Int32(bitPattern: Self.buffer[k].ssi_signo) }
+    func signal(_ k: Int) -> Int32 { Int32(bitPattern: buffer[k].ssi_signo) }
 }
 
 /// Sends `signal` to the process group led by `pgid`. ESRCH (nobody left) is not an error.
