@@ -56,24 +56,36 @@ struct Driver {
         while performer.exitCode == nil || companion?.keepsLoopRunning(at: monotonicNow()) == true {
             if !wakeupSettled { timer.set(nextWakeup) }
             wakeupSettled = forwardsDirectly
-            let tokens: UnsafeBufferPointer<UInt64>
-            do {
-                tokens = try poller.wait()
-            } catch {
-                writeAll(2, "usher: \(error.message)\n")
-                return -1
-            }
-            for token in tokens {
-                if token != Self.signalToken { wakeupSettled = false }
-                switch token {
-                case Self.signalToken: if !signalsArrived() { wakeupSettled = false }
-                case Self.timerToken: timerFired()
-                case HandlerRunner.tokenBase...:
-                    if let result = performer.handlers.ready(token: token, poller: poller) { feed(result) }
-                case companionTokenBase...: companion?.ready(token: token, at: monotonicNow(), poller: poller)
-                default: performer.outputs.ready(token: token, poller: poller)
+            // The signalfd is read and its signals handled after the wake-up's other
+            // descriptors (epoll reports them in no particular order anyway): one place reads
+            // them, in line.
+            var signalsReady = true
+            if timer.armedAt == nil && Poller.watchesOnly(2) {
+                // Nothing but a signal can wake usher (the timer is disarmed, nothing else is
+                // watched): it waits in the signalfd's read (below), one system call instead of
+                // two (epoll_wait, then the read). Blocked with no timeout, as epoll would be.
+            } else {
+                let tokens: UnsafeBufferPointer<UInt64>
+                do {
+                    tokens = try poller.wait()
+                } catch {
+                    writeAll(2, "usher: \(error.message)\n")
+                    return -1
                 }
+                signalsReady = false
+                for token in tokens {
+                    switch token {
+                    case Self.signalToken: signalsReady = true
+                    case Self.timerToken: timerFired()
+                    case HandlerRunner.tokenBase...:
+                        if let result = performer.handlers.ready(token: token, poller: poller) { feed(result) }
+                    case companionTokenBase...: companion?.ready(token: token, at: monotonicNow(), poller: poller)
+                    default: performer.outputs.ready(token: token, poller: poller)
+                    }
+                }
+                if tokens.count != (signalsReady ? 1 : 0) { wakeupSettled = false }
             }
+            if signalsReady && !signalsArrived(signals.drain()) { wakeupSettled = false }
         }
         return performer.exitCode ?? 1
     }
@@ -85,13 +97,13 @@ struct Driver {
         return next
     }
 
-    /// The signals read from the signalfd: SIGCHLD reaps; a signal to forward goes straight to
+    /// The `count` signals just read from the signalfd: SIGCHLD reaps; a signal to forward goes straight to
     /// the processes the supervisor names (`Supervisor.forward`: no event, no action list, no
     /// state change); a stop request is a full event. Returns true when only signals were
     /// forwarded (nothing changed), false when anything else happened.
-    private mutating func signalsArrived() -> Bool {
+    private mutating func signalsArrived(_ count: Int) -> Bool {
         var onlyForwarded = true
-        for k in 0..<signals.drain() {
+        for k in 0..<count {
             let sig = signals.signal(k)
             if sig == sigchld {
                 onlyForwarded = false
