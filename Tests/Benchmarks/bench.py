@@ -51,7 +51,7 @@ COUNTS = {
     "alloc_signals": (10000, 1000),
     "alloc_orphans": (1000, 200),
     "orphans": (2000, 200),
-    "reap_runs": (5, 1),
+    "reap_runs": (15, 1),  # the storms vary 2x from run to run on a shared machine
     "idle_seconds": (10, 2),
     "deadline_runs": (50, 5),
     "sidecar_runs": (20, 3),
