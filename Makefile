@@ -218,14 +218,15 @@ release-deps: musl-deps
 # What the tests need beyond the Swift toolchain: a C compiler and static libc for the helper
 # program, pytest and pytest-xdist (see PYTEST_JOBS), unshare (util-linux), script (bsdutils),
 # strip (binutils), strace for the idle test, tini-static to compare memory with,
-# busybox-static as a base image for the example.
+# busybox-static as a base image for the example, valgrind for the allocation test
+# (test_allocations.py).
 deps:
 	@missing=""; \
-	for c in gcc strip unshare script strace tini-static busybox; do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	for c in gcc strip unshare script strace tini-static busybox valgrind; do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && \
-	  apt-get install -y -qq gcc libc6-dev binutils util-linux bsdutils strace tini busybox-static >/dev/null; \
+	  apt-get install -y -qq gcc libc6-dev binutils util-linux bsdutils strace tini busybox-static valgrind >/dev/null; \
 	fi
 	@python3 -c 'import pytest, yaml, xdist' 2>/dev/null || python3 -m pip install -q pytest PyYAML pytest-xdist
 

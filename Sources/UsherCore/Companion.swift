@@ -24,6 +24,14 @@ protocol Companion: AnyObject {
     func ready(token: UInt64, at now: Nanos, poller: Poller)
     /// Whether the loop must go on after the supervisor has said exit.
     func keepsLoopRunning(at now: Nanos) -> Bool
+    /// Whether it must see a forwarded signal (the event and its actions). When not, and its
+    /// `nextWakeup` depends on nothing a forwarded signal changes, the driver forwards without
+    /// it (`Supervisor.forward`): the fast path of the signals a PID 1 exists to pass on.
+    var seesForwardedSignals: Bool { get }
+}
+
+extension Companion {
+    var seesForwardedSignals: Bool { true }
 }
 
 /// Poller tokens a companion may use: from here up to the probe runner's.

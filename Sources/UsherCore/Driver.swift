@@ -11,6 +11,8 @@ struct Driver {
     var performer: Performer
     let signals: SignalSource
     var timer: Timer
+    /// A forwarded signal goes straight to its processes (no companion must see it).
+    let forwardsDirectly: Bool
     /// `feed`'s buffers, reused.
     private var actions: [Action] = []
     private var answers: [Event] = []
@@ -24,6 +26,7 @@ struct Driver {
     init(plan: Plan, options: RunOptions, companion: (any Companion)? = nil) throws(SystemError) {
         supervisor = Supervisor(plan: plan.withPrimaryGroups())
         self.companion = companion
+        forwardsDirectly = !(companion?.seesForwardedSignals ?? false)
         signals = try SignalSource.takeOver()
         timer = try Timer()
         let poller = try Poller()
@@ -46,25 +49,43 @@ struct Driver {
     /// The event loop: until the supervisor says exit (and the companion has nothing left under
     /// way). Returns its exit status, or -1 when the loop itself failed (reported on stderr).
     mutating func loop() -> Int32 {
+        // Whether the timer is still armed for what is due: a wake-up that only forwarded
+        // signals changed nothing the next wake-up depends on, and the next wait skips working it
+        // out again (a walk over every container and its probes).
+        var wakeupSettled = false
         while performer.exitCode == nil || companion?.keepsLoopRunning(at: monotonicNow()) == true {
-            timer.set(nextWakeup)
-            let tokens: UnsafeBufferPointer<UInt64>
-            do {
-                tokens = try poller.wait()
-            } catch {
-                writeAll(2, "usher: \(error.message)\n")
-                return -1
-            }
-            for token in tokens {
-                switch token {
-                case Self.signalToken: signalsArrived()
-                case Self.timerToken: timerFired()
-                case HandlerRunner.tokenBase...:
-                    if let result = performer.handlers.ready(token: token, poller: poller) { feed(result) }
-                case companionTokenBase...: companion?.ready(token: token, at: monotonicNow(), poller: poller)
-                default: performer.outputs.ready(token: token, poller: poller)
+            if !wakeupSettled { timer.set(nextWakeup) }
+            wakeupSettled = forwardsDirectly
+            // The signalfd is read and its signals handled after the wake-up's other
+            // descriptors (epoll reports them in no particular order anyway): one place reads
+            // them, in line.
+            var signalsReady = true
+            if timer.armedAt == nil && Poller.watchesOnly(2) {
+                // Nothing but a signal can wake usher (the timer is disarmed, nothing else is
+                // watched): it waits in the signalfd's read (below), one system call instead of
+                // two (epoll_wait, then the read). Blocked with no timeout, as epoll would be.
+            } else {
+                let tokens: UnsafeBufferPointer<UInt64>
+                do {
+                    tokens = try poller.wait()
+                } catch {
+                    writeAll(2, "usher: \(error.message)\n")
+                    return -1
                 }
+                signalsReady = false
+                for token in tokens {
+                    switch token {
+                    case Self.signalToken: signalsReady = true
+                    case Self.timerToken: timerFired()
+                    case HandlerRunner.tokenBase...:
+                        if let result = performer.handlers.ready(token: token, poller: poller) { feed(result) }
+                    case companionTokenBase...: companion?.ready(token: token, at: monotonicNow(), poller: poller)
+                    default: performer.outputs.ready(token: token, poller: poller)
+                    }
+                }
+                if tokens.count != (signalsReady ? 1 : 0) { wakeupSettled = false }
             }
+            if signalsReady && !signalsArrived(signals.drain()) { wakeupSettled = false }
         }
         return performer.exitCode ?? 1
     }
@@ -76,19 +97,29 @@ struct Driver {
         return next
     }
 
-    private mutating func signalsArrived() {
-        for k in 0..<signals.drain() {
+    /// The `count` signals just read from the signalfd: SIGCHLD reaps; a signal to forward goes straight to
+    /// the processes the supervisor names (`Supervisor.forward`: no event, no action list, no
+    /// state change); a stop request is a full event. Returns true when only signals were
+    /// forwarded (nothing changed), false when anything else happened.
+    private mutating func signalsArrived(_ count: Int) -> Bool {
+        var onlyForwarded = true
+        for k in 0..<count {
             let sig = signals.signal(k)
             if sig == sigchld {
+                onlyForwarded = false
+                let mainIndex = supervisor.mains.first
                 reapAll { pid, status in
-                    guard let event = performer.reaped(pid, status, mainIndex: supervisor.plan.mainIndices.first) else { return }
+                    guard let event = performer.reaped(pid, status, mainIndex: mainIndex) else { return }
                     if case .exited(let i, _) = event, let oom = performer.oomKill(i, status) { feed(oom) }
                     feed(event)
                 }
-            } else {
+            } else if !forwardsDirectly || !supervisor.forward(sig, to: { performer.forward($0, sig) }) {
+                // A companion observes every event; a stop request is a full one.
+                onlyForwarded = false
                 feed(.signal(sig))
             }
         }
+        return onlyForwarded
     }
 
     private mutating func timerFired() {
@@ -202,6 +233,11 @@ struct Performer {
         return handlers.reaped(pid, status)
     }
 
+    /// Sends `sig` to process `i` alone, when it runs (forwarding, as tini does).
+    func forward(_ i: Int, _ sig: Int32) {
+        if let pid = pids[i] { signalProcess(pid, sig) }
+    }
+
     /// Performs one action; returns the event that answers it, if any.
     mutating func perform(_ action: Action, plan: Plan, now: Nanos) -> Event? {
         switch action {
@@ -234,7 +270,7 @@ struct Performer {
                 signalTracked(pid, sig)
             }
         case .signalProcess(let i, let sig):
-            if let pid = pids[i] { signalProcess(pid, sig) }
+            forward(i, sig)
         case .runHandler(let i, let use, let timeout):
             let process = plan.processes[i]
             let handler: Plan.Handler?

@@ -46,13 +46,18 @@ COUNTS = {
     "memory_runs": (5, 1),
     "startup_rounds": (200, 20),
     "signals": (5000, 300),
+    "signal_rounds": (10, 3),      # fresh supervisors per round: the first signal is one per round
+    "callgrind_signals": (1000, 110),
+    "alloc_signals": (10000, 1000),
+    "alloc_orphans": (1000, 200),
     "orphans": (2000, 200),
-    "reap_runs": (5, 1),
+    "reap_runs": (15, 1),  # the storms vary 2x from run to run on a shared machine
     "idle_seconds": (10, 2),
     "deadline_runs": (50, 5),
     "sidecar_runs": (20, 3),
+    "multi_runs": (5, 1),
 }
-SIDECAR_COUNTS = (0, 1, 8, 64)  # 0: main alone, usher's fixed cost
+SIDECAR_COUNTS = (0, 1, 8, 64, 256)  # 0: main alone, usher's fixed cost
 
 
 @dataclass
@@ -404,28 +409,172 @@ def measure_signals(sups, cfg):
     C probe, to CLOCK_MONOTONIC inside the child's SIGUSR1 handler; the next signal goes after
     the child's acknowledgement. All supervisors run side by side and take turns, one signal
     each per round. p50/p99 over all signals, and the first one on its own."""
-    count = cfg["signals"]
-    with tempfile.TemporaryDirectory(prefix="usher-bench-") as tmp, ExitStack() as stack:
-        targets = []
-        for s in sups:
-            fifo = os.path.join(tmp, s.name)
-            os.mkfifo(fifo)
-            p = stack.enter_context(as_pid1(s.argv([CHILD, "sigack", fifo])))
-            targets += [str(p.pid), fifo]
-        r = subprocess.run([PROBE, "signal", str(count)] + targets,
-                           capture_output=True, text=True, timeout=60 + count * len(sups) * 0.05)
-    if r.returncode != 0:
-        raise BenchError(f"probe signal failed: {r.stderr.strip()}")
+    rounds = cfg["signal_rounds"]
+    count = cfg["signals"] // rounds
     samples = [[] for _ in sups]
-    for line in r.stdout.splitlines():
-        index, ns = line.split()
-        samples[int(index)].append(int(ns))
+    firsts = [[] for _ in sups]
+    for round_ in range(rounds):  # fresh supervisors each round: each round has a first signal
+        # The order rotates from round to round: the first signal of a round is also the
+        # probe's own first kill and poll, slower for that alone (measured: whichever
+        # supervisor came first had the slowest first signal), so each takes that place in turn.
+        order = [(round_ + k) % len(sups) for k in range(len(sups))]
+        with tempfile.TemporaryDirectory(prefix="usher-bench-") as tmp, ExitStack() as stack:
+            targets = []
+            for s in (sups[i] for i in order):
+                fifo = os.path.join(tmp, s.name)
+                os.mkfifo(fifo)
+                p = stack.enter_context(as_pid1(s.argv([CHILD, "sigack", fifo])))
+                targets += [str(p.pid), fifo]
+            time.sleep(SETTLE)  # as for memory: after usher has dropped its start-up code
+            r = subprocess.run([PROBE, "signal", str(count)] + targets,
+                               capture_output=True, text=True, timeout=60 + count * len(sups) * 0.05)
+        if r.returncode != 0:
+            raise BenchError(f"probe signal failed: {r.stderr.strip()}")
+        got = [[] for _ in sups]
+        for line in r.stdout.splitlines():
+            index, ns = line.split()
+            got[order[int(index)]].append(int(ns))
+        for i, s in enumerate(sups):
+            if len(got[i]) != count:
+                raise BenchError(f"{s.name}: {len(got[i])} of {count} signals acknowledged")
+            firsts[i].append(got[i][0])
+            samples[i] += got[i]
     result = {}
-    for s, ns in zip(sups, samples):
-        if len(ns) != count:
-            raise BenchError(f"{s.name}: {len(ns)} of {count} signals acknowledged")
+    for s, ns, first in zip(sups, samples, firsts):
         result[s.name] = {"p50_us": us(percentile(ns, 50)), "p99_us": us(percentile(ns, 99)),
-                          "first_us": us(ns[0]), "max_us": us(max(ns)), "signals": len(ns)}
+                          "first_us": us(statistics.median(first)), "firsts_us": [us(f) for f in first],
+                          "max_us": us(max(ns)), "signals": len(ns), "rounds": rounds}
+    return result
+
+
+# --- counts under valgrind: instructions and heap allocations ---------------------------------
+
+MALLOC_FUNCTIONS = ("malloc", "calloc", "realloc", "aligned_alloc", "posix_memalign", "memalign")
+
+
+def parse_callgrind(path):
+    """A callgrind output file: (total instructions, {called function: calls}). Function names
+    are compressed ("fn=(12) name" once, "(12)" after); "calls=N" follows a "cfn=" line."""
+    names, calls, callee, total = {}, {}, None, None
+    with open(path) as f:
+        for line in f:
+            if line.startswith(("fn=", "cfn=")):
+                key, _, rest = line.rstrip("\n").partition("=")
+                ident, _, name = rest.partition(" ")
+                if name:
+                    names[ident] = name
+                if key == "cfn":
+                    callee = names.get(ident)
+            elif line.startswith("calls=") and callee:
+                calls[callee] = calls.get(callee, 0) + int(line[6:].split()[0])
+            elif line.startswith(("summary:", "totals:")):
+                total = int(line.split()[1])
+    if total is None:
+        raise BenchError(f"{path}: no instruction total in the callgrind output")
+    return total, calls
+
+
+def callgrind_run(sup, argv_tail, tmp, drive, name):
+    """Runs `valgrind --tool=callgrind SUP ... argv_tail` as PID 1 of a pid namespace, lets
+    `drive(pid1, fifo)` do its work, then has it exit normally (callgrind writes its counts
+    at exit): returns parse_callgrind of them. argv_tail gets the FIFO path for {fifo}."""
+    fifo = Fifo(tmp, name)
+    out = os.path.join(tmp, name + ".callgrind")
+    try:
+        argv = ["valgrind", "--tool=callgrind", "--quiet", f"--callgrind-out-file={out}"]
+        argv += sup.argv([a.replace("{fifo}", fifo.path) for a in argv_tail])
+        with as_pid1(argv, timeout=60) as p:
+            fifo.read_stamp(60, f"{sup.name} under callgrind: its child to be ready")
+            drive(p, fifo)
+            p.wait_exit(120)
+    finally:
+        fifo.close()
+    return parse_callgrind(out)
+
+
+def forward_signals(count):
+    def drive(p, fifo):
+        for _ in range(count):
+            p.signal(signal.SIGUSR1)
+            fifo.read_stamp(10, "the child's acknowledgement")
+        p.signal(signal.SIGTERM)  # forwarded (stop request for usher): the child exits, then PID 1
+    return drive
+
+
+def symbolled_twin(path):
+    """The unstripped build dist/usher was made from (.build-musl/<arch>/usher), when
+    stripping it gives dist/usher byte for byte: the same code, with the symbol table that
+    callgrind needs to name malloc. None when there is no such file."""
+    twin = os.path.join(REPO, ".build-musl", platform.machine(), "usher")
+    objcopy = shutil.which("llvm-objcopy") or os.path.join(
+        os.path.dirname(os.path.realpath(shutil.which("swiftc") or "/opt/swift/usr/bin/swiftc")), "llvm-objcopy")
+    if not os.path.exists(twin) or not os.access(objcopy, os.X_OK):
+        return None
+    with tempfile.TemporaryDirectory(prefix="usher-bench-") as tmp:
+        stripped = os.path.join(tmp, "usher")
+        subprocess.run([objcopy, "--strip-all", twin, stripped], check=True, timeout=60)
+        with open(stripped, "rb") as a, open(path, "rb") as b:
+            return twin if a.read() == b.read() else None
+
+
+def measure_instructions(sups, cfg, usher_installed):
+    """Instructions per forwarded signal (user space, counted by callgrind: repeatable on a
+    noisy machine, unlike time): each supervisor as PID 1 with `child sigack`, under callgrind,
+    once forwarding 10 SIGUSR1s and once N; (total(N) - total(10)) / (N - 10): start-up and
+    exit cancel out. For usher the heap allocations of the same runs too (calls of malloc and
+    its kin; callgrind names them from the symbols of dist/usher's unstripped twin, the same
+    code): their difference over the extra signals is what a forwarded signal allocates."""
+    if shutil.which("valgrind") is None:
+        raise BenchError("valgrind is missing (run.sh installs it)")
+    big, small = cfg["callgrind_signals"], 10
+    result = {}
+    twin = symbolled_twin(usher_installed)
+    with tempfile.TemporaryDirectory(prefix="usher-bench-") as tmp:
+        for s in sups:
+            sup = Supervisor(s.name, twin, s.separator) if s.name == "usher" and twin else s
+            t_small, c_small = callgrind_run(sup, [CHILD, "sigack", "{fifo}"], tmp, forward_signals(small), s.name + "-small")
+            t_big, c_big = callgrind_run(sup, [CHILD, "sigack", "{fifo}"], tmp, forward_signals(big), s.name + "-big")
+            result[s.name] = {"per_signal": round((t_big - t_small) / (big - small), 1),
+                              "total_small": t_small, "total_big": t_big, "signals": [small, big]}
+            if sup.path == twin:
+                a = sum(c_small.get(f, 0) for f in MALLOC_FUNCTIONS)
+                b = sum(c_big.get(f, 0) for f in MALLOC_FUNCTIONS)
+                result[s.name]["allocations"] = [a, b]
+    return result
+
+
+def measure_allocations(usher_installed, cfg):
+    """usher's steady state allocates nothing: heap allocations (calls of malloc and its kin,
+    counted by callgrind in dist/usher's unstripped twin) over 10 forwarded signals against
+    many, and over a main that leaves 10 orphans against one that leaves many (all reaped by
+    usher). Equal counts: no allocation per signal or per reaped child."""
+    twin = symbolled_twin(usher_installed)
+    if twin is None:
+        raise BenchError("no unstripped twin of dist/usher in .build-musl (make static builds it)")
+    if shutil.which("valgrind") is None:
+        raise BenchError("valgrind is missing (run.sh installs it)")
+    sup = Supervisor("usher", twin)
+    result = {}
+    with tempfile.TemporaryDirectory(prefix="usher-bench-") as tmp:
+        counts = {}
+        for n in (10, cfg["alloc_signals"]):
+            _, calls = callgrind_run(sup, [CHILD, "sigack", "{fifo}"], tmp, forward_signals(n), f"sig{n}")
+            counts[n] = sum(calls.get(f, 0) for f in MALLOC_FUNCTIONS)
+        result["signals"] = {"counts": [10, cfg["alloc_signals"]], "allocations": list(counts.values())}
+        counts = {}
+        for n in (10, cfg["alloc_orphans"]):
+            go = os.path.join(tmp, f"go{n}")
+            os.mkfifo(go)
+
+            def release(p, fifo, go=go):
+                fd = os.open(go, os.O_WRONLY | os.O_NONBLOCK)
+                os.write(fd, b"g")
+                os.close(fd)
+                wait_until(lambda: len(children(p.pid)) == 1, 60, "the orphans to be reaped")
+                p.signal(signal.SIGTERM)
+            _, calls = callgrind_run(sup, [CHILD, "orphans", str(n), "{fifo}", go], tmp, release, f"orph{n}")
+            counts[n] = sum(calls.get(f, 0) for f in MALLOC_FUNCTIONS)
+        result["orphans"] = {"counts": [10, cfg["alloc_orphans"]], "allocations": list(counts.values())}
     return result
 
 
@@ -686,13 +835,15 @@ def sidecars_once(usher, n):
         argv += ["--sidecar", f"s{i}='{CHILD}' pause"]
     argv += ["--", CHILD, "pause"]
     with as_pid1(argv) as p:
-        wait_until(lambda: len(children(p.pid)) == n + 1, 10, f"usher to start {n} sidecars and main")
+        wait_until(lambda: len(children(p.pid)) == n + 1, 30, f"usher to start {n} sidecars and main")
+        time.sleep(SETTLE)
+        rss = status_fields(p.pid, "VmRSS")["VmRSS"]
         t0 = now_ns()
         p.signal(signal.SIGTERM)
-        p.wait_exit(30)
+        p.wait_exit(60)
         elapsed = now_ns() - t0
         p.expect_status(128 + signal.SIGTERM)
-        return elapsed
+        return elapsed, rss
 
 
 def sequential_baseline_once(n):
@@ -711,13 +862,159 @@ def measure_sidecars(usher, cfg):
     baseline; median of runs; the difference is what usher adds."""
     result = {}
     for n in SIDECAR_COUNTS:
-        shut = [sidecars_once(usher, n) for _ in range(cfg["sidecar_runs"])]
+        runs = [sidecars_once(usher, n) for _ in range(cfg["sidecar_runs"])]
+        shut = [r[0] for r in runs]
         base = [sequential_baseline_once(n) for _ in range(cfg["sidecar_runs"])]
         added = statistics.median(shut) - statistics.median(base)
+        rss = statistics.median(r[1] for r in runs)
         result[str(n)] = {"usher_ms": ms(statistics.median(shut)),
                           "baseline_ms": ms(statistics.median(base)),
                           "added_ms": ms(added), "added_per_process_ms": ms(added / (n + 1)),
-                          "runs": len(shut)}
+                          "rss_kb": rss, "runs": len(shut)}
+    fixed = result[str(SIDECAR_COUNTS[0])]["rss_kb"]
+    for n in SIDECAR_COUNTS[1:]:
+        result[str(n)]["rss_per_sidecar_kb"] = round((result[str(n)]["rss_kb"] - fixed) / n, 2)
+    return result
+
+
+# --- multi-process supervision: usher against supervisord and s6 ---------------------------
+
+MULTI_SIDECARS = (3, 32)
+MULTI_GRACE_S = 2  # usher's --grace; supervisord's stopwaitsecs; s6's timeout-kill
+
+
+def multi_setup(kind, n, tmp, fifo, ignoring):
+    """The argv that runs an app plus n sidecars under `kind` (usher, supervisord, s6-svscan),
+    each `child sigack FIFO` (ready stamp, exits at once on SIGTERM); with `ignoring`, the app
+    is `child ignore-term FIFO` instead. Configuration files are written into tmp."""
+    app = [CHILD, "ignore-term" if ignoring else "sigack", fifo]
+    side = [CHILD, "sigack", fifo]
+    if kind == "usher":
+        argv = [USHER_FOR_MULTI[0], "--grace", f"{MULTI_GRACE_S}s"]
+        for i in range(n):
+            argv += ["--sidecar", f"s{i}=" + " ".join(side)]
+        return argv + ["--"] + app
+    if kind == "supervisord":
+        conf = os.path.join(tmp, "supervisord.conf")
+        lines = ["[supervisord]", "nodaemon=true", "user=root", "logfile=/dev/null", "logfile_maxbytes=0",
+                 f"pidfile={tmp}/supervisord.pid", "loglevel=warn", ""]
+        # Lower priority starts first and stops last: the sidecars before the app, as usher.
+        progs = [(f"s{i}", side, 100 + i) for i in range(n)] + [("app", app, 900)]
+        for name, command, priority in progs:
+            lines += [f"[program:{name}]", "command=" + " ".join(command), f"priority={priority}",
+                      "startsecs=0", "autorestart=true", f"stopwaitsecs={MULTI_GRACE_S}",
+                      "stdout_logfile=/dev/null", "stderr_logfile=/dev/null", ""]
+        with open(conf, "w") as f:
+            f.write("\n".join(lines))
+        return [shutil.which("supervisord") or "/usr/bin/supervisord", "-n", "-c", conf]
+    # s6: one service directory per process, its run script exec'ing the command (the usual
+    # form: s6-overlay's services are scripts too); timeout-kill: SIGKILL after the grace.
+    scan = os.path.join(tmp, "scan")
+    os.makedirs(scan, exist_ok=True)
+    for name, command in [(f"s{i}", side) for i in range(n)] + [("app", app)]:
+        d = os.path.join(scan, name)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "run"), "w") as f:
+            f.write("#!/bin/sh\nexec " + " ".join(command) + "\n")
+        os.chmod(os.path.join(d, "run"), 0o755)
+        with open(os.path.join(d, "timeout-kill"), "w") as f:
+            f.write(f"{MULTI_GRACE_S * 1000}\n")
+    return [shutil.which("s6-svscan") or "/usr/bin/s6-svscan", scan]
+
+
+USHER_FOR_MULTI = [None]  # set by measure_multiprocess
+
+
+def tree(pid):
+    """pid and all its descendants."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children(p)
+    return out
+
+
+def supervision_tree(pid1):
+    """The supervisor's own processes: the tree under PID 1 less the supervised `child`s."""
+    child = os.path.realpath(CHILD)
+    pids = []
+    for p in tree(pid1):
+        try:
+            if os.path.realpath(f"/proc/{p}/exe") != child:
+                pids.append(p)
+        except OSError:
+            pass
+    return pids
+
+
+def multi_once(kind, n, tmp, ignoring=False, idle=0):
+    """One run: start (until every process has sent its ready stamp), resident memory of the
+    supervision tree, optionally `idle` seconds of idle cost, then SIGTERM to PID 1 until it
+    has exited. Times in ns."""
+    for f in os.listdir(tmp):
+        path = os.path.join(tmp, f)
+        shutil.rmtree(path) if os.path.isdir(path) else os.unlink(path)
+    fifo = Fifo(tmp, "ready")
+    result = {}
+    try:
+        argv = multi_setup(kind, n, tmp, fifo.path, ignoring)
+        t0 = now_ns()
+        with as_pid1(argv, timeout=60) as p:
+            for k in range(n + 1):
+                fifo.read_stamp(60, f"{kind}: process {k + 1} of {n + 1} to be ready")
+            result["start_ns"] = now_ns() - t0
+            time.sleep(SETTLE)
+            sup = supervision_tree(p.pid)
+            result["processes"] = len(sup)
+            result["rss_kb"] = sum(status_fields(q, "VmRSS")["VmRSS"] for q in sup)
+            if idle:
+                keys = ("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")
+                before = {q: status_fields(q, *keys) for q in sup}
+                time.sleep(idle)
+                after = {q: status_fields(q, *keys) for q in sup}
+                result["wakeups"] = sum(after[q][k] - before[q][k] for q in sup for k in keys)
+                argv_strace = ["timeout", "-s", "INT", str(idle), "strace", "-c", "-f"]
+                for q in sup:
+                    argv_strace += ["-p", str(q)]
+                tracer = start(argv_strace, stderr=subprocess.PIPE, text=True)
+                _, err = tracer.communicate(timeout=idle + 30)
+                LIVE.discard(tracer)
+                result["syscalls"] = sum(parse_strace_summary(err).values())
+            t1 = now_ns()
+            p.signal(signal.SIGTERM)
+            p.wait_exit(MULTI_GRACE_S * 5 + 30)
+            result["stop_ns"] = now_ns() - t1
+    finally:
+        fifo.close()
+    return result
+
+
+def measure_multiprocess(usher, cfg):
+    """An app plus 3 and plus 32 sidecars under usher (its sidecar flags), supervisord and
+    s6-svscan (one s6-supervise per service, as in s6-overlay): start-up until every process
+    runs, resident memory of the supervision tree (the supervisors' processes only), idle
+    wake-ups and system calls, and the time from SIGTERM to PID 1's exit, when every process
+    exits at once on SIGTERM and when the app ignores it (grace 2 s for each: --grace,
+    stopwaitsecs, timeout-kill). Medians over runs."""
+    USHER_FOR_MULTI[0] = usher
+    kinds = ["usher"] + [k for k in ("supervisord", "s6-svscan") if shutil.which(k)]
+    result = {"grace_s": MULTI_GRACE_S, "kinds": kinds}
+    runs, idle = cfg["multi_runs"], cfg["idle_seconds"]
+    with tempfile.TemporaryDirectory(prefix="usher-bench-") as tmp:
+        for n in MULTI_SIDECARS:
+            for kind in kinds:
+                first = multi_once(kind, n, tmp, idle=idle)
+                prompt = [first] + [multi_once(kind, n, tmp) for _ in range(runs - 1)]
+                ignoring = [multi_once(kind, n, tmp, ignoring=True) for _ in range(runs)]
+                result[f"{kind}/{n}"] = {
+                    "start_ms": ms(statistics.median(r["start_ns"] for r in prompt)),
+                    "rss_kb": statistics.median(r["rss_kb"] for r in prompt),
+                    "processes": first["processes"],
+                    "stop_ms": ms(statistics.median(r["stop_ns"] for r in prompt)),
+                    "stop_ignoring_ms": ms(statistics.median(r["stop_ns"] for r in ignoring)),
+                    "wakeups": first["wakeups"], "syscalls": first["syscalls"], "idle_seconds": idle,
+                    "runs": runs}
     return result
 
 
@@ -781,6 +1078,7 @@ def table_rows(r, names):
     rows.append(("signal forwarding, p99 µs", take("signals", "p99_us"), "{:.1f}"))
     rows.append(("signal forwarding, first signal µs", take("signals", "first_us"), "{:.1f}"))
     rows.append(("system calls per forwarded signal", take("signal_syscalls", "per_signal"), "{:.1f}"))
+    rows.append(("instructions per forwarded signal (callgrind, user space)", take("instructions", "per_signal"), "{:.1f}"))
     orphans, idle = r["counts"]["orphans"], r["counts"]["idle_seconds"]
     rows.append((f"reaping {orphans} orphans exiting at once, median ms", take("reaping", "median_ms"), "{:.2f}"))
     rows.append((f"system calls in {idle} s idle", take("idle", "syscalls"), "{:.0f}"))
@@ -831,6 +1129,106 @@ def release_targets(r):
     return lines
 
 
+SINGLE_PEERS = ("tini-static", "tini", "dumb-init", "catatonit")
+
+
+def verdict(q, target=1.0):
+    return "met" if q <= target else f"NOT met, {q / target - 1:.0%} over"
+
+
+def issue15_targets(r):
+    """Issue 15's targets, each a measured ratio against the best peer of the same run, with
+    its verdict (the bench never fails on them)."""
+    lines = ["", "Targets of issue 15 (usher over the best peer in this run; at most 1.00× is met):", ""]
+
+    def against_best(label, section, key):
+        v = r.get(section, {})
+        peers = {p: v[p][key] for p in SINGLE_PEERS if p in v and v[p].get(key) is not None}
+        if "usher" not in v or not peers:
+            return
+        best = min(peers, key=peers.get)
+        q = v["usher"][key] / peers[best] if peers[best] else float("inf")
+        lines.append(f"- {label}: usher {v['usher'][key]:g}, best peer {best} {peers[best]:g}: "
+                     f"{q:.2f}× ({verdict(q)})")
+
+    against_best("signal forwarding p50, µs", "signals", "p50_us")
+    against_best("signal forwarding p99, µs", "signals", "p99_us")
+    against_best("first forwarded signal (median over rounds of fresh supervisors), µs", "signals", "first_us")
+    against_best("reaping orphans exiting at once, median ms", "reaping", "median_ms")
+    ins = r.get("instructions", {})
+    if "usher" in ins and "tini-static" in ins:
+        q = ins["usher"]["per_signal"] / ins["tini-static"]["per_signal"]
+        lines.append(f"- instructions per forwarded signal (callgrind): usher {ins['usher']['per_signal']:g}, "
+                     f"tini-static {ins['tini-static']['per_signal']:g}: {q:.2f}× ({verdict(q)})")
+    a = r.get("allocations")
+    if a:
+        ok = a["signals"]["allocations"][0] == a["signals"]["allocations"][1] and \
+            a["orphans"]["allocations"][0] == a["orphans"]["allocations"][1]
+        lines.append(f"- no heap allocation per forwarded signal or reaped orphan: "
+                     f"{'met' if ok else 'NOT met'} (counts below)")
+    m = r.get("multiprocess")
+    if m:
+        for n in MULTI_SIDECARS:
+            for key, label in MULTI_FIGURES:
+                peers = {k: m[f"{k}/{n}"][key] for k in m["kinds"][1:] if f"{k}/{n}" in m}
+                if f"usher/{n}" not in m or not peers:
+                    continue
+                u = m[f"usher/{n}"][key]
+                best = min(peers, key=peers.get)
+                if peers[best] == 0:
+                    q_text = "0/0, equal" if u == 0 else "∞"
+                    met = u == 0
+                else:
+                    q = u / peers[best]
+                    q_text, met = f"{q:.2f}×", q <= 1
+                lines.append(f"- app + {n} sidecars, {label}: usher {u:g}, best peer {best} {peers[best]:g}: "
+                             f"{q_text} ({'met' if met else 'NOT met'})")
+    return lines if len(lines) > 3 else []
+
+
+MULTI_FIGURES = (
+    ("rss_kb", "resident memory of the supervision tree, kB"),
+    ("start_ms", "start to every process running, median ms"),
+    ("stop_ms", "SIGTERM to the supervisor's exit, all exit at once, median ms"),
+    ("stop_ignoring_ms", "SIGTERM to exit, the app ignores SIGTERM, median ms"),
+    ("wakeups", "wake-ups (context switches) while idle"),
+    ("syscalls", "system calls while idle"),
+)
+
+
+def multiprocess_tables(r):
+    m = r.get("multiprocess")
+    if not m:
+        return []
+    kinds = m["kinds"]
+    idle = next(iter(v["idle_seconds"] for k, v in m.items() if isinstance(v, dict) and "idle_seconds" in v), 0)
+    out = ["", f"Multi-process supervision: an app plus N sidecars, every one `child sigack` (exits at once "
+           f"on SIGTERM); idle figures over {idle} s; grace {m['grace_s']} s for each supervisor "
+           f"(usher --grace, supervisord stopwaitsecs, s6 timeout-kill). Supervision tree: usher alone; "
+           f"supervisord's python process; s6-svscan and one s6-supervise per process.", ""]
+    for n in MULTI_SIDECARS:
+        cols = [k for k in kinds if f"{k}/{n}" in m]
+        out += [f"| app + {n} sidecars | " + " | ".join(cols) + " | " +
+                " | ".join(f"usher/{k}" for k in cols[1:]) + " |",
+                "|---" * (1 + len(cols) + len(cols) - 1) + "|"]
+        out.append("| supervisor processes | " + " | ".join(str(m[f"{k}/{n}"]["processes"]) for k in cols) +
+                   " |" + " |" * (len(cols) - 1))
+        for key, label in MULTI_FIGURES:
+            vals = [m[f"{k}/{n}"][key] for k in cols]
+            out.append(f"| {label} | " + " | ".join(f"{v:,.3f}".rstrip("0").rstrip(".") for v in vals) + " | " +
+                       " | ".join(ratio(vals[0], v) for v in vals[1:]) + " |")
+        out.append("")
+    out += ["What each does on SIGTERM, as measured above: usher stops the app first, then the sidecars in "
+            "reverse start order, SIGKILL to whatever still runs at its one deadline (--grace), and exits. "
+            "supervisord stops its programs in reverse priority order (the app first here, as usher), each "
+            "given its own stopwaitsecs before SIGKILL, so the deadlines add up along the order rather than "
+            "being one; it notices exits on a 1 s select timeout. s6-svscan on SIGTERM tells every "
+            "s6-supervise to bring its service down, all at once (no order), each SIGKILLing its own "
+            "service after timeout-kill; it has no overall deadline either: a service without "
+            "timeout-kill keeps it waiting forever."]
+    return out
+
+
 def render_markdown(r):
     names = list(r["supervisors"])
     peers = names[1:]
@@ -858,6 +1256,7 @@ def render_markdown(r):
     for figure, values, pattern in rows:
         out.append(f"| {figure} | " + " | ".join(ratio(values["usher"], values[p]) for p in peers) + " |")
     out += release_targets(r)
+    out += issue15_targets(r)
     if "startup" in r:
         b = r["startup"]["baseline"]
         out += ["", f"Start-up baselines: bare static true median {b['true_static']['median_ms']:.3f} ms "
@@ -883,14 +1282,26 @@ def render_markdown(r):
                 f"pidfd) is p50 {v['p50_ms']:.3f} ms, p99 {v['p99_ms']:.3f} ms. The pre-stop figure is "
                 f"the child's own clock in its handler."]
     if "sidecars" in r:
-        out += ["", "usher only, shutdown of N sidecars + main that exit at once on SIGTERM (median ms); "
-                "baseline: a C loop kills the same N + 1 processes one after another in reverse, "
-                "waiting for each:", "",
-                "| N | usher, SIGTERM to exit | baseline | usher − baseline | per process (N + 1) |",
-                "|---|---|---|---|---|"]
+        out += ["", "usher only, how cost grows: shutdown of N sidecars + main that exit at once on SIGTERM "
+                "(median ms; baseline: a C loop kills the same N + 1 processes one after another in reverse, "
+                "waiting for each), and usher's resident memory with them running:", "",
+                "| N | usher, SIGTERM to exit | baseline | usher − baseline | per process (N + 1) | "
+                "usher VmRSS, kB | per extra sidecar, kB |",
+                "|---|---|---|---|---|---|---|"]
         for n, v in r["sidecars"].items():
+            per = v.get("rss_per_sidecar_kb")
             out.append(f"| {n} | {v['usher_ms']:.3f} | {v['baseline_ms']:.3f} | {v['added_ms']:.3f} | "
-                       f"{v['added_per_process_ms']:.3f} |")
+                       f"{v['added_per_process_ms']:.3f} | {v.get('rss_kb', 0):,.0f} | "
+                       f"{'—' if per is None else f'{per:.2f}'} |")
+    out += multiprocess_tables(r)
+    if "allocations" in r:
+        a = r["allocations"]
+        out += ["", "usher's heap allocations (calls of malloc and its kin, counted by callgrind in dist/usher's "
+                "unstripped twin, from start to exit): "
+                f"{a['signals']['allocations'][0]} with {a['signals']['counts'][0]} forwarded signals, "
+                f"{a['signals']['allocations'][1]} with {a['signals']['counts'][1]:,}; "
+                f"{a['orphans']['allocations'][0]} reaping {a['orphans']['counts'][0]} orphans, "
+                f"{a['orphans']['allocations'][1]} reaping {a['orphans']['counts'][1]:,}."]
     out += ["", "Notes:", "",
             "- Binary size: the file alone; a dynamic binary also needs the shared libc, not counted.",
             "- All figures except start-up: each supervisor as PID 1 of its own pid namespace "
@@ -905,8 +1316,10 @@ def render_markdown(r):
             "- usher is the release binary (musl); usher-glibc, when shown, is the same build linked "
             "against glibc instead: the usher/usher-glibc column is what musl costs or saves.",
             "- Signal forwarding: SIGUSR1 sent from the parent namespace to the supervisor; dumb-init "
-            "forwards it to the child's process group, the others to the child. The first signal "
-            "is also shown alone: it may fault in pages.",
+            "forwards it to the child's process group, the others to the child. The supervisors run "
+            "side by side, taking turns signal by signal, in rounds of fresh supervisors (the order "
+            "rotating from round to round); the first signal of each round is also shown alone (median "
+            "over rounds): it may fault in pages.",
             "- Reaping: orphans double-forked by the main child, reparented to PID 1, released together "
             "through one pipe; done when PID 1's children list (zombies included) is the main child "
             "alone; polled every ~0.2 ms. No zombie was left in any run (checked).",
@@ -965,6 +1378,9 @@ def main():
         ("idle", lambda: measure_idle(sups, cfg)),
         ("deadlines", lambda: measure_deadlines(usher, cfg)),
         ("sidecars", lambda: measure_sidecars(usher, cfg)),
+        ("instructions", lambda: measure_instructions(sups, cfg, usher)),
+        ("allocations", lambda: measure_allocations(usher, cfg)),
+        ("multiprocess", lambda: measure_multiprocess(usher, cfg)),
     ]
     began = time.monotonic()
     try:

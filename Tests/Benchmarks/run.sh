@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# usher's benchmark against tini-static, tini, dumb-init and catatonit (and usher on glibc).
+# usher's benchmark against tini-static, tini, dumb-init and catatonit (and usher on glibc), and,
+# for an app with sidecars, against supervisord and s6-svscan; instruction and allocation counts
+# under valgrind.
 #   Tests/Benchmarks/run.sh            full run (a few minutes)
 #   Tests/Benchmarks/run.sh --quick    small counts, under a minute (also BENCH_QUICK=1); for CI
 # Installs the peers when missing, builds the C helpers into Tests/Benchmarks/.out, builds
@@ -12,14 +14,14 @@ repo=$(cd "$here/../.." && pwd)
 out=$here/.out
 
 missing=""
-for tool in tini tini-static dumb-init catatonit gcc unshare strace readelf; do
+for tool in tini tini-static dumb-init catatonit gcc unshare strace readelf valgrind supervisord s6-svscan; do
   command -v "$tool" >/dev/null || missing="$missing $tool"
 done
 if [ -n "$missing" ]; then
   echo "run.sh: installing:$missing"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq && apt-get install -y -qq tini dumb-init catatonit gcc libc6-dev \
-    binutils util-linux strace >/dev/null
+    binutils util-linux strace valgrind supervisor s6 >/dev/null
 fi
 
 mkdir -p "$out"

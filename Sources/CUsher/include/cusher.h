@@ -129,6 +129,16 @@ int cusher_epoll_ctl(int epfd, int op, int fd, uint64_t token, int interest);
 // Waits for events; writes up to `max` tokens. timeout_ms < 0 blocks without a timeout.
 int cusher_epoll_wait(int epfd, uint64_t *tokens, int max, int timeout_ms);
 
+// The system calls of the signal and reap paths, made directly (the same results as the libc
+// calls: -1 with errno set). musl sends read, waitpid and epoll_wait through its thread
+// cancellation machinery (__syscall_cp, then __syscall_ret for errno): usher has one thread and
+// cancels nothing, and that was a quarter of the instructions of a forwarded signal (callgrind:
+// about 60 of 233). Only on x86_64 and aarch64 (the release machines); elsewhere the libc calls.
+long cusher_sys_read(int fd, void *buf, unsigned long len);
+int cusher_sys_kill(int pid, int sig);
+// waitpid(-1, &status, WNOHANG).
+int cusher_sys_reap(int *status);
+
 // What kind of file usher's stdout or stderr is, for writing to it without blocking (the stat
 // macros are macros): one that never blocks (a regular file, /dev/null and other devices that
 // are not terminals), a socket, a terminal, or a pipe.

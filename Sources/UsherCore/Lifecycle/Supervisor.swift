@@ -17,6 +17,9 @@
 /// - other signals are forwarded to the main containers; usher exits when nothing runs.
 public struct Supervisor {
     public let plan: Plan
+    /// `plan.mainIndices`, computed once: that property filters the processes into a new array
+    /// at each use, a heap allocation on every forwarded signal and every reaped child.
+    public let mains: [Int]
 
     enum RunState: Equatable {
         case notStarted
@@ -121,6 +124,7 @@ public struct Supervisor {
 
     public init(plan: Plan) {
         self.plan = plan
+        self.mains = plan.mainIndices
         self.containers = Array(repeating: Container(), count: plan.processes.count)
     }
 
@@ -186,15 +190,24 @@ public struct Supervisor {
 
     // MARK: - Signals
 
+    /// The decision for a signal that is not a stop request, on its own: it goes to every
+    /// running main container (`each` is called with its index: the driver sends it there), and
+    /// nothing else follows from it, since it changes no state. The driver's fast path for a
+    /// forwarded signal, which then skips the rest of an event (`handle`'s `advance` finds
+    /// nothing new: whatever is due at a later instant has the timer armed for it). Returns
+    /// false, deciding nothing, for a stop request: that one is a full event (`handle`).
+    public func forward(_ sig: Int32, to each: (Int) -> Void) -> Bool {
+        guard !isStopRequest(sig) else { return false }
+        guard !isReservedByLibc(sig) else { return true }
+        for i in mains where isRunning(i) { each(i) }
+        return true
+    }
+
     private mutating func signal(_ sig: Int32, now: Nanos, into out: inout [Action]) {
-        guard isStopRequest(sig) else {
-            guard !isReservedByLibc(sig) else { return }
-            for i in plan.mainIndices where isRunning(i) { out.append(.signalProcess(i, sig)) }
-            return
-        }
+        if forward(sig, to: { out.append(.signalProcess($0, sig)) }) { return }
         if deadline == nil {
             out.append(.log(.signalReceived(sig, grace: plan.grace)))
-            let mainEverStarted = plan.mainIndices.contains { i in
+            let mainEverStarted = mains.contains { i in
                 switch containers[i].state {
                 case .notStarted, .failed: return false
                 default: return true

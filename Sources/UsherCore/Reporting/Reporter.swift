@@ -54,6 +54,8 @@ final class Reporter: Companion {
     }
 
     func observe(_ event: Event, at now: Nanos) {}
+    /// It reports lifecycle logs only, and a forwarded signal logs nothing; it never asks for a tick.
+    var seesForwardedSignals: Bool { false }
 
     func observe(_ action: Action, at now: Nanos) {
         guard case .log(let record) = action else { return }

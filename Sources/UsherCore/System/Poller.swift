@@ -22,6 +22,16 @@ struct Poller {
     /// ready every one still gets its turn, the signalfd and the timerfd included.
     static let batch = 32
 
+    /// How many descriptors may be registered: successful adds less successful removes (one
+    /// thread, one poller: a global, since copies of the struct are handed around). Never below
+    /// the true count: a descriptor closed without `remove` leaves epoll but stays counted,
+    /// which only ever sends the loop to epoll when it need not (see `watchesOnly`).
+    nonisolated(unsafe) private static var registered = 0
+
+    /// True when nothing but the first `count` descriptors added (the driver's signalfd and
+    /// timerfd) can be watched: the driver may then wait on the signalfd alone.
+    static func watchesOnly(_ count: Int) -> Bool { registered <= count }
+
     init() throws(SystemError) {
         fd = cusher_epoll_create()
         guard fd >= 0 else { throw SystemError("epoll_create1") }
@@ -32,6 +42,7 @@ struct Poller {
         guard cusher_epoll_ctl(fd, CUSHER_EPOLL_ADD, watched, token, interest.rawValue) == 0 else {
             throw SystemError("epoll_ctl")
         }
+        Poller.registered += 1
     }
 
     /// Changes what `watched` is watched for.
@@ -46,7 +57,7 @@ struct Poller {
 
     /// Stops watching `watched` (closing a descriptor does that too).
     func remove(_ watched: Int32) {
-        _ = cusher_epoll_ctl(fd, CUSHER_EPOLL_DEL, watched, 0, 0)
+        if cusher_epoll_ctl(fd, CUSHER_EPOLL_DEL, watched, 0, 0) == 0 { Poller.registered -= 1 }
     }
 
     /// Where `wait` puts the tokens: allocated once for usher's lifetime (one thread, one

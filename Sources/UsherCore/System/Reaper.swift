@@ -6,7 +6,7 @@ import CUsher
 func reapAll(_ each: (Int32, ExitStatus) -> Void) {
     var status: Int32 = 0
     while true {
-        let pid = retryingEINTR { waitpid(-1, &status, WNOHANG) }
+        let pid = retryingEINTR { cusher_sys_reap(&status) }
         if pid <= 0 { return }  // 0: children remain, none exited; -1/ECHILD: no children
         if cusher_wifexited(status) != 0 {
             each(pid, .exited(cusher_wexitstatus(status)))

@@ -8,7 +8,15 @@ struct SignalSource {
     /// drain's read buffer, allocated once for usher's lifetime: 16 siginfos are 2 KB, which
     /// musl's allocator maps and unmaps on every use (two more system calls per signal). A global
     /// (usher has one thread), so that LeakSanitizer sees it reachable at exit.
-    nonisolated(unsafe) private static let buffer = UnsafeMutableBufferPointer<signalfd_siginfo>.allocate(capacity: 16)
+    nonisolated(unsafe) private static let storage = UnsafeMutableBufferPointer<signalfd_siginfo>.allocate(capacity: capacity)
+    private static var capacity: Int { 16 }
+    /// The same buffer, taken from the global at start-up. A global like `storage` is
+    /// initialised lazily, at its first use: that was the first signal's read, which then paid
+    /// for musl's first allocation of that size (a new group of slots: alloc_slot, an mmap and
+    /// the page faults of fresh memory) on its way to the main process. Read here, it is
+    /// allocated in `takeOver`, and each drain reads a stored pointer instead of going
+    /// through the global's once-check.
+    let buffer: UnsafeMutableBufferPointer<signalfd_siginfo>
 
     /// Blocks every signal but the three usher ignores, and opens the signalfd.
     static func takeOver() throws(SystemError) -> SignalSource {
@@ -32,9 +40,13 @@ struct SignalSource {
         // unblocks first) by force, unblocking it and resetting it to its default action.
         for sig in ignored { sigdelset(&mask, sig) }
         guard cusher_block_with_internal_signals(&mask) == 0 else { throw SystemError("rt_sigprocmask") }
-        let fd = signalfd(-1, &mask, Int32(SFD_NONBLOCK | SFD_CLOEXEC))
+        // Blocking: the driver reads it either after epoll reported it readable (the read
+        // returns at once) or, when nothing else can wake usher, instead of epoll (`wait`).
+        let fd = signalfd(-1, &mask, Int32(SFD_CLOEXEC))
         guard fd >= 0 else { throw SystemError("signalfd") }
-        return SignalSource(fd: fd)
+        let buffer = storage
+        buffer.initialize(repeating: signalfd_siginfo())  // its pages touched now, not at the first signal
+        return SignalSource(fd: fd, buffer: buffer)
     }
 
     /// Reads pending signals, up to 16: one read, which costs one signal one system call. More
@@ -45,14 +57,17 @@ struct SignalSource {
     /// (POSIX); the kernel keeps one of each, and so does this.
     /// Returns how many were read; `signal(k)` is the k-th, until the next drain. Nothing is
     /// allocated: a forwarded signal costs no heap.
+    /// Also what `wait` does: the same read, which on this blocking descriptor waits for a
+    /// signal when none is pending.
+    /// An interrupted read (EINTR: not expected, usher has no signal handlers) returns 0, and
+    /// the loop reads again.
     func drain() -> Int {
         let size = MemoryLayout<signalfd_siginfo>.stride
-        let buffer = Self.buffer
-        let n = retryingEINTR { read(fd, buffer.baseAddress, buffer.count * size) }
-        return n >= size ? n / size : 0
+        let n = cusher_sys_read(fd, buffer.baseAddress, UInt(Self.capacity * size))
+        return n >= size ? Int(UInt(bitPattern: n) / UInt(size)) : 0  // unsigned: a shift, not idiv
     }
 
-    func signal(_ k: Int) -> Int32 { Int32(bitPattern: Self.buffer[k].ssi_signo) }
+    func signal(_ k: Int) -> Int32 { Int32(bitPattern: buffer[k].ssi_signo) }
 }
 
 /// Sends `signal` to the process group led by `pgid`. ESRCH (nobody left) is not an error.
@@ -62,7 +77,7 @@ func signalGroup(_ pgid: Int32, _ signal: Int32) {
 
 /// Sends `signal` to one process. ESRCH is not an error.
 func signalProcess(_ pid: Int32, _ signal: Int32) {
-    _ = kill(pid, signal)
+    _ = cusher_sys_kill(pid, signal)
 }
 
 /// Sends `signal` to a child usher started and has not reaped: to the process group it was
