@@ -894,6 +894,17 @@ def multi_setup(kind, n, tmp, fifo, ignoring):
         for i in range(n):
             argv += ["--sidecar", f"s{i}=" + " ".join(side)]
         return argv + ["--"] + app
+    if kind == "usher-unordered":
+        # The same processes as one pod's n + 1 regular containers, which the kubelet (and usher)
+        # stop all at once: the scenario s6-svscan runs, for a like-for-like stop figure.
+        pod = os.path.join(tmp, "pod.yaml")
+        names = ["app"] + [f"s{i}" for i in range(n)]
+        commands = [app] + [side] * n
+        with open(pod, "w") as f:
+            f.write(f"terminationGracePeriodSeconds: {MULTI_GRACE_S}\ncontainers:\n")
+            for name, command in zip(names, commands):
+                f.write(f"  - name: {name}\n    command: {json.dumps(command)}\n")
+        return [USHER_FOR_MULTI[0], "-f", pod]
     if kind == "supervisord":
         conf = os.path.join(tmp, "supervisord.conf")
         lines = ["[supervisord]", "nodaemon=true", "user=root", "logfile=/dev/null", "logfile_maxbytes=0",
@@ -1007,11 +1018,22 @@ def measure_multiprocess(usher, cfg):
                 first = multi_once(kind, n, tmp, idle=idle)
                 prompt = [first] + [multi_once(kind, n, tmp) for _ in range(runs - 1)]
                 ignoring = [multi_once(kind, n, tmp, ignoring=True) for _ in range(runs)]
+                # Stopping everything at once, without an order: usher as one pod of n + 1
+                # regular containers; s6-svscan's own stop has no order; supervisord's has one.
+                if kind == "usher":
+                    unordered = ms(statistics.median(multi_once("usher-unordered", n, tmp)["stop_ns"]
+                                                     for _ in range(runs)))
+                elif kind == "s6-svscan":
+                    unordered = ms(statistics.median(r["stop_ns"] for r in prompt))
+                else:
+                    unordered = None
+                ordered = ms(statistics.median(r["stop_ns"] for r in prompt)) if kind != "s6-svscan" else None
                 result[f"{kind}/{n}"] = {
                     "start_ms": ms(statistics.median(r["start_ns"] for r in prompt)),
                     "rss_kb": statistics.median(r["rss_kb"] for r in prompt),
                     "processes": first["processes"],
-                    "stop_ms": ms(statistics.median(r["stop_ns"] for r in prompt)),
+                    "stop_ms": ordered,
+                    "stop_unordered_ms": unordered,
                     "stop_ignoring_ms": ms(statistics.median(r["stop_ns"] for r in ignoring)),
                     "wakeups": first["wakeups"], "syscalls": first["syscalls"], "idle_seconds": idle,
                     "runs": runs}
@@ -1170,8 +1192,11 @@ def issue15_targets(r):
     if m:
         for n in MULTI_SIDECARS:
             for key, label in MULTI_FIGURES:
-                peers = {k: m[f"{k}/{n}"][key] for k in m["kinds"][1:] if f"{k}/{n}" in m}
-                if f"usher/{n}" not in m or not peers:
+                # A peer that cannot express the scenario (None: s6 has no stop order,
+                # supervisord no unordered stop) is no peer for that figure.
+                peers = {k: m[f"{k}/{n}"].get(key) for k in m["kinds"][1:] if f"{k}/{n}" in m}
+                peers = {k: v for k, v in peers.items() if v is not None}
+                if f"usher/{n}" not in m or not peers or m[f"usher/{n}"].get(key) is None:
                     continue
                 u = m[f"usher/{n}"][key]
                 best = min(peers, key=peers.get)
@@ -1189,11 +1214,19 @@ def issue15_targets(r):
 MULTI_FIGURES = (
     ("rss_kb", "resident memory of the supervision tree, kB"),
     ("start_ms", "start to every process running, median ms"),
-    ("stop_ms", "SIGTERM to the supervisor's exit, all exit at once, median ms"),
+    ("stop_ms", "SIGTERM to the supervisor's exit, all exit at once, stopped in order (app, then sidecars in reverse), median ms"),
+    ("stop_unordered_ms", "SIGTERM to the supervisor's exit, all exit at once, stopped together without order, median ms"),
     ("stop_ignoring_ms", "SIGTERM to exit, the app ignores SIGTERM, median ms"),
     ("wakeups", "wake-ups (context switches) while idle"),
     ("syscalls", "system calls while idle"),
 )
+
+
+# What a peer cannot express, in the cell of its figure.
+CANNOT = {
+    ("s6-svscan", "stop_ms"): "cannot: no stop order",
+    ("supervisord", "stop_unordered_ms"): "not measured: it stops in priority order",
+}
 
 
 def multiprocess_tables(r):
@@ -1214,12 +1247,16 @@ def multiprocess_tables(r):
         out.append("| supervisor processes | " + " | ".join(str(m[f"{k}/{n}"]["processes"]) for k in cols) +
                    " |" + " |" * (len(cols) - 1))
         for key, label in MULTI_FIGURES:
-            vals = [m[f"{k}/{n}"][key] for k in cols]
-            out.append(f"| {label} | " + " | ".join(f"{v:,.3f}".rstrip("0").rstrip(".") for v in vals) + " | " +
-                       " | ".join(ratio(vals[0], v) for v in vals[1:]) + " |")
+            vals = [m[f"{k}/{n}"].get(key) for k in cols]
+            out.append(f"| {label} | " + " | ".join(CANNOT.get((k, key), "n/a") if v is None else
+                                                    f"{v:,.3f}".rstrip("0").rstrip(".") for k, v in zip(cols, vals)) +
+                       " | " + " | ".join("" if v is None or vals[0] is None else ratio(vals[0], v)
+                                          for v in vals[1:]) + " |")
         out.append("")
     out += ["What each does on SIGTERM, as measured above: usher stops the app first, then the sidecars in "
-            "reverse start order, SIGKILL to whatever still runs at its one deadline (--grace), and exits. "
+            "reverse start order, SIGKILL to whatever still runs at its one deadline (--grace), and exits; "
+            "the unordered row runs the same processes as one pod's regular containers (`usher -f`), "
+            "which the kubelet and usher stop all at once. "
             "supervisord stops its programs in reverse priority order (the app first here, as usher), each "
             "given its own stopwaitsecs before SIGKILL, so the deadlines add up along the order rather than "
             "being one; it notices exits on a 1 s select timeout. s6-svscan on SIGTERM tells every "
