@@ -462,6 +462,7 @@ private func parseCount(_ text: String) -> Int? {
 /// Byte-wise string equality. `==` on String compares canonical equivalence, which links
 /// Swift's Unicode normalization tables into the release binary; command-line words and names
 /// are compared as the bytes the user typed.
+@inline(never)
 func same(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
 
 /// Byte-wise equality ignoring ASCII case, for HTTP header names.

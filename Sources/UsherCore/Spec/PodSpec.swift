@@ -43,6 +43,7 @@ private let workloadKinds = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaS
 
 /// The fields from a document down to its pod spec: [] for a bare PodSpec, nil for a kind without
 /// a pod. Only `kind` is looked at here; the chosen document is checked in full later.
+@inline(never)
 private func podStepsIfPod(_ document: YAMLNode, file: String) throws(UsageError) -> [String]? {
     guard case .mapping = document.content else {
         throw typeError(file, document, "the document", expected: "a mapping (a Pod, a workload or a PodSpec)")
@@ -73,6 +74,7 @@ private func scalarText(_ node: YAMLNode) -> String {
     return ""
 }
 
+@inline(never)
 private func kindName(of document: YAMLNode) -> String { kindNode(of: document).map(scalarText) ?? "PodSpec" }
 
 /// PodSpec fields accepted and ignored: they mean nothing inside one container.
@@ -149,6 +151,7 @@ private func decodePodSpec(_ document: YAMLNode, file: String) throws(UsageError
 
 /// `restartPolicy` of the pod: Always (the default), OnFailure or Never; a Job's pod template
 /// takes only OnFailure or Never, as the API server requires.
+@inline(never)
 private func decodePodRestartPolicy(_ spec: Fields, isJob: Bool) throws(UsageError) -> Plan.RestartPolicy {
     guard let text = try spec.string("restartPolicy") else {
         if isJob {
@@ -175,6 +178,7 @@ func restartPolicyNamed(_ text: String) -> Plan.RestartPolicy? {
 
 /// `os.name`: linux, or absent. usher runs Linux processes; a Windows pod is an error. Returns
 /// whether linux was named (a container's `lifecycle.stopSignal` needs it, as in the API).
+@inline(never)
 private func decodeOS(_ spec: Fields) throws(UsageError) -> Bool {
     guard let os = try spec.mapping("os", used: ["name"]) else { return false }
     let node = try os.required("name")

@@ -148,6 +148,7 @@ private func isDNSLabel(_ name: String) -> Bool {
     return b.allSatisfy { alnum($0) || $0 == 45 }
 }
 
+@inline(never)
 private func decodeLifecycle(_ c: Fields, into process: inout Plan.Process, graceSeconds: Int64, graceSource: String,
                              osIsLinux: Bool) throws(UsageError) {
     guard let l = try c.mapping("lifecycle", used: ["preStop", "postStart", "stopSignal"]) else { return }
@@ -171,6 +172,7 @@ private func decodeLifecycle(_ c: Fields, into process: inout Plan.Process, grac
 /// One lifecycle hook: exec, httpGet or sleep, as the kubelet runs them. A sleep may not be
 /// longer than the grace period (the API server's validateSleepAction, for both hooks); a zero
 /// sleep is no hook at all, as `--pre-stop 0s` is.
+@inline(never)
 private func decodeHook(_ l: Fields, _ field: String, container c: Fields, graceSeconds: Int64,
                         graceSource: String) throws(UsageError) -> Plan.Handler? {
     let handlers = ["exec", "sleep", "httpGet", "tcpSocket"]
@@ -197,6 +199,7 @@ private func decodeHook(_ l: Fields, _ field: String, container c: Fields, grace
 /// `restartPolicyRules` (KEP-5307) with the API server's validation: the container must have
 /// a restartPolicy of its own, at most 20 rules, each `action: Restart` with `exitCodes`
 /// (`operator` In or NotIn, at most 255 `values`).
+@inline(never)
 private func decodeRestartRules(_ c: Fields, role: Plan.Role, hasPolicy: Bool) throws(UsageError) -> [Plan.RestartRule] {
     guard let rules = try c.mappings("restartPolicyRules", of: "rules (action and exitCodes)", used: ["action", "exitCodes"]) else { return [] }
     let key = c.key("restartPolicyRules") ?? c.node
@@ -332,6 +335,7 @@ func decodeExec(_ handler: Fields) throws(UsageError) -> [String] {
 /// `valueFrom.fileKeyRef` (KEP-3721): `key` of the env file at `path` inside the volume mount
 /// `volumeName` of this container, read when it starts. Other `valueFrom` sources (ConfigMaps,
 /// Secrets, the downward API) need the API server and are refused.
+@inline(never)
 private func decodeFileKeyRef(_ e: Fields, container c: Fields) throws(UsageError) -> EnvFileRef {
     let others = ["configMapKeyRef", "secretKeyRef", "fieldRef", "resourceFieldRef"]
     guard let from = try e.mapping("valueFrom", used: ["fileKeyRef"] + others) else { return EnvFileRef(path: "") }
