@@ -46,7 +46,14 @@ USHER_COMMIT ?= $(shell if git rev-parse --git-dir >/dev/null 2>&1; then \
 # where that also constant-folds a closure, drops retains and releases, or specializes.
 # Measured on amd64: 398,712 bytes without LTO; 381,000 with LTO; 364,000 with the outliner
 # too; 361,256 with ICF and the rest; 342,312 with the inliner setting.
-SIZE_FLAGS := -Xllvm -sil-inline-removed-call-benefit=0
+# Then (measured together on a later base, 433,640 -> 420,664 bytes): no lexical lifetimes
+# (objects may be released after their last use rather than at the end of their scope: usher has
+# no deinit, so nothing observes the difference); no inliner benefit for removing retains and
+# releases (-sil-inline-ref-count-benefit, default 10); and swift_retain kept out of line by
+# LLVM (-force-attribute ...:noinline): the Embedded runtime's swift_retain is small Swift code
+# that LLVM otherwise inlines at each of about 700 call sites, its atomic increment with it.
+SIZE_FLAGS := -Xllvm -sil-inline-removed-call-benefit=0 -Xfrontend -enable-lexical-lifetimes=false \
+  -Xllvm -sil-inline-ref-count-benefit=0 -Xllvm -force-attribute=swift_retain:noinline
 musl_includes = -isystem $(shell $(CLANG) -print-resource-dir)/include -isystem /usr/include/$(1)-linux-musl \
   -isystem $(MUSL)/$(1)/include
 swift_flags = -target $(swift_triple.$(1)) -enable-experimental-feature Embedded -wmo -Osize -lto=llvm-full \
