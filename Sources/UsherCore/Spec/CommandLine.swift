@@ -465,6 +465,13 @@ private func parseCount(_ text: String) -> Int? {
 @inline(never)
 func same(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
 
+/// `bytes` cut at each `separator`, as Collection.split cuts them: one non-generic copy of it,
+/// called from the dozen places that split bytes, rather than a specialization inlined at each.
+@inline(never)
+func splitBytes(_ bytes: ArraySlice<UInt8>, _ separator: UInt8, maxSplits: Int = Int.max, omittingEmpty: Bool = true) -> [ArraySlice<UInt8>] {
+    bytes.split(separator: separator, maxSplits: maxSplits, omittingEmptySubsequences: omittingEmpty)
+}
+
 /// Byte-wise equality ignoring ASCII case, for HTTP header names.
 func sameIgnoringCase(_ a: String, _ b: String) -> Bool {
     func lower(_ c: UInt8) -> UInt8 { c >= 65 && c <= 90 ? c + 32 : c }

@@ -42,7 +42,7 @@ public struct EnvFileProblem: Error, Equatable {
 public func parseEnvFile(_ bytes: [UInt8]) throws(EnvFileProblem) -> [(key: String, value: String)] {
     var out: [(key: String, value: String)] = []
     var lineNumber = 0
-    for raw in bytes.split(separator: 10, omittingEmptySubsequences: false) {
+    for raw in splitBytes(bytes[...], 10, omittingEmpty: false) {
         lineNumber += 1
         var line = raw[...]
         if line.last == 13 { line = line.dropLast() }  // CRLF

@@ -346,7 +346,7 @@ private func decodeFileKeyRef(_ e: Fields, container c: Fields) throws(UsageErro
     }
     let pathNode = try f.required("path")
     let path = try readString(f.file, pathNode, f.path("path"))
-    let parts = Array(path.utf8).split(separator: 47, omittingEmptySubsequences: false)
+    let parts = splitBytes(Array(path.utf8)[...], 47, omittingEmpty: false)
     guard !path.isEmpty, path.utf8.first != 47, !parts.contains(where: { $0.elementsEqual("..".utf8) }) else {
         throw f.error(pathNode, "path", "must be a relative path within the volume, without '..'")
     }
