@@ -285,6 +285,7 @@ struct ExecBudget {
         return value
     }
 
+    @inline(never)
     private mutating func add(_ bytes: Int, _ node: YAMLNode, _ fields: Fields, _ field: String, _ index: Int?) throws(UsageError) {
         execBytes += bytes + 1
         planBytes += bytes + 1
