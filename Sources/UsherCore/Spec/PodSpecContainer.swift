@@ -53,6 +53,17 @@ func decodeIdentity(_ owner: Fields, container: Bool) throws(UsageError) -> Iden
 func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int64, graceSource: String,
                      osIsLinux: Bool, planBytes: inout Int) throws(UsageError) -> (Plan.Process, YAMLNode) {
     let nameNode = try c.required("name")
+    var process = try decodeProcess(c, nameNode, isInit: isInit, planBytes: &planBytes)
+    try decodeSecurityAndHooks(c, into: &process, pod: pod, graceSeconds: graceSeconds, graceSource: graceSource,
+                               osIsLinux: osIsLinux)
+    return (process, nameNode)
+}
+
+/// A container's name, role, restart policy and rules, env and command: its process. (Two
+/// out-of-line halves rather than one function: an error exit in either releases only what
+/// that half holds.)
+@inline(never)
+private func decodeProcess(_ c: Fields, _ nameNode: YAMLNode, isInit: Bool, planBytes: inout Int) throws(UsageError) -> Plan.Process {
     let name = try readString(c.file, nameNode, c.path("name"))
     guard isDNSLabel(name) else {
         throw c.error(nameNode, "name", nameNode.shown + " is not a valid name (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)")
@@ -113,7 +124,14 @@ func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int
     process.env = env
     process.envFiles = envFiles
     if let dir = try c.string("workingDir"), !dir.isEmpty { process.workingDir = dir }
+    return process
+}
 
+/// The rest of a container: its user and group, hooks and probes.
+@inline(never)
+private func decodeSecurityAndHooks(_ c: Fields, into process: inout Plan.Process, pod: Identity, graceSeconds: Int64,
+                                    graceSource: String, osIsLinux: Bool) throws(UsageError) {
+    let role = process.role
     let own = try decodeIdentity(c, container: true)
     process.user = own.user ?? pod.user
     process.group = own.group ?? pod.group
@@ -137,7 +155,6 @@ func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int
     process.startupProbe = try decodeProbe(c, "startupProbe")
     process.readinessProbe = try decodeProbe(c, "readinessProbe")
     process.livenessProbe = try decodeProbe(c, "livenessProbe")
-    return (process, nameNode)
 }
 
 /// A DNS label (RFC 1123), as Kubernetes requires of container names.
