@@ -257,44 +257,8 @@ private func scanArguments(_ arguments: [String], into a: ParsedArguments) throw
         case 8:
             if inline != nil { throw UsageError("--prefix takes no value") }
             a.prefixFlag = true
-        case 9:
-            a.rehearsal?.after = try duration(try value(), what: "--after")
-        case 10:
-            let text = try value()
-            guard let sig = parseSignal(text) else {
-                throw UsageError("--signal: unknown signal \"\(text)\" (use a name such as SIGTERM or TERM, or a number)")
-            }
-            // What a rehearsal sends is what the engine sends usher to stop the container. Any
-            // other signal usher forwards and nothing stops, so the rehearsal would never end;
-            // SIGKILL cannot be rehearsed (usher dies of it and the kernel kills the rest).
-            guard isStopRequest(sig) else {
-                throw UsageError("--signal: \(signalName(sig)) does not ask usher to stop; a rehearsal sends a stop request: SIGTERM, SIGINT or SIGQUIT")
-            }
-            a.rehearsal?.signal = sig
-        case 11:
-            let text = try value()
-            guard let n = parseCount(text), n >= 1, n <= 1000 else {
-                throw UsageError("--repeat: \"\(text)\" is not a number of runs from 1 to 1000")
-            }
-            a.rehearsal?.repeatCount = n
-        case 12:
-            let text = try value()
-            guard let url = HTTPURL(text) else {
-                throw UsageError("--probe: \"\(text)\" is not an http://HOST:PORT/PATH URL with an IPv4 address or localhost as HOST")
-            }
-            a.rehearsal?.probes.append(url)
-            a.rehearsal?.probeTexts.append(text)
-        case 13:
-            a.rehearsal?.probeFor = try duration(try value(), what: "--probe-for")
-        case 14:
-            let text = try value()
-            if same(text, "text") {
-                a.rehearsal?.format = .text
-            } else if same(text, "json") {
-                a.rehearsal?.format = .json
-            } else {
-                throw UsageError("--format: unknown report format \"\(text)\" (use text or json)")
-            }
+        case 9...14:
+            try takeRehearsalOption(option, try value(), into: a)
         default:
             if try !a.operatorFlags.take(name, inline: inline, value: value) {
                 throw UsageError("unknown option '\(name)' (see usher --help)")
@@ -303,6 +267,49 @@ private func scanArguments(_ arguments: [String], into a: ParsedArguments) throw
         i += 1
     }
     return nil
+}
+
+/// One of `usher rehearse`'s own options (`option` as in invocationOptions), with its value.
+@inline(never)
+private func takeRehearsalOption(_ option: Int, _ text: String, into a: ParsedArguments) throws(UsageError) {
+    switch option {
+    case 9:
+        a.rehearsal?.after = try duration(text, what: "--after")
+    case 10:
+        guard let sig = parseSignal(text) else {
+            throw UsageError("--signal: unknown signal \"\(text)\" (use a name such as SIGTERM or TERM, or a number)")
+        }
+        // What a rehearsal sends is what the engine sends usher to stop the container. Any
+        // other signal usher forwards and nothing stops, so the rehearsal would never end;
+        // SIGKILL cannot be rehearsed (usher dies of it and the kernel kills the rest).
+        guard isStopRequest(sig) else {
+            throw UsageError("--signal: \(signalName(sig)) does not ask usher to stop; a rehearsal sends a stop request: SIGTERM, SIGINT or SIGQUIT")
+        }
+        a.rehearsal?.signal = sig
+    case 11:
+        guard let n = parseCount(text), n >= 1, n <= 1000 else {
+            throw UsageError("--repeat: \"\(text)\" is not a number of runs from 1 to 1000")
+        }
+        a.rehearsal?.repeatCount = n
+    case 12:
+        guard let url = HTTPURL(text) else {
+            throw UsageError("--probe: \"\(text)\" is not an http://HOST:PORT/PATH URL with an IPv4 address or localhost as HOST")
+        }
+        a.rehearsal?.probes.append(url)
+        a.rehearsal?.probeTexts.append(text)
+    case 13:
+        a.rehearsal?.probeFor = try duration(text, what: "--probe-for")
+    case 14:
+        if same(text, "text") {
+            a.rehearsal?.format = .text
+        } else if same(text, "json") {
+            a.rehearsal?.format = .json
+        } else {
+            throw UsageError("--format: unknown report format \"\(text)\" (use text or json)")
+        }
+    default:
+        break
+    }
 }
 
 /// The plan and options from the scanned command line, the environment and the config file.

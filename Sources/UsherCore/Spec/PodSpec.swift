@@ -91,6 +91,7 @@ private let ignoredPodFields = [
 /// The largest grace period in whole seconds whose nanoseconds fit in `Nanos`.
 private let maxGraceSeconds = Int64.max / nanosPerSecond
 
+@inline(never)
 private func decodePodSpec(_ document: YAMLNode, file: String) throws(UsageError) -> Plan {
     // Down to the pod spec, checking each level on the way. The document's top level takes
     // Kubernetes' object fields; a workload's own spec is open (replicas, selector, strategy,
