@@ -186,24 +186,15 @@ private final class ParsedArguments {
 
 /// The options parseInvocation's loop knows by name (OperatorFlags takes the rest), in the
 /// order of the switch in scanArguments: one table lookup instead of a comparison per option.
-private let invocationOptions: [StaticString] = [
-    "-f", "--config", "--sidecar", "--pre-stop", "--grace", "--min-stop-window", "--stop-signal", "--log-format",
-    "--prefix", "--after", "--signal", "--repeat", "--probe", "--probe-for", "--format",
-]
+private let invocationOptions = words("""
+    -f --config --sidecar --pre-stop --grace --min-stop-window --stop-signal --log-format
+    --prefix --after --signal --repeat --probe --probe-for --format
+    """)
 
 /// The index of `name` in `names`, compared byte by byte.
 @inline(never)
-func index(of name: String, in names: [StaticString]) -> Int? {
-    var n = name
-    return n.withUTF8 { bytes -> Int? in
-        for k in names.indices where names[k].utf8CodeUnitCount == bytes.count {
-            let p = names[k].utf8Start
-            var j = 0
-            while j < bytes.count && p[j] == bytes[j] { j += 1 }
-            if j == bytes.count { return k }
-        }
-        return nil
-    }
+func index(of name: String, in names: [String]) -> Int? {
+    names.firstIndex { same($0, name) }
 }
 
 /// The options and the command; returns .help or .version when asked for.
@@ -477,6 +468,21 @@ func same(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
 @inline(never)
 func splitBytes(_ bytes: ArraySlice<UInt8>, _ separator: UInt8, maxSplits: Int = Int.max, omittingEmpty: Bool = true) -> [ArraySlice<UInt8>] {
     bytes.split(separator: separator, maxSplits: maxSplits, omittingEmptySubsequences: omittingEmpty)
+}
+
+/// The words of `text` (spaces or newlines between them), for the constant lists of names. With
+/// the SIL inliner setting of SIZE_FLAGS, a global array literal of strings is built element by
+/// element by code at its first use (a kilobyte for a list of thirty names); from one literal
+/// the list's initializer is about 250 bytes (the compiler expands this loop in each).
+func words(_ text: StaticString) -> [String] {
+    let bytes = UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
+    var out: [String] = []
+    var start = 0
+    for i in 0...bytes.count where i == bytes.count || bytes[i] == 32 || bytes[i] == 10 {
+        if i > start { out.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)) }
+        start = i + 1
+    }
+    return out
 }
 
 /// Byte-wise equality ignoring ASCII case, for HTTP header names.

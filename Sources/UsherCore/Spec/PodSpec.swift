@@ -78,15 +78,15 @@ private func scalarText(_ node: YAMLNode) -> String {
 private func kindName(of document: YAMLNode) -> String { kindNode(of: document).map(scalarText) ?? "PodSpec" }
 
 /// PodSpec fields accepted and ignored: they mean nothing inside one container.
-private let ignoredPodFields = [
-    "volumes", "nodeSelector", "nodeName", "serviceAccountName", "serviceAccount",
-    "automountServiceAccountToken", "hostNetwork", "hostPID", "hostIPC", "shareProcessNamespace",
-    "imagePullSecrets", "hostname", "subdomain", "affinity", "schedulerName", "tolerations",
-    "hostAliases", "priorityClassName", "priority", "dnsConfig", "dnsPolicy", "readinessGates",
-    "runtimeClassName", "enableServiceLinks", "preemptionPolicy", "overhead",
-    "topologySpreadConstraints", "setHostnameAsFQDN", "hostUsers", "schedulingGates",
-    "resourceClaims", "resources", "activeDeadlineSeconds", "ephemeralContainers",
-]
+private let ignoredPodFields = words("""
+    volumes nodeSelector nodeName serviceAccountName serviceAccount
+    automountServiceAccountToken hostNetwork hostPID hostIPC shareProcessNamespace
+    imagePullSecrets hostname subdomain affinity schedulerName tolerations hostAliases
+    priorityClassName priority dnsConfig dnsPolicy readinessGates runtimeClassName
+    enableServiceLinks preemptionPolicy overhead topologySpreadConstraints setHostnameAsFQDN
+    hostUsers schedulingGates resourceClaims resources activeDeadlineSeconds
+    ephemeralContainers
+    """)
 
 /// The largest grace period in whole seconds whose nanoseconds fit in `Nanos`.
 private let maxGraceSeconds = Int64.max / nanosPerSecond

@@ -11,21 +11,22 @@ struct Identity {
 }
 
 /// Security fields accepted and ignored, pod level and container level.
-private let ignoredPodSecurityFields = [
-    "fsGroup", "fsGroupChangePolicy", "seccompProfile", "sysctls", "supplementalGroups",
-    "supplementalGroupsPolicy", "seLinuxOptions", "seLinuxChangePolicy", "windowsOptions", "appArmorProfile",
-]
-private let ignoredContainerSecurityFields = [
-    "capabilities", "privileged", "seLinuxOptions", "windowsOptions", "readOnlyRootFilesystem",
-    "procMount", "seccompProfile", "appArmorProfile",
-]
+private let ignoredPodSecurityFields = words("""
+    fsGroup fsGroupChangePolicy seccompProfile sysctls supplementalGroups
+    supplementalGroupsPolicy seLinuxOptions seLinuxChangePolicy windowsOptions
+    appArmorProfile
+    """)
+private let ignoredContainerSecurityFields = words("""
+    capabilities privileged seLinuxOptions windowsOptions readOnlyRootFilesystem procMount
+    seccompProfile appArmorProfile
+    """)
 
 /// Container fields accepted and ignored: the image is already there, and resources, mounts and
 /// terminals belong to the container runtime. (`ports` is read only to resolve named probe ports.)
-let ignoredContainerFields = [
-    "image", "imagePullPolicy", "resources", "resizePolicy", "volumeDevices",
-    "terminationMessagePath", "terminationMessagePolicy", "stdin", "stdinOnce", "tty",
-]
+let ignoredContainerFields = words("""
+    image imagePullPolicy resources resizePolicy volumeDevices terminationMessagePath
+    terminationMessagePolicy stdin stdinOnce tty
+    """)
 
 /// Kubernetes' user and group ids: anything but -1 as an unsigned 32-bit number.
 private let maxID: Int64 = 4_294_967_294
