@@ -351,6 +351,20 @@ func decodeExec(_ handler: Fields) throws(UsageError) -> [String] {
     return argv
 }
 
+/// The `mountPath` of the container's volume mount named `volume` (the last, if several).
+@inline(never)
+private func mountPath(_ c: Fields, _ volume: String) throws(UsageError) -> String? {
+    var mountPath: String?
+    for m in try c.mappings("volumeMounts", of: "volume mounts", used: ["name", "mountPath"],
+                            ignored: ["readOnly", "subPath", "subPathExpr", "mountPropagation", "recursiveReadOnly"]) ?? [] {
+        if let n = try m.string("name"), same(n, volume) {
+            let node = try m.required("mountPath")
+            mountPath = try readString(m.file, node, m.path("mountPath"))
+        }
+    }
+    return mountPath
+}
+
 /// `valueFrom.fileKeyRef` (KEP-3721): `key` of the env file at `path` inside the volume mount
 /// `volumeName` of this container, read when it starts. Other `valueFrom` sources (ConfigMaps,
 /// Secrets, the downward API) need the API server and are refused.
@@ -376,15 +390,7 @@ private func decodeFileKeyRef(_ e: Fields, container c: Fields) throws(UsageErro
     }
     let volumeNode = try f.required("volumeName")
     let volume = try readString(f.file, volumeNode, f.path("volumeName"))
-    var mountPath: String?
-    for m in try c.mappings("volumeMounts", of: "volume mounts", used: ["name", "mountPath"],
-                            ignored: ["readOnly", "subPath", "subPathExpr", "mountPropagation", "recursiveReadOnly"]) ?? [] {
-        if let n = try m.string("name"), same(n, volume) {
-            let node = try m.required("mountPath")
-            mountPath = try readString(m.file, node, m.path("mountPath"))
-        }
-    }
-    guard let mount = mountPath else {
+    guard let mount = try mountPath(c, volume) else {
         throw f.error(volumeNode, "volumeName", volumeNode.shown + " is not the name of one of the container's volumeMounts")
     }
     let base = Array(mount.utf8).last == 47 ? mount : mount + "/"
