@@ -23,8 +23,19 @@ final class Fields {
     private let names: [String]
     private let pairs: [YAMLNode.Pair?]
 
+    private init(file: String, node: YAMLNode, path: String, hidesValues: Bool, names: [String], pairs: [YAMLNode.Pair?]) {
+        self.file = file
+        self.node = node
+        self.path = path
+        self.hidesValues = hidesValues
+        self.names = names
+        self.pairs = pairs
+    }
+
     /// `place` names the mapping in messages when its path would not (the top of a document).
-    init(
+    /// A convenience init: every check comes before the object exists, so an error never leaves
+    /// a partly initialized instance to free (the arm64 release binary trapped freeing one).
+    convenience init(
         _ node: YAMLNode, file: String, path: String, place: String? = nil,
         used: [String], ignored: [String] = [], open: Bool = false, hidingValues: Bool = false
     ) throws(UsageError) {
@@ -48,12 +59,8 @@ final class Fields {
             }
             found[index] = pair
         }
-        self.file = file
-        self.node = node
-        self.path = path
-        self.hidesValues = hidingValues
-        self.names = used
-        self.pairs = Array(found.prefix(used.count))
+        self.init(file: file, node: node, path: path, hidesValues: hidingValues, names: used,
+                  pairs: Array(found.prefix(used.count)))
     }
 
     @inline(never)
