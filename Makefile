@@ -46,7 +46,19 @@ USHER_COMMIT ?= $(shell if git rev-parse --git-dir >/dev/null 2>&1; then \
 # where that also constant-folds a closure, drops retains and releases, or specializes.
 # Measured on amd64: 398,712 bytes without LTO; 381,000 with LTO; 364,000 with the outliner
 # too; 361,256 with ICF and the rest; 342,312 with the inliner setting.
-SIZE_FLAGS := -Xllvm -sil-inline-removed-call-benefit=0
+# Then (measured together on a later base, 433,640 -> 420,664 bytes): no lexical lifetimes
+# (objects may be released after their last use rather than at the end of their scope: usher has
+# no deinit, so nothing observes the difference); no inliner benefit for removing retains and
+# releases (-sil-inline-ref-count-benefit, default 10); and swift_retain kept out of line by
+# LLVM (-force-attribute ...:noinline): the Embedded runtime's swift_retain is small Swift code
+# that LLVM otherwise inlines at each of about 700 call sites, its atomic increment with it.
+# And no inliner benefit for the loads and stores an inlining removes (-sil-inline-removed-load-
+# and -store-benefit): 401,464 -> 396,488. (Measured and left out: the other -sil-inline-*-benefit
+# settings, which change nothing or add up to 5 kB; -sil-inline-trivial-function-threshold=0,
+# +408; -disable-stack-protector, -536, and -z norelro, -208, which would trade hardening for it.)
+SIZE_FLAGS := -Xllvm -sil-inline-removed-call-benefit=0 -Xfrontend -enable-lexical-lifetimes=false \
+  -Xllvm -sil-inline-ref-count-benefit=0 -Xllvm -force-attribute=swift_retain:noinline \
+  -Xllvm -sil-inline-removed-load-benefit=0 -Xllvm -sil-inline-removed-store-benefit=0
 musl_includes = -isystem $(shell $(CLANG) -print-resource-dir)/include -isystem /usr/include/$(1)-linux-musl \
   -isystem $(MUSL)/$(1)/include
 swift_flags = -target $(swift_triple.$(1)) -enable-experimental-feature Embedded -wmo -Osize -lto=llvm-full \
@@ -90,9 +102,10 @@ $(MUSL)/%/cusher.o: Sources/CUsher/cusher.c Sources/CUsher/include/cusher.h Make
 
 # libyaml for the release binary: Debian's own source package of the installed libyaml-dev
 # (the same upstream version, which Debian does not patch), compiled here for musl and each
-# machine with -Os, LTO and function sections. Debian's libyaml.a is compiled against glibc,
+# machine with -Oz, LTO and function sections. Debian's libyaml.a is compiled against glibc,
 # with -O2 and without function sections (its api.o brings the emitter along): built here it
-# takes 29 kB less of the binary, and is built for the libc it is linked with. The source is
+# takes 29 kB less of the binary (-Os; -Oz, which inlines less, 3 kB less again), and is built
+# for the libc it is linked with. The source is
 # fetched once through apt (deb-src of the system's own Debian sources, with a private state
 # directory: the system's apt setup is not changed) into $(MUSL)/libyaml-src.
 LIBYAML_SRC := $(MUSL)/libyaml-src
@@ -113,7 +126,7 @@ $(MUSL)/%/libyaml.a: $(LIBYAML_SRC)/src/api.c Makefile | $$(deps.$$*)
 	  $(CLANG) --target=$*-linux-musl -nostdinc $(call musl_includes,$*) -I$(LIBYAML_SRC)/include \
 	    -DYAML_VERSION_MAJOR=$${v%%.*} -DYAML_VERSION_MINOR=$$(echo $$v | cut -d. -f2) \
 	    -DYAML_VERSION_PATCH=$$(echo $$v | cut -d. -f3) -DYAML_VERSION_STRING="\"$$v\"" \
-	    -Os -flto -ffunction-sections -fdata-sections -w -c -o $(@D)/yaml/$$f.o $(LIBYAML_SRC)/src/$$f.c || exit 1; \
+	    -Oz -flto -ffunction-sections -fdata-sections -w -c -o $(@D)/yaml/$$f.o $(LIBYAML_SRC)/src/$$f.c || exit 1; \
 	done
 	$(SWIFT_ROOT)/bin/llvm-ar rcs $@ $(addprefix $(@D)/yaml/,$(addsuffix .o,$(LIBYAML_FILES)))
 

@@ -130,6 +130,7 @@ public struct Rehearsal: Equatable {
 
     /// The worst thing that can be said of one process: being killed at the deadline outweighs
     /// leaving orphans, which outweighs a non-zero status.
+    @inline(never)
     public func verdict(_ i: Int) -> Verdict {
         let p = processes[i]
         if let failure = p.startFailure { return .couldNotStart(failure) }
@@ -162,6 +163,7 @@ public struct Rehearsal: Equatable {
 
     /// For URL `url`: requests that belong to the shutdown, how many of those failed (dropped),
     /// and how many failed before the stop signal (the app was not up yet; not counted).
+    @inline(never)
     func requestCounts(_ url: Int) -> (duringShutdown: Int, dropped: Int, failedBefore: Int) {
         var during = 0, dropped = 0, before = 0
         for r in requests where r.url == url {
@@ -175,10 +177,12 @@ public struct Rehearsal: Equatable {
         return (during, dropped, before)
     }
 
+    @inline(never)
     public var droppedRequests: Int {
         probeURLs.indices.reduce(0) { $0 + requestCounts($1).dropped }
     }
 
+    @inline(never)
     public var passed: Bool {
         interruptedBy == nil && strayOrphans == 0 && stopAt != nil && droppedRequests == 0
             && processes.indices.allSatisfy { verdict($0).passes }

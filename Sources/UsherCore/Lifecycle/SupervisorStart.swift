@@ -181,6 +181,7 @@ extension Supervisor {
 
     // MARK: - Hooks
 
+    @inline(never)
     mutating func hookStarted(_ i: Int, _ kind: Plan.HookKind, hookPid: Int32, into out: inout [Action]) {
         guard let pid = pid(i) else { return }
         switch kind {

@@ -50,7 +50,7 @@ private func ipv4(_ a: UInt32, _ b: UInt32, _ c: UInt32, _ d: UInt32) -> UInt32 
 }
 
 private func parseIPv4(_ bytes: ArraySlice<UInt8>) -> UInt32? {
-    let parts = bytes.split(separator: 46, omittingEmptySubsequences: false)
+    let parts = splitBytes(bytes, 46, omittingEmpty: false)
     guard parts.count == 4 else { return nil }
     var octets: [UInt32] = []
     for p in parts {

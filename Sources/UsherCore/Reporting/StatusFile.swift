@@ -28,7 +28,7 @@ struct StatusReport: Equatable {
 }
 
 func parseStatusFile(_ bytes: [UInt8]) -> StatusReport? {
-    let lines = bytes.split(separator: 10).map { Array($0).split(separator: 32).map { String(decoding: $0, as: UTF8.self) } }
+    let lines = splitBytes(bytes[...], 10).map { splitBytes($0, 32).map { String(decoding: $0, as: UTF8.self) } }
     guard lines.count >= 3, lines[0].count == 2, same(lines[0][0], "usher-status"), same(lines[0][1], "1"),
           lines[1].count == 2, same(lines[1][0], "pid"), let pid = Int32(decimal: lines[1][1]),
           lines[2].count == 2, same(lines[2][0], "up") else { return nil }

@@ -158,6 +158,18 @@ public func parseInvocation(
         throw UsageError(path + ": cannot read config files here")
     }
 ) throws(UsageError) -> Invocation {
+    let a = ParsedArguments()
+    if let first = arguments.first, same(first, "status") {
+        return try parseStatusCommand(arguments.dropFirst(), env: env)
+    }
+    if let early = try scanArguments(arguments, into: a) { return early }
+    return try resolveInvocation(a, env: env, readFile: readFile)
+}
+
+/// What the command line said, before the environment and the config file are consulted. A
+/// final class rather than locals: parseInvocation's many error exits then release one object
+/// instead of each string and list (kilobytes of cleanup code in the release binary).
+private final class ParsedArguments {
     var sidecars: [Plan.Process] = []
     var configFlag: String?
     var preStopFlag: String?
@@ -170,27 +182,42 @@ public func parseInvocation(
     var command: [String] = []
     var rehearsal: RehearseOptions?
     var checking = false
+}
 
+/// The options parseInvocation's loop knows by name (OperatorFlags takes the rest), in the
+/// order of the switch in scanArguments: one table lookup instead of a comparison per option.
+private let invocationOptions = words("""
+    -f --config --sidecar --pre-stop --grace --min-stop-window --stop-signal --log-format
+    --prefix --after --signal --repeat --probe --probe-for --format
+    """)
+
+/// The index of `name` in `names`, compared byte by byte.
+@inline(never)
+func index(of name: String, in names: [String]) -> Int? {
+    names.firstIndex { same($0, name) }
+}
+
+/// The options and the command; returns .help or .version when asked for.
+@inline(never)
+private func scanArguments(_ arguments: [String], into a: ParsedArguments) throws(UsageError) -> Invocation? {
     var i = 0
     if let first = arguments.first, same(first, "rehearse") {
-        rehearsal = RehearseOptions()
+        a.rehearsal = RehearseOptions()
         i = 1
     } else if let first = arguments.first, same(first, "check") {
-        checking = true
+        a.checking = true
         i = 1
-    } else if let first = arguments.first, same(first, "status") {
-        return try parseStatusCommand(arguments.dropFirst(), env: env)
     }
     while i < arguments.count {
         let arg = arguments[i]
         if same(arg, "--") {
-            command = Array(arguments[(i + 1)...])
+            a.command = Array(arguments[(i + 1)...])
             break
         }
         if same(arg, "-h") || same(arg, "--help") { return .help }
         if same(arg, "--version") { return .version }
         guard arg.utf8.first == 45, arg.utf8.count > 1 else {  // not an option: COMMAND starts
-            command = Array(arguments[i...])
+            a.command = Array(arguments[i...])
             break
         }
         // --name=value or --name value
@@ -198,79 +225,98 @@ public func parseInvocation(
         func value() throws(UsageError) -> String {
             if let inline { return inline }
             i += 1
-            guard i < arguments.count else { throw UsageError("\(name) needs a value") }
+            guard i < arguments.count else { throw UsageError(name + " needs a value") }
             return arguments[i]
         }
-        if same(name, "-f") || same(name, "--config") {
-            configFlag = try value()
-        } else if same(name, "--sidecar") {
-            sidecars.append(try parseSidecar(try value()))
-        } else if same(name, "--pre-stop") {
-            preStopFlag = try value()
-        } else if same(name, "--grace") {
-            graceFlag = try value()
-        } else if same(name, "--min-stop-window") {
-            windowFlag = try value()
-        } else if same(name, "--stop-signal") {
-            stopSignalFlag = try value()
-        } else if same(name, "--log-format") {
-            logFormatFlag = try value()
-        } else if same(name, "--prefix") {
+        var option = index(of: name, in: invocationOptions) ?? -1
+        if option >= 9 && a.rehearsal == nil { option = -1 }  // the rehearsal's own options
+        switch option {
+        case 0, 1:
+            a.configFlag = try value()
+        case 2:
+            a.sidecars.append(try parseSidecar(try value()))
+        case 3:
+            a.preStopFlag = try value()
+        case 4:
+            a.graceFlag = try value()
+        case 5:
+            a.windowFlag = try value()
+        case 6:
+            a.stopSignalFlag = try value()
+        case 7:
+            a.logFormatFlag = try value()
+        case 8:
             if inline != nil { throw UsageError("--prefix takes no value") }
-            prefixFlag = true
-        } else if rehearsal != nil && same(name, "--after") {
-            rehearsal?.after = try duration(try value(), what: "--after")
-        } else if rehearsal != nil && same(name, "--signal") {
-            let text = try value()
-            guard let sig = parseSignal(text) else {
-                throw UsageError("--signal: unknown signal \"\(text)\" (use a name such as SIGTERM or TERM, or a number)")
+            a.prefixFlag = true
+        case 9...14:
+            try takeRehearsalOption(option, try value(), into: a)
+        default:
+            if try !a.operatorFlags.take(name, inline: inline, value: value) {
+                throw UsageError("unknown option '\(name)' (see usher --help)")
             }
-            // What a rehearsal sends is what the engine sends usher to stop the container. Any
-            // other signal usher forwards and nothing stops, so the rehearsal would never end;
-            // SIGKILL cannot be rehearsed (usher dies of it and the kernel kills the rest).
-            guard isStopRequest(sig) else {
-                throw UsageError("--signal: \(signalName(sig)) does not ask usher to stop; a rehearsal sends a stop request: SIGTERM, SIGINT or SIGQUIT")
-            }
-            rehearsal?.signal = sig
-        } else if rehearsal != nil && same(name, "--repeat") {
-            let text = try value()
-            guard let n = parseCount(text), n >= 1, n <= 1000 else {
-                throw UsageError("--repeat: \"\(text)\" is not a number of runs from 1 to 1000")
-            }
-            rehearsal?.repeatCount = n
-        } else if rehearsal != nil && same(name, "--probe") {
-            let text = try value()
-            guard let url = HTTPURL(text) else {
-                throw UsageError("--probe: \"\(text)\" is not an http://HOST:PORT/PATH URL with an IPv4 address or localhost as HOST")
-            }
-            rehearsal?.probes.append(url)
-            rehearsal?.probeTexts.append(text)
-        } else if rehearsal != nil && same(name, "--probe-for") {
-            rehearsal?.probeFor = try duration(try value(), what: "--probe-for")
-        } else if rehearsal != nil && same(name, "--format") {
-            let text = try value()
-            if same(text, "text") {
-                rehearsal?.format = .text
-            } else if same(text, "json") {
-                rehearsal?.format = .json
-            } else {
-                throw UsageError("--format: unknown report format \"\(text)\" (use text or json)")
-            }
-        } else if try !operatorFlags.take(name, inline: inline, value: value) {
-            throw UsageError("unknown option '\(name)' (see usher --help)")
         }
         i += 1
     }
+    return nil
+}
 
+/// One of `usher rehearse`'s own options (`option` as in invocationOptions), with its value.
+@inline(never)
+private func takeRehearsalOption(_ option: Int, _ text: String, into a: ParsedArguments) throws(UsageError) {
+    switch option {
+    case 9:
+        a.rehearsal?.after = try duration(text, what: "--after")
+    case 10:
+        guard let sig = parseSignal(text) else {
+            throw UsageError("--signal: unknown signal \"\(text)\" (use a name such as SIGTERM or TERM, or a number)")
+        }
+        // What a rehearsal sends is what the engine sends usher to stop the container. Any
+        // other signal usher forwards and nothing stops, so the rehearsal would never end;
+        // SIGKILL cannot be rehearsed (usher dies of it and the kernel kills the rest).
+        guard isStopRequest(sig) else {
+            throw UsageError("--signal: \(signalName(sig)) does not ask usher to stop; a rehearsal sends a stop request: SIGTERM, SIGINT or SIGQUIT")
+        }
+        a.rehearsal?.signal = sig
+    case 11:
+        guard let n = parseCount(text), n >= 1, n <= 1000 else {
+            throw UsageError("--repeat: \"\(text)\" is not a number of runs from 1 to 1000")
+        }
+        a.rehearsal?.repeatCount = n
+    case 12:
+        guard let url = HTTPURL(text) else {
+            throw UsageError("--probe: \"\(text)\" is not an http://HOST:PORT/PATH URL with an IPv4 address or localhost as HOST")
+        }
+        a.rehearsal?.probes.append(url)
+        a.rehearsal?.probeTexts.append(text)
+    case 13:
+        a.rehearsal?.probeFor = try duration(text, what: "--probe-for")
+    case 14:
+        if same(text, "text") {
+            a.rehearsal?.format = .text
+        } else if same(text, "json") {
+            a.rehearsal?.format = .json
+        } else {
+            throw UsageError("--format: unknown report format \"\(text)\" (use text or json)")
+        }
+    default:
+        break
+    }
+}
+
+/// The plan and options from the scanned command line, the environment and the config file.
+@inline(never)
+private func resolveInvocation(
+    _ a: ParsedArguments, env: (String) -> String?, readFile: (String) throws(UsageError) -> [UInt8]
+) throws(UsageError) -> Invocation {
     var plan: Plan
-    let config = try setting(flag: "--config", configFlag, variable: "USHER_CONFIG", env)
+    let config = try setting(flag: "--config", a.configFlag, variable: "USHER_CONFIG", env)
     if let config {
         // The file describes every process: flags that describe them too would compete with it.
-        if !command.isEmpty {
+        if !a.command.isEmpty {
             throw UsageError("\(config.source) \(config.value) and a command on the command line: use one or the other")
         }
-        if !sidecars.isEmpty { throw UsageError("--sidecar cannot be used with a config file (add an init container with restartPolicy: Always)") }
-        for (flag, variable, field) in [(preStopFlag, "--pre-stop", "USHER_PRE_STOP"), (stopSignalFlag, "--stop-signal", "USHER_STOP_SIGNAL")] {
+        if !a.sidecars.isEmpty { throw UsageError("--sidecar cannot be used with a config file (add an init container with restartPolicy: Always)") }
+        for (flag, variable, field) in [(a.preStopFlag, "--pre-stop", "USHER_PRE_STOP"), (a.stopSignalFlag, "--stop-signal", "USHER_STOP_SIGNAL")] {
             if flag != nil || !(env(field) ?? "").isEmpty {
                 let what = flag != nil ? variable : field
                 let instead = same(variable, "--pre-stop") ? "lifecycle.preStop" : "lifecycle.stopSignal"
@@ -279,19 +325,19 @@ public func parseInvocation(
         }
         plan = try decodeConfig(try readFile(config.value), file: config.value)
     } else {
-        guard let program = command.first, !program.isEmpty else {
+        guard let program = a.command.first, !program.isEmpty else {
             throw UsageError("no command given (usage: usher [OPTIONS] [--] COMMAND [ARG...], or usher -f FILE)")
         }
-        for (n, sidecar) in sidecars.enumerated() where sidecars[..<n].contains(where: { same($0.name, sidecar.name) }) {
+        for (n, sidecar) in a.sidecars.enumerated() where a.sidecars[..<n].contains(where: { same($0.name, sidecar.name) }) {
             throw UsageError("--sidecar \(sidecar.name): the name is used twice")
         }
-        var main = Plan.Process(name: baseName(program), argv: command, role: .main)
-        if let text = try setting(flag: "--pre-stop", preStopFlag, variable: "USHER_PRE_STOP", env) {
+        var main = Plan.Process(name: baseName(program), argv: a.command, role: .main)
+        if let text = try setting(flag: "--pre-stop", a.preStopFlag, variable: "USHER_PRE_STOP", env) {
             let wait = try duration(text.value, what: text.source)
             if wait > 0 { main.preStop = .sleep(wait) }
         }
         if let text = try setting(
-            flag: "--stop-signal", stopSignalFlag, variable: "USHER_STOP_SIGNAL", env)
+            flag: "--stop-signal", a.stopSignalFlag, variable: "USHER_STOP_SIGNAL", env)
         {
             guard let sig = parseSignal(text.value) else {
                 throw UsageError("\(text.source): unknown signal \"\(text.value)\" (use a name such as SIGTERM or TERM, or a number)")
@@ -300,19 +346,19 @@ public func parseInvocation(
             if let problem = stopSignalProblem(sig) { throw UsageError(text.source + ": " + problem) }
             main.stopSignal = sig
         }
-        plan = Plan(processes: sidecars + [main])
+        plan = Plan(processes: a.sidecars + [main])
     }
-    let grace = try setting(flag: "--grace", graceFlag, variable: "USHER_GRACE", env)
+    let grace = try setting(flag: "--grace", a.graceFlag, variable: "USHER_GRACE", env)
     if let grace { plan.grace = try duration(grace.value, what: grace.source) }
-    if let window = try setting(flag: "--min-stop-window", windowFlag, variable: "USHER_MIN_STOP_WINDOW", env) {
+    if let window = try setting(flag: "--min-stop-window", a.windowFlag, variable: "USHER_MIN_STOP_WINDOW", env) {
         plan.minStopWindow = try duration(window.value, what: window.source)
     }
     // The Pod spec's rule for a preStop sleep, over the final plan: --pre-stop against the grace
     // period, or a file's preStop sleeps against a --grace that overrides its own.
-    let preStop = try setting(flag: "--pre-stop", preStopFlag, variable: "USHER_PRE_STOP", env)
+    let preStop = try setting(flag: "--pre-stop", a.preStopFlag, variable: "USHER_PRE_STOP", env)
     try checkPreStops(plan, graceSource: grace?.source, preStopSource: preStop?.source ?? "--pre-stop", config: config?.value)
     var options = RunOptions()
-    if let text = try setting(flag: "--log-format", logFormatFlag, variable: "USHER_LOG_FORMAT", env) {
+    if let text = try setting(flag: "--log-format", a.logFormatFlag, variable: "USHER_LOG_FORMAT", env) {
         if same(text.value, "text") {
             options.logFormat = .text
         } else if same(text.value, "json") {
@@ -321,7 +367,7 @@ public func parseInvocation(
             throw UsageError("\(text.source): unknown log format \"\(text.value)\" (use text or json)")
         }
     }
-    if prefixFlag {
+    if a.prefixFlag {
         options.prefix = true
     } else if let v = env("USHER_PREFIX"), !v.isEmpty {
         if same(v, "1") || same(v, "true") || same(v, "yes") || same(v, "on") {
@@ -330,9 +376,9 @@ public func parseInvocation(
             throw UsageError("USHER_PREFIX: \"\(v)\" is not a yes or no (use 1, true, yes, on, or 0, false, no, off)")
         }
     }
-    try operatorFlags.apply(to: &plan, &options, env: env, config: config?.value)
-    if checking { return .check(plan) }
-    if let rehearsal { return .rehearse(plan, options, rehearsal) }
+    try a.operatorFlags.apply(to: &plan, &options, env: env, config: config?.value)
+    if a.checking { return .check(plan) }
+    if let rehearsal = a.rehearsal { return .rehearse(plan, options, rehearsal) }
     return .run(plan, options)
 }
 
@@ -414,7 +460,30 @@ private func parseCount(_ text: String) -> Int? {
 /// Byte-wise string equality. `==` on String compares canonical equivalence, which links
 /// Swift's Unicode normalization tables into the release binary; command-line words and names
 /// are compared as the bytes the user typed.
+@inline(never)
 func same(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
+
+/// `bytes` cut at each `separator`, as Collection.split cuts them: one non-generic copy of it,
+/// called from the dozen places that split bytes, rather than a specialization inlined at each.
+@inline(never)
+func splitBytes(_ bytes: ArraySlice<UInt8>, _ separator: UInt8, maxSplits: Int = Int.max, omittingEmpty: Bool = true) -> [ArraySlice<UInt8>] {
+    bytes.split(separator: separator, maxSplits: maxSplits, omittingEmptySubsequences: omittingEmpty)
+}
+
+/// The words of `text` (spaces or newlines between them), for the constant lists of names. With
+/// the SIL inliner setting of SIZE_FLAGS, a global array literal of strings is built element by
+/// element by code at its first use (a kilobyte for a list of thirty names); from one literal
+/// the list's initializer is about 250 bytes (the compiler expands this loop in each).
+func words(_ text: StaticString) -> [String] {
+    let bytes = UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
+    var out: [String] = []
+    var start = 0
+    for i in 0...bytes.count where i == bytes.count || bytes[i] == 32 || bytes[i] == 10 {
+        if i > start { out.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)) }
+        start = i + 1
+    }
+    return out
+}
 
 /// Byte-wise equality ignoring ASCII case, for HTTP header names.
 func sameIgnoringCase(_ a: String, _ b: String) -> Bool {

@@ -39,10 +39,11 @@ public struct EnvFileProblem: Error, Equatable {
 /// escapes, no expansion, nothing else is interpreted (what the file says is what the variable
 /// holds). A key is printable ASCII without `=` or blanks, at most 128 characters, as
 /// Kubernetes takes it. The error names the line, never its value.
+@inline(never)
 public func parseEnvFile(_ bytes: [UInt8]) throws(EnvFileProblem) -> [(key: String, value: String)] {
     var out: [(key: String, value: String)] = []
     var lineNumber = 0
-    for raw in bytes.split(separator: 10, omittingEmptySubsequences: false) {
+    for raw in splitBytes(bytes[...], 10, omittingEmpty: false) {
         lineNumber += 1
         var line = raw[...]
         if line.last == 13 { line = line.dropLast() }  // CRLF

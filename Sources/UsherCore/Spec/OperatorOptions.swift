@@ -103,7 +103,7 @@ func parseStatusCommand(_ arguments: ArraySlice<String>, env: (String) -> String
 
 private func commaList(_ text: String?) -> [String] {
     guard let text, !text.isEmpty else { return [] }
-    return Array(text.utf8).split(separator: 44, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+    return splitBytes(Array(text.utf8)[...], 44, omittingEmpty: false).map { String(decoding: $0, as: UTF8.self) }
 }
 
 private func nonEmpty(_ text: String?) -> String? {

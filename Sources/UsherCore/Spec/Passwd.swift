@@ -2,8 +2,8 @@
 /// when the user has no entry. A container runtime gives a `runAsUser` without `runAsGroup` that
 /// group (root's group 0 when the image has no entry); usher does the same.
 public func passwdPrimaryGroup(_ file: [UInt8], uid: UInt32) -> UInt32? {
-    for line in file.split(separator: 10) {
-        let fields = line.split(separator: 58, omittingEmptySubsequences: false)
+    for line in splitBytes(file[...], 10) {
+        let fields = splitBytes(line, 58, omittingEmpty: false)
         guard fields.count >= 4, let u = decimal(fields[2]), u == uid else { continue }
         return decimal(fields[3])
     }

@@ -136,7 +136,7 @@ private func probeText(_ probe: Plan.Probe, _ podAddress: UInt32?) -> String {
 /// line: the plan shows what runs, not the script.
 private func commandText(_ argv: [String]) -> String {
     argv.map { word in
-        let lines = Array(word.utf8).split(separator: 10, omittingEmptySubsequences: false)
+        let lines = splitBytes(Array(word.utf8)[...], 10, omittingEmpty: false)
         guard lines.count > 1 else { return quotedWord(word) }
         let first = String(decoding: lines[0], as: UTF8.self)
         return quotedWord(first + " ...") + " (a script of \(lines.count) lines)"

@@ -11,21 +11,22 @@ struct Identity {
 }
 
 /// Security fields accepted and ignored, pod level and container level.
-private let ignoredPodSecurityFields = [
-    "fsGroup", "fsGroupChangePolicy", "seccompProfile", "sysctls", "supplementalGroups",
-    "supplementalGroupsPolicy", "seLinuxOptions", "seLinuxChangePolicy", "windowsOptions", "appArmorProfile",
-]
-private let ignoredContainerSecurityFields = [
-    "capabilities", "privileged", "seLinuxOptions", "windowsOptions", "readOnlyRootFilesystem",
-    "procMount", "seccompProfile", "appArmorProfile",
-]
+private let ignoredPodSecurityFields = words("""
+    fsGroup fsGroupChangePolicy seccompProfile sysctls supplementalGroups
+    supplementalGroupsPolicy seLinuxOptions seLinuxChangePolicy windowsOptions
+    appArmorProfile
+    """)
+private let ignoredContainerSecurityFields = words("""
+    capabilities privileged seLinuxOptions windowsOptions readOnlyRootFilesystem procMount
+    seccompProfile appArmorProfile
+    """)
 
 /// Container fields accepted and ignored: the image is already there, and resources, mounts and
 /// terminals belong to the container runtime. (`ports` is read only to resolve named probe ports.)
-let ignoredContainerFields = [
-    "image", "imagePullPolicy", "resources", "resizePolicy", "volumeDevices",
-    "terminationMessagePath", "terminationMessagePolicy", "stdin", "stdinOnce", "tty",
-]
+let ignoredContainerFields = words("""
+    image imagePullPolicy resources resizePolicy volumeDevices terminationMessagePath
+    terminationMessagePolicy stdin stdinOnce tty
+    """)
 
 /// Kubernetes' user and group ids: anything but -1 as an unsigned 32-bit number.
 private let maxID: Int64 = 4_294_967_294
@@ -53,6 +54,17 @@ func decodeIdentity(_ owner: Fields, container: Bool) throws(UsageError) -> Iden
 func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int64, graceSource: String,
                      osIsLinux: Bool, planBytes: inout Int) throws(UsageError) -> (Plan.Process, YAMLNode) {
     let nameNode = try c.required("name")
+    var process = try decodeProcess(c, nameNode, isInit: isInit, planBytes: &planBytes)
+    try decodeSecurityAndHooks(c, into: &process, pod: pod, graceSeconds: graceSeconds, graceSource: graceSource,
+                               osIsLinux: osIsLinux)
+    return (process, nameNode)
+}
+
+/// A container's name, role, restart policy and rules, env and command: its process. (Two
+/// out-of-line halves rather than one function: an error exit in either releases only what
+/// that half holds.)
+@inline(never)
+private func decodeProcess(_ c: Fields, _ nameNode: YAMLNode, isInit: Bool, planBytes: inout Int) throws(UsageError) -> Plan.Process {
     let name = try readString(c.file, nameNode, c.path("name"))
     guard isDNSLabel(name) else {
         throw c.error(nameNode, "name", nameNode.shown + " is not a valid name (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)")
@@ -113,7 +125,14 @@ func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int
     process.env = env
     process.envFiles = envFiles
     if let dir = try c.string("workingDir"), !dir.isEmpty { process.workingDir = dir }
+    return process
+}
 
+/// The rest of a container: its user and group, hooks and probes.
+@inline(never)
+private func decodeSecurityAndHooks(_ c: Fields, into process: inout Plan.Process, pod: Identity, graceSeconds: Int64,
+                                    graceSource: String, osIsLinux: Bool) throws(UsageError) {
+    let role = process.role
     let own = try decodeIdentity(c, container: true)
     process.user = own.user ?? pod.user
     process.group = own.group ?? pod.group
@@ -137,7 +156,6 @@ func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int
     process.startupProbe = try decodeProbe(c, "startupProbe")
     process.readinessProbe = try decodeProbe(c, "readinessProbe")
     process.livenessProbe = try decodeProbe(c, "livenessProbe")
-    return (process, nameNode)
 }
 
 /// A DNS label (RFC 1123), as Kubernetes requires of container names.
@@ -148,6 +166,7 @@ private func isDNSLabel(_ name: String) -> Bool {
     return b.allSatisfy { alnum($0) || $0 == 45 }
 }
 
+@inline(never)
 private func decodeLifecycle(_ c: Fields, into process: inout Plan.Process, graceSeconds: Int64, graceSource: String,
                              osIsLinux: Bool) throws(UsageError) {
     guard let l = try c.mapping("lifecycle", used: ["preStop", "postStart", "stopSignal"]) else { return }
@@ -171,6 +190,7 @@ private func decodeLifecycle(_ c: Fields, into process: inout Plan.Process, grac
 /// One lifecycle hook: exec, httpGet or sleep, as the kubelet runs them. A sleep may not be
 /// longer than the grace period (the API server's validateSleepAction, for both hooks); a zero
 /// sleep is no hook at all, as `--pre-stop 0s` is.
+@inline(never)
 private func decodeHook(_ l: Fields, _ field: String, container c: Fields, graceSeconds: Int64,
                         graceSource: String) throws(UsageError) -> Plan.Handler? {
     let handlers = ["exec", "sleep", "httpGet", "tcpSocket"]
@@ -197,6 +217,7 @@ private func decodeHook(_ l: Fields, _ field: String, container c: Fields, grace
 /// `restartPolicyRules` (KEP-5307) with the API server's validation: the container must have
 /// a restartPolicy of its own, at most 20 rules, each `action: Restart` with `exitCodes`
 /// (`operator` In or NotIn, at most 255 `values`).
+@inline(never)
 private func decodeRestartRules(_ c: Fields, role: Plan.Role, hasPolicy: Bool) throws(UsageError) -> [Plan.RestartRule] {
     guard let rules = try c.mappings("restartPolicyRules", of: "rules (action and exitCodes)", used: ["action", "exitCodes"]) else { return [] }
     let key = c.key("restartPolicyRules") ?? c.node
@@ -282,6 +303,7 @@ struct ExecBudget {
         return value
     }
 
+    @inline(never)
     private mutating func add(_ bytes: Int, _ node: YAMLNode, _ fields: Fields, _ field: String, _ index: Int?) throws(UsageError) {
         execBytes += bytes + 1
         planBytes += bytes + 1
@@ -329,9 +351,24 @@ func decodeExec(_ handler: Fields) throws(UsageError) -> [String] {
     return argv
 }
 
+/// The `mountPath` of the container's volume mount named `volume` (the last, if several).
+@inline(never)
+private func mountPath(_ c: Fields, _ volume: String) throws(UsageError) -> String? {
+    var mountPath: String?
+    for m in try c.mappings("volumeMounts", of: "volume mounts", used: ["name", "mountPath"],
+                            ignored: ["readOnly", "subPath", "subPathExpr", "mountPropagation", "recursiveReadOnly"]) ?? [] {
+        if let n = try m.string("name"), same(n, volume) {
+            let node = try m.required("mountPath")
+            mountPath = try readString(m.file, node, m.path("mountPath"))
+        }
+    }
+    return mountPath
+}
+
 /// `valueFrom.fileKeyRef` (KEP-3721): `key` of the env file at `path` inside the volume mount
 /// `volumeName` of this container, read when it starts. Other `valueFrom` sources (ConfigMaps,
 /// Secrets, the downward API) need the API server and are refused.
+@inline(never)
 private func decodeFileKeyRef(_ e: Fields, container c: Fields) throws(UsageError) -> EnvFileRef {
     let others = ["configMapKeyRef", "secretKeyRef", "fieldRef", "resourceFieldRef"]
     guard let from = try e.mapping("valueFrom", used: ["fileKeyRef"] + others) else { return EnvFileRef(path: "") }
@@ -342,7 +379,7 @@ private func decodeFileKeyRef(_ e: Fields, container c: Fields) throws(UsageErro
     }
     let pathNode = try f.required("path")
     let path = try readString(f.file, pathNode, f.path("path"))
-    let parts = Array(path.utf8).split(separator: 47, omittingEmptySubsequences: false)
+    let parts = splitBytes(Array(path.utf8)[...], 47, omittingEmpty: false)
     guard !path.isEmpty, path.utf8.first != 47, !parts.contains(where: { $0.elementsEqual("..".utf8) }) else {
         throw f.error(pathNode, "path", "must be a relative path within the volume, without '..'")
     }
@@ -353,15 +390,7 @@ private func decodeFileKeyRef(_ e: Fields, container c: Fields) throws(UsageErro
     }
     let volumeNode = try f.required("volumeName")
     let volume = try readString(f.file, volumeNode, f.path("volumeName"))
-    var mountPath: String?
-    for m in try c.mappings("volumeMounts", of: "volume mounts", used: ["name", "mountPath"],
-                            ignored: ["readOnly", "subPath", "subPathExpr", "mountPropagation", "recursiveReadOnly"]) ?? [] {
-        if let n = try m.string("name"), same(n, volume) {
-            let node = try m.required("mountPath")
-            mountPath = try readString(m.file, node, m.path("mountPath"))
-        }
-    }
-    guard let mount = mountPath else {
+    guard let mount = try mountPath(c, volume) else {
         throw f.error(volumeNode, "volumeName", volumeNode.shown + " is not the name of one of the container's volumeMounts")
     }
     let base = Array(mount.utf8).last == 47 ? mount : mount + "/"

@@ -53,6 +53,13 @@ func decodeHTTPGet(_ probe: Fields, container: Fields) throws(UsageError) -> Pla
         }
         target = text.utf8.first == 47 ? text : "/" + text  // the kubelet sends "healthz" as "/healthz"
     }
+    let headers = try decodeHeaders(h)
+    return .http(try probeAddress(h, port: port, path: target), headers: headers)
+}
+
+/// `httpHeaders` of an httpGet handler.
+@inline(never)
+private func decodeHeaders(_ h: Fields) throws(UsageError) -> [Plan.Header] {
     var headers: [Plan.Header] = []
     for e in try h.mappings("httpHeaders", of: "headers (name and value)", used: ["name", "value"]) ?? [] {
         let nameNode = try e.required("name")
@@ -66,7 +73,7 @@ func decodeHTTPGet(_ probe: Fields, container: Fields) throws(UsageError) -> Pla
         }
         headers.append(Plan.Header(name: name, value: value))
     }
-    return .http(try probeAddress(h, port: port, path: target), headers: headers)
+    return headers
 }
 
 private func decodeTCPSocket(_ probe: Fields, container: Fields) throws(UsageError) -> Plan.Handler {

@@ -12,7 +12,10 @@
 /// spec: replicas, selector, ... are none of usher's business). Duplicate fields are errors.
 /// A field whose value is null counts as absent, as in Kubernetes. Under `env`, `hidesValues`:
 /// no message shows a value there, since env values may be secrets.
-struct Fields {
+/// A final class rather than a struct: the decoders pass `Fields` around and keep them in
+/// arrays, and a struct of six references is retained, released and destroyed field by field at
+/// every copy and on every error path (kilobytes of code in the release binary).
+final class Fields {
     let file: String
     let node: YAMLNode
     let path: String
@@ -20,8 +23,19 @@ struct Fields {
     private let names: [String]
     private let pairs: [YAMLNode.Pair?]
 
+    private init(file: String, node: YAMLNode, path: String, hidesValues: Bool, names: [String], pairs: [YAMLNode.Pair?]) {
+        self.file = file
+        self.node = node
+        self.path = path
+        self.hidesValues = hidesValues
+        self.names = names
+        self.pairs = pairs
+    }
+
     /// `place` names the mapping in messages when its path would not (the top of a document).
-    init(
+    /// A convenience init: every check comes before the object exists, so an error never leaves
+    /// a partly initialized instance to free (the arm64 release binary trapped freeing one).
+    convenience init(
         _ node: YAMLNode, file: String, path: String, place: String? = nil,
         used: [String], ignored: [String] = [], open: Bool = false, hidingValues: Bool = false
     ) throws(UsageError) {
@@ -45,14 +59,11 @@ struct Fields {
             }
             found[index] = pair
         }
-        self.file = file
-        self.node = node
-        self.path = path
-        self.hidesValues = hidingValues
-        self.names = used
-        self.pairs = Array(found.prefix(used.count))
+        self.init(file: file, node: node, path: path, hidesValues: hidingValues, names: used,
+                  pairs: Array(found.prefix(used.count)))
     }
 
+    @inline(never)
     private func pair(_ name: String) -> YAMLNode.Pair? {
         guard let i = names.firstIndex(where: { same($0, name) }), let pair = pairs[i] else { return nil }
         if case .scalar = pair.value.content, pair.value.resolvedScalar == .null { return nil }
@@ -60,9 +71,11 @@ struct Fields {
     }
 
     /// The value, nil when the field is absent or null.
+    @inline(never)
     subscript(_ name: String) -> YAMLNode? { pair(name)?.value }
 
     /// The key node, for errors about the field itself rather than its value.
+    @inline(never)
     func key(_ name: String) -> YAMLNode? { pair(name)?.key }
 
     /// The path of a field of this mapping.
@@ -75,6 +88,7 @@ struct Fields {
         locatedError(file, node, path(field), message)
     }
 
+    @inline(never)
     func required(_ name: String, why: String = "") throws(UsageError) -> YAMLNode {
         guard let value = self[name] else {
             throw configError(file, line: node.line, column: node.column, path(name) + " is required" + why)
@@ -82,17 +96,20 @@ struct Fields {
         return value
     }
 
+    @inline(never)
     func string(_ name: String) throws(UsageError) -> String? {
         guard let value = self[name] else { return nil }
         return try readString(file, value, path(name), hiding: hidesValues)
     }
 
     /// An integer from `min` to `max`; Kubernetes' int32 fields are the default range.
+    @inline(never)
     func integer(_ name: String, min: Int64, max: Int64 = Int64(Int32.max)) throws(UsageError) -> Int64? {
         guard let value = self[name] else { return nil }
         return try readInteger(file, value, path(name), min: min, max: max, hiding: hidesValues)
     }
 
+    @inline(never)
     func bool(_ name: String) throws(UsageError) -> Bool? {
         guard let value = self[name] else { return nil }
         guard case .scalar = value.content, case .bool(let b) = value.resolvedScalar else {
@@ -102,6 +119,7 @@ struct Fields {
     }
 
     /// The items of a list; `what` names them for the message ("a list of containers").
+    @inline(never)
     func items(_ name: String, of what: String) throws(UsageError) -> [YAMLNode]? {
         guard let value = self[name] else { return nil }
         guard case .sequence(let items) = value.content else {
@@ -110,6 +128,7 @@ struct Fields {
         return items
     }
 
+    @inline(never)
     func strings(_ name: String) throws(UsageError) -> [String]? {
         guard let items = try items(name, of: "strings") else { return nil }
         var out: [String] = []
@@ -118,6 +137,7 @@ struct Fields {
     }
 
     /// A command (`command`, `exec.command`): a non-empty list of strings, the program first.
+    @inline(never)
     func command(_ name: String) throws(UsageError) -> [String]? {
         guard let argv = try strings(name) else { return nil }
         guard let program = argv.first, !program.isEmpty else {
@@ -127,6 +147,7 @@ struct Fields {
     }
 
     /// A field whose value is a mapping, checked like this one.
+    @inline(never)
     func mapping(_ name: String, used: [String], ignored: [String] = [], open: Bool = false) throws(UsageError) -> Fields? {
         guard let value = self[name] else { return nil }
         return try Fields(value, file: file, path: path(name), used: used, ignored: ignored, open: open, hidingValues: hidesValues)
@@ -134,6 +155,7 @@ struct Fields {
 
     /// A field whose value is a list of mappings, each checked like this one. `hidingValues`:
     /// the list holds env values, which no message may show (nor the list itself, nor an item).
+    @inline(never)
     func mappings(
         _ name: String, of what: String, used: [String], ignored: [String] = [], open: Bool = false,
         hidingValues: Bool = false
@@ -182,6 +204,7 @@ private func unknownField(_ file: String, _ key: YAMLNode, _ name: String, in pl
     return configError(file, line: key.line, column: key.column, message)
 }
 
+@inline(never)
 func readString(_ file: String, _ node: YAMLNode, _ path: String, hiding: Bool = false) throws(UsageError) -> String {
     guard case .scalar(let text, _, _) = node.content, node.resolvedScalar == .string else {
         throw typeError(file, node, path, expected: "a string", hiding: hiding)
@@ -191,6 +214,7 @@ func readString(_ file: String, _ node: YAMLNode, _ path: String, hiding: Bool =
     return text
 }
 
+@inline(never)
 func readInteger(_ file: String, _ node: YAMLNode, _ path: String, min: Int64, max: Int64, hiding: Bool = false) throws(UsageError) -> Int64 {
     guard case .scalar(let text, _, _) = node.content, case .int(let value) = node.resolvedScalar else {
         throw typeError(file, node, path, expected: "an integer", hiding: hiding)
@@ -203,6 +227,7 @@ func readInteger(_ file: String, _ node: YAMLNode, _ path: String, min: Int64, m
 
 /// The known name closest to a misspelt one: at most 2 edits (fewer than the word is long), or
 /// up to a third of its length for long names; nil when none is that close.
+@inline(never)
 func suggestion(for word: String, among names: [String]) -> String? {
     let w = Array(word.utf8)
     guard w.count <= 64 else { return nil }  // the distance costs |w| * |name|
@@ -219,6 +244,7 @@ func suggestion(for word: String, among names: [String]) -> String? {
 }
 
 /// Levenshtein distance over bytes, two rows at a time.
+@inline(never)
 func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
     if a.isEmpty || b.isEmpty { return a.count + b.count }
     var previous = Array(0...b.count)

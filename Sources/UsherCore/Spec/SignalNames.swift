@@ -1,13 +1,11 @@
 import CUsher
 
-/// Signal names, both ways. The table is Linux's numbering (x86_64 and arm64 agree on these).
-private let signalNames: [(String, Int32)] = [
-    ("HUP", 1), ("INT", 2), ("QUIT", 3), ("ILL", 4), ("TRAP", 5), ("ABRT", 6), ("BUS", 7),
-    ("FPE", 8), ("KILL", 9), ("USR1", 10), ("SEGV", 11), ("USR2", 12), ("PIPE", 13),
-    ("ALRM", 14), ("TERM", 15), ("STKFLT", 16), ("CHLD", 17), ("CONT", 18), ("STOP", 19),
-    ("TSTP", 20), ("TTIN", 21), ("TTOU", 22), ("URG", 23), ("XCPU", 24), ("XFSZ", 25),
-    ("VTALRM", 26), ("PROF", 27), ("WINCH", 28), ("IO", 29), ("PWR", 30), ("SYS", 31),
-]
+/// Signal names, both ways: signal N is the Nth name, Linux's numbering 1 to 31 (x86_64 and
+/// arm64 agree on these).
+private let signalNames = words("""
+    HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT CHLD CONT STOP
+    TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS
+    """)
 
 /// Parses `SIGTERM`, `TERM`, `sigterm` or a number such as `15`. Returns nil for anything that
 /// is not a signal this system can deliver.
@@ -25,13 +23,13 @@ public func parseSignal(_ text: String) -> Int32? {
     if bytes.count > 3 && bytes[0] == 83 && bytes[1] == 73 && bytes[2] == 71 {  // "SIG"
         bytes.removeFirst(3)
     }
-    for (name, number) in signalNames where Array(name.utf8) == bytes { return number }
+    for (i, name) in signalNames.enumerated() where Array(name.utf8) == bytes { return Int32(i + 1) }
     return nil
 }
 
 /// `SIGTERM` for 15; `SIG34` style for real-time and unknown numbers.
 public func signalName(_ number: Int32) -> String {
-    for (name, n) in signalNames where n == number { return "SIG" + name }
+    if number >= 1 && Int(number) <= signalNames.count { return "SIG" + signalNames[Int(number) - 1] }
     return "SIG\(number)"
 }
 
@@ -44,7 +42,8 @@ func apiStopSignal(_ text: String) -> Int32? {
     let bytes = Array(text.utf8)
     guard bytes.count > 3, bytes[0] == 83, bytes[1] == 73, bytes[2] == 71 else { return nil }  // "SIG"
     let rest = Array(bytes[3...])
-    for (name, number) in signalNames + [("CLD", 17), ("IOT", 6), ("POLL", 29)] where Array(name.utf8) == rest {
+    for (i, name) in signalNames.enumerated() where Array(name.utf8) == rest { return Int32(i + 1) }
+    for (name, number) in [("CLD", 17), ("IOT", 6), ("POLL", 29)] as [(String, Int32)] where Array(name.utf8) == rest {
         return number
     }
     func offset(after prefix: String, sign: UInt8, max: Int32) -> Int32? {

@@ -14,8 +14,8 @@ struct MemoryCgroup {
     /// in the container, say).
     static func own() -> MemoryCgroup? {
         guard case .success(let bytes) = readWholeFile("/proc/self/cgroup", limit: 64 * 1024) else { return nil }
-        for line in bytes.split(separator: 10) {
-            let fields = line.split(separator: 58, maxSplits: 2, omittingEmptySubsequences: false)
+        for line in splitBytes(bytes[...], 10) {
+            let fields = splitBytes(line, 58, maxSplits: 2, omittingEmpty: false)
             guard fields.count == 3 else { continue }
             let path = String(decoding: fields[2], as: UTF8.self)
             let controllers = fields[1]
@@ -25,7 +25,7 @@ struct MemoryCgroup {
                 // A hybrid layout keeps v2 under /sys/fs/cgroup/unified.
                 let unified = "/sys/fs/cgroup/unified" + (same(path, "/") ? "" : path)
                 if let c = MemoryCgroup(events: unified + "/memory.events", limit: unified + "/memory.max") { return c }
-            } else if controllers.split(separator: 44).contains(where: { $0.elementsEqual("memory".utf8) }) {
+            } else if splitBytes(controllers, 44).contains(where: { $0.elementsEqual("memory".utf8) }) {
                 let base = "/sys/fs/cgroup/memory" + (same(path, "/") ? "" : path)
                 if let c = MemoryCgroup(events: base + "/memory.oom_control", limit: base + "/memory.limit_in_bytes") { return c }
                 // Without a cgroup namespace (runc on cgroup v1) /proc/self/cgroup shows the
@@ -60,8 +60,8 @@ struct MemoryCgroup {
 
     private static func oomKills(_ path: String) -> Int64? {
         guard case .success(let bytes) = readWholeFile(path, limit: 4096) else { return nil }
-        for line in bytes.split(separator: 10) {
-            let words = line.split(separator: 32)
+        for line in splitBytes(bytes[...], 10) {
+            let words = splitBytes(line, 32)
             guard words.count == 2, words[0].elementsEqual("oom_kill".utf8) else { continue }
             return words[1].reduce(Int64(0)) { $0 &* 10 &+ Int64($1 &- 48) }
         }
