@@ -115,6 +115,11 @@ final class RehearsalCompanion: Companion {
 }
 
 extension Driver {
+    /// How long a member of a stopped process group may take to die of the stop signal it got
+    /// with its leader before it counts as left behind: the kernel ends a process that has a
+    /// fatal signal pending as soon as it runs, which on a loaded machine is milliseconds.
+    static var orphanSettle: Nanos { nanosPerSecond / 10 }
+
     /// One rehearsal run: a fresh supervisor, the stop signal `after` every main container is
     /// ready, and what the observer saw; orphans are checked and killed before returning. nil if
     /// the loop failed.
@@ -141,9 +146,13 @@ extension Driver {
             run.requests = p.records
         }
         // What outlived the shutdown: members left in a process group usher started, and
-        // children of usher in no such group (daemons that left their group).
+        // children of usher in no such group (daemons that left their group). The loop ends
+        // as the last tracked process is reaped; a member that got the same stop signal may
+        // still be dying then, or be a zombie reparented to usher and not yet reaped, and
+        // kill(-pgid, 0) finds both: they are given `orphanSettle` to go before they count.
+        let settleBy = later(monotonicNow(), by: Self.orphanSettle)
         for (i, pgid) in performer.groups.enumerated() {
-            if let pgid, groupHasMembers(pgid) { run.processes[i].leftOrphans = true }
+            if let pgid, groupOutlives(pgid, settleBy) { run.processes[i].leftOrphans = true }
         }
         let started = performer.groups.compactMap { $0 }
         run.strayOrphans = killRemainingChildren(outside: started)

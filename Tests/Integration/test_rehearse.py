@@ -130,3 +130,14 @@ def test_the_report_is_alone_on_stdout(usher):
     assert "chatty | side-noise" in u.stderr() and "sh     | main-noise" in u.stderr()
     code, out, u = rehearse(usher, ["--format", "json", "--", "sh", "-c", "echo plain-noise; trap 'exit 0' TERM; sleep 100 & wait"])
     assert json.loads(out)["passed"] is True and "plain-noise" in u.stderr()
+
+
+def test_a_group_member_that_ends_on_the_same_stop_signal_is_not_left_behind(usher):
+    """The main container's group gets the stop signal together: a member that takes a moment to
+    end on it (here 20 ms of its own trap) outlives its leader briefly, and is not an orphan left
+    behind; a member that stays (test_an_app_that_leaves_an_orphan_fails) is."""
+    code, out, _ = rehearse(usher, ["--format", "json", "--", "sh", "-c",
+                                    "trap 'exit 0' TERM; (trap 'sleep 0.02; exit 0' TERM; sleep 100 & wait) & wait"])
+    report = json.loads(out)
+    [main] = report["runs"][0]["processes"]
+    assert main["verdict"] == "clean" and report["passed"] is True and code == 0, out

@@ -28,6 +28,19 @@ func groupHasMembers(_ pgid: Int32) -> Bool {
     kill(-pgid, 0) == 0
 }
 
+/// Whether process group `pgid` still has members at `deadline`: its zombies (orphans usher
+/// inherited) are reaped as they come, and it is looked at every 2 ms until then. For after the
+/// shutdown only (it sleeps).
+func groupOutlives(_ pgid: Int32, _ deadline: Nanos) -> Bool {
+    while true {
+        reapAll { _, _ in }
+        if !groupHasMembers(pgid) { return false }
+        if monotonicNow() >= deadline { return true }
+        var pause = timespec(tv_sec: 0, tv_nsec: 2_000_000)
+        _ = nanosleep(&pause, nil)
+    }
+}
+
 /// Kills and reaps every child usher still has (orphans reparented to it), and returns how many
 /// were outside the process groups in `groups` (those are already accounted for). They are found
 /// in /proc/self/task/<pid>/children; a child is usher's own and not yet reaped, so its pid
