@@ -73,6 +73,18 @@ def test_binaries_are_static_elf_files_of_their_machine(release, arch):
         f"usher-linux-{arch} and usher-linux-{uname} must be the same bytes"
 
 
+# Issue 12's size target is 0.5x tini-static (708,080 bytes on amd64): 354,040 bytes. arm64 holds
+# it; amd64 does not yet (388 kB at the time of writing, see the README's "Size and cost"), and
+# its limit here only keeps it from growing while it is brought down.
+SIZE_LIMITS = {"arm64": 354_040, "amd64": 400_000}
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_binary_size_limit(release, arch):
+    size = os.path.getsize(path(release, f"usher-linux-{arch}"))
+    assert size <= SIZE_LIMITS[arch], f"usher-linux-{arch} is {size:,} bytes, over {SIZE_LIMITS[arch]:,}"
+
+
 def test_sha256sums_verify_and_cover_every_file(release):
     r = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=release, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
