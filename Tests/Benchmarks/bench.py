@@ -31,6 +31,8 @@ import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
+import callgrind
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 OUT = os.path.join(HERE, ".out")
@@ -449,26 +451,9 @@ def measure_signals(sups, cfg):
 
 # --- counts under valgrind: instructions and heap allocations ---------------------------------
 
-MALLOC_FUNCTIONS = ("malloc", "calloc", "realloc", "aligned_alloc", "posix_memalign", "memalign")
-
-
 def parse_callgrind(path):
-    """A callgrind output file: (total instructions, {called function: calls}). Function names
-    are compressed ("fn=(12) name" once, "(12)" after); "calls=N" follows a "cfn=" line."""
-    names, calls, callee, total = {}, {}, None, None
-    with open(path) as f:
-        for line in f:
-            if line.startswith(("fn=", "cfn=")):
-                key, _, rest = line.rstrip("\n").partition("=")
-                ident, _, name = rest.partition(" ")
-                if name:
-                    names[ident] = name
-                if key == "cfn":
-                    callee = names.get(ident)
-            elif line.startswith("calls=") and callee:
-                calls[callee] = calls.get(callee, 0) + int(line[6:].split()[0])
-            elif line.startswith(("summary:", "totals:")):
-                total = int(line.split()[1])
+    """A callgrind output file: (total instructions, {called function: calls})."""
+    total, calls = callgrind.parse(path)
     if total is None:
         raise BenchError(f"{path}: no instruction total in the callgrind output")
     return total, calls
@@ -537,8 +522,8 @@ def measure_instructions(sups, cfg, usher_installed):
             result[s.name] = {"per_signal": round((t_big - t_small) / (big - small), 1),
                               "total_small": t_small, "total_big": t_big, "signals": [small, big]}
             if sup.path == twin:
-                a = sum(c_small.get(f, 0) for f in MALLOC_FUNCTIONS)
-                b = sum(c_big.get(f, 0) for f in MALLOC_FUNCTIONS)
+                a = callgrind.allocations(c_small)
+                b = callgrind.allocations(c_big)
                 result[s.name]["allocations"] = [a, b]
     return result
 
@@ -559,7 +544,7 @@ def measure_allocations(usher_installed, cfg):
         counts = {}
         for n in (10, cfg["alloc_signals"]):
             _, calls = callgrind_run(sup, [CHILD, "sigack", "{fifo}"], tmp, forward_signals(n), f"sig{n}")
-            counts[n] = sum(calls.get(f, 0) for f in MALLOC_FUNCTIONS)
+            counts[n] = callgrind.allocations(calls)
         result["signals"] = {"counts": [10, cfg["alloc_signals"]], "allocations": list(counts.values())}
         counts = {}
         for n in (10, cfg["alloc_orphans"]):
@@ -573,7 +558,7 @@ def measure_allocations(usher_installed, cfg):
                 wait_until(lambda: len(children(p.pid)) == 1, 60, "the orphans to be reaped")
                 p.signal(signal.SIGTERM)
             _, calls = callgrind_run(sup, [CHILD, "orphans", str(n), "{fifo}", go], tmp, release, f"orph{n}")
-            counts[n] = sum(calls.get(f, 0) for f in MALLOC_FUNCTIONS)
+            counts[n] = callgrind.allocations(calls)
         result["orphans"] = {"counts": [10, cfg["alloc_orphans"]], "allocations": list(counts.values())}
     return result
 

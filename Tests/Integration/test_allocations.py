@@ -18,6 +18,7 @@ import select
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -29,7 +30,8 @@ from helpers.podfile import container, tcp_probe, write_pod
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 CHILD_SOURCE = os.path.join(REPO, "Tests", "Benchmarks", "helpers", "child.c")
-MALLOC_FUNCTIONS = ("malloc", "calloc", "realloc", "aligned_alloc", "posix_memalign", "memalign")
+sys.path.insert(0, os.path.join(REPO, "Tests", "Benchmarks"))
+import callgrind  # noqa: E402  (the benchmark's callgrind parser)
 
 
 def symbolled_twin():
@@ -67,19 +69,7 @@ def child(tmp_path_factory):
 
 def allocations(callgrind_out):
     """Calls of malloc and its kin in a callgrind output file."""
-    names, callee, total = {}, None, 0
-    with open(callgrind_out) as f:
-        for line in f:
-            if line.startswith(("fn=", "cfn=")):
-                key, _, rest = line.rstrip("\n").partition("=")
-                ident, _, name = rest.partition(" ")
-                if name:
-                    names[ident] = name
-                if key == "cfn":
-                    callee = names.get(ident)
-            elif line.startswith("calls=") and callee in MALLOC_FUNCTIONS:
-                total += int(line[6:].split()[0])
-    return total
+    return callgrind.allocations(callgrind.parse(callgrind_out)[1])
 
 
 class Counted:
