@@ -188,8 +188,10 @@ private final class ParsedArguments {
 /// order of the switch in scanArguments: one table lookup instead of a comparison per option.
 private let invocationOptions = words("""
     -f --config --sidecar --pre-stop --grace --min-stop-window --stop-signal --log-format
-    --prefix --after --signal --repeat --probe --probe-for --format
+    --prefix
     """)
+/// `usher rehearse`'s own options, in the order of the switch in takeRehearsalOption.
+private let rehearsalOptions = words("--after --signal --repeat --probe --probe-for --format")
 
 /// The index of `name` in `names`, compared byte by byte.
 @inline(never)
@@ -228,9 +230,12 @@ private func scanArguments(_ arguments: [String], into a: ParsedArguments) throw
             guard i < arguments.count else { throw UsageError(name + " needs a value") }
             return arguments[i]
         }
-        var option = index(of: name, in: invocationOptions) ?? -1
-        if option >= 9 && a.rehearsal == nil { option = -1 }  // the rehearsal's own options
-        switch option {
+        if a.rehearsal != nil, let option = index(of: name, in: rehearsalOptions) {
+            try takeRehearsalOption(option, try value(), into: a)
+            i += 1
+            continue
+        }
+        switch index(of: name, in: invocationOptions) ?? -1 {
         case 0, 1:
             a.configFlag = try value()
         case 2:
@@ -248,8 +253,6 @@ private func scanArguments(_ arguments: [String], into a: ParsedArguments) throw
         case 8:
             if inline != nil { throw UsageError("--prefix takes no value") }
             a.prefixFlag = true
-        case 9...14:
-            try takeRehearsalOption(option, try value(), into: a)
         default:
             if try !a.operatorFlags.take(name, inline: inline, value: value) {
                 throw UsageError("unknown option '\(name)' (see usher --help)")
@@ -260,13 +263,13 @@ private func scanArguments(_ arguments: [String], into a: ParsedArguments) throw
     return nil
 }
 
-/// One of `usher rehearse`'s own options (`option` as in invocationOptions), with its value.
+/// One of `usher rehearse`'s own options (`option` as in rehearsalOptions), with its value.
 @inline(never)
 private func takeRehearsalOption(_ option: Int, _ text: String, into a: ParsedArguments) throws(UsageError) {
     switch option {
-    case 9:
+    case 0:
         a.rehearsal?.after = try duration(text, what: "--after")
-    case 10:
+    case 1:
         guard let sig = parseSignal(text) else {
             throw UsageError("--signal: unknown signal \"\(text)\" (use a name such as SIGTERM or TERM, or a number)")
         }
@@ -277,20 +280,20 @@ private func takeRehearsalOption(_ option: Int, _ text: String, into a: ParsedAr
             throw UsageError("--signal: \(signalName(sig)) does not ask usher to stop; a rehearsal sends a stop request: SIGTERM, SIGINT or SIGQUIT")
         }
         a.rehearsal?.signal = sig
-    case 11:
+    case 2:
         guard let n = parseCount(text), n >= 1, n <= 1000 else {
             throw UsageError("--repeat: \"\(text)\" is not a number of runs from 1 to 1000")
         }
         a.rehearsal?.repeatCount = n
-    case 12:
+    case 3:
         guard let url = HTTPURL(text) else {
             throw UsageError("--probe: \"\(text)\" is not an http://HOST:PORT/PATH URL with an IPv4 address or localhost as HOST")
         }
         a.rehearsal?.probes.append(url)
         a.rehearsal?.probeTexts.append(text)
-    case 13:
+    case 4:
         a.rehearsal?.probeFor = try duration(text, what: "--probe-for")
-    case 14:
+    case 5:
         if same(text, "text") {
             a.rehearsal?.format = .text
         } else if same(text, "json") {
