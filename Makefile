@@ -56,18 +56,17 @@ USHER_COMMIT ?= $(shell if git rev-parse --git-dir >/dev/null 2>&1; then \
 # and -store-benefit): 401,464 -> 396,488. (Measured and left out: the other -sil-inline-*-benefit
 # settings, which change nothing or add up to 5 kB; -sil-inline-trivial-function-threshold=0,
 # +408; -disable-stack-protector, -536, and -z norelro, -208, which would trade hardening for it.)
-# Frame pointers on x86_64 too (arm64 keeps them already, at the same size): without the unwind
-# tables (release.ld) they are what a profiler or debugger walks the stack by, and the x86_64
-# binary is 2 kB smaller with them, since LLVM's x86 outliner may not move code that addresses
-# the stack through %rsp, but may when locals are reached through %rbp (674 outlined functions
-# become 791). Without LLVM's MergeFunctions pass, whose thunks ICF and the outliner then do
-# better without: 1 kB less on each machine. (Measured and left out, 0.2 to 2 kB each: lld's
-# LTO with -disable-block-placement, -split-spill-mode=size, -min-jump-table-entries=6,
-# -enable-misched=false; -machine-outliner-reruns, --lto-O1/O3: nothing or more.)
+# Without LLVM's MergeFunctions pass, whose thunks ICF and the outliner do better without: 1 kB
+# less on each machine. (Measured and left out: frame pointers on x86_64, -Xcc
+# -fno-omit-frame-pointer, 2 kB smaller, as LLVM's x86 outliner may move code that reaches locals
+# through %rbp but not through %rsp, but 13 more instructions per forwarded signal (90 -> 103,
+# callgrind), one push, move and pop per call on the path; and lld's LTO with
+# -disable-block-placement, -split-spill-mode=size, -min-jump-table-entries=6 or
+# -enable-misched=false, 0.2 to 2 kB each; -machine-outliner-reruns, --lto-O1/O3: no less.)
 SIZE_FLAGS := -Xllvm -sil-inline-removed-call-benefit=0 -Xfrontend -enable-lexical-lifetimes=false \
   -Xllvm -sil-inline-ref-count-benefit=0 -Xllvm -force-attribute=swift_retain:noinline \
   -Xllvm -sil-inline-removed-load-benefit=0 -Xllvm -sil-inline-removed-store-benefit=0 \
-  -Xcc -fno-omit-frame-pointer -Xfrontend -disable-llvm-merge-functions-pass
+  -Xfrontend -disable-llvm-merge-functions-pass
 musl_includes = -isystem $(shell $(CLANG) -print-resource-dir)/include -isystem /usr/include/$(1)-linux-musl \
   -isystem $(MUSL)/$(1)/include
 swift_flags = -target $(swift_triple.$(1)) -enable-experimental-feature Embedded -wmo -Osize -lto=llvm-full \
