@@ -242,6 +242,7 @@ int cusher_spawn_add_tcsetpgrp(posix_spawn_file_actions_t *actions, int fd) {
     return posix_spawn_file_actions_addtcsetpgrp_np(actions, fd);
 }
 int cusher_spawn_needs_vfork(void) { return 0; }
+short cusher_spawn_setsid_flag(void) { return POSIX_SPAWN_SETSID; }
 #else
 // musl: never called (cusher_spawn_needs_vfork sends every child through cusher_spawn_as).
 int cusher_spawn_add_tcsetpgrp(posix_spawn_file_actions_t *actions, int fd) {
@@ -250,6 +251,7 @@ int cusher_spawn_add_tcsetpgrp(posix_spawn_file_actions_t *actions, int fd) {
     return ENOSYS;
 }
 int cusher_spawn_needs_vfork(void) { return 1; }
+short cusher_spawn_setsid_flag(void) { return 0; }
 #endif
 
 int cusher_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
@@ -343,8 +345,8 @@ int cusher_epoll_wait(int epfd, uint64_t *tokens, int max, int timeout_ms) {
 }
 
 int cusher_spawn_as(const char *file, char *const argv[], char *const envp[], const char *dir,
-                    long long uid, long long gid, int no_new_privs, int foreground, int out_fd,
-                    int err_fd, pid_t *pid, int *step) {
+                    long long uid, long long gid, int no_new_privs, int foreground, int new_session,
+                    int out_fd, int err_fd, pid_t *pid, int *step) {
     // vfork: the child borrows usher's memory until it execs, as glibc's posix_spawn does, so it
     // reports a failure by writing these two variables, and the parent reads them once the
     // child has exec'd or exited. The child only makes system calls, and the identity changes are
@@ -359,7 +361,8 @@ int cusher_spawn_as(const char *file, char *const argv[], char *const envp[], co
         // unblocked, and only its inherited SIG_IGN keeps it from stopping this child (glibc's
         // posix_spawn blocks every signal in its child; this path takes the terminal on musl).
         // Dispositions are the child's own (vfork does not share the signal handler table).
-        setpgid(0, 0);
+        if (new_session) setsid();
+        else setpgid(0, 0);
         if (foreground) tcsetpgrp(0, getpid());
         // The raw system call: libc's sigaction refuses its own internal signals (glibc 32-33,
         // musl 32-34), and one that usher's parent left ignored must not stay ignored in the

@@ -160,6 +160,11 @@ struct Performer {
     let poller: Poller
     let isInit: Bool
     let foreground: Bool
+    /// Every process, hook and exec probe leads a session of its own, as the container runtime
+    /// starts each container's process and each `exec` (runc's nsexec calls setsid), when usher has
+    /// no controlling terminal to share. With one (an interactive run, `docker run -t`), they stay
+    /// in usher's session: the main container can then take the terminal, and any child may use it.
+    let sessionPerChild: Bool
     /// The pid of each process the supervisor started, by plan index, from its spawn until the
     /// moment it is reaped (the handler runner keeps its commands' pids the same way). A pid is
     /// forgotten as it is reaped, before anything else runs, and only this thread reaps: so an
@@ -205,6 +210,7 @@ struct Performer {
         isInit = getpid() == 1
         if !isInit { becomeSubreaper() }
         foreground = ownsForegroundTerminal()
+        sessionPerChild = !foreground && !hasControllingTerminal()
     }
 
     /// Forgets everything of a run, for the next one (a rehearsal's).
@@ -282,6 +288,7 @@ struct Performer {
             var launch: Launch?
             if case .exec(let argv) = handler {
                 launch = Launch(process, argv: argv)
+                launch?.newSession = sessionPerChild
                 if let env = containerEnv[i] { launch?.env = env }  // its hooks and probes see what it saw
                 if case .hook = use {
                     // A hook's output is its container's (labelled with its name under --prefix).
@@ -341,6 +348,7 @@ struct Performer {
     /// its container's name: it runs inside that container).
     private mutating func start(_ launch: Launch, for i: Int, name: String) -> Result<Int32, SpawnFailure> {
         var launch = launch
+        launch.newSession = sessionPerChild
         var pipes: (Int32, Int32)?
         if options.prefix {
             do {

@@ -1,18 +1,39 @@
 """Fixtures for running dist/usher for real: as PID 1 of a new pid namespace (unshare), or
 directly (then usher is a child subreaper), with the `actor` helper playing app and sidecars."""
+import fcntl
 import os
 import re
 import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
+import termios
 import time
 
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 USHER = os.environ.get("USHER_BIN", os.path.join(HERE, "../../dist/usher"))
+
+
+def controlling_terminal(slave):
+    """A preexec_fn: the child leads a new session whose controlling terminal is the pty `slave`
+    (as a login shell's session is), whatever its stdin is."""
+    def setup():
+        os.setsid()
+        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+    return setup
+
+
+def with_controlling_terminal(slave_fd):
+    """Usher(wrap=...) words that do the same inside the pid namespace, then exec usher: usher is
+    PID 1, leads its session and its group there, and has the pty as its controlling terminal.
+    Pass pass_fds=(slave_fd,) too."""
+    script = ("import fcntl, os, sys, termios; os.setsid(); fcntl.ioctl(int(sys.argv[1]), termios.TIOCSCTTY, 0); "
+              "os.execv(sys.argv[2], sys.argv[2:])")
+    return [sys.executable, "-c", script, str(slave_fd)]
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z usher: ")
 
 # --- usher under emulation (make integration-arm64) --------------------------------------------

@@ -2,14 +2,16 @@
 stop signal and the deadline's SIGKILL to each child's process group; a child that moved to
 another group of the session (setpgid into usher's group, or into a sidecar's) is in none of
 them. It must still get its stop signal, and SIGKILL at the deadline: the deadline reaches every
-tracked process, in its group or not, and usher exits near it."""
+tracked process, in its group or not, and usher exits near it. A child can only do that when
+usher's session has a controlling terminal, so each run here has one: without, every child leads
+a session of its own and cannot change groups (test_sessions.py)."""
 import os
 import signal
 import subprocess
 
 import pytest
 
-from conftest import ms
+from conftest import controlling_terminal, ms, with_controlling_terminal
 from helpers.reliability import alive, below, wait_until
 
 MODES = pytest.mark.parametrize("pid1", [True, False], ids=["pid1", "subreaper"])
@@ -19,17 +21,28 @@ MODES = pytest.mark.parametrize("pid1", [True, False], ids=["pid1", "subreaper"]
 @pytest.mark.parametrize("into", ["usher", "sidecar"])
 def test_a_main_that_left_its_group_still_gets_its_stop_signal_and_the_deadline(usher, act, into, pid1):
     """The main catches SIGTERM (and goes on running) and moves into another process group of
-    the session: usher's own ("usher"; as PID 1 usher is run through setsid, so that its group
-    is visible in its namespace) or the sidecar's ("sidecar"). SIGTERM to usher: the main gets
+    the session: usher's own ("usher"; as PID 1 usher is made a session leader inside its
+    namespace, so that its group is visible there) or the sidecar's ("sidecar"). SIGTERM to usher: the main gets
     its stop signal at once, the sidecar none before the main is gone or the stop window (300 ms
     before the deadline, --min-stop-window: the default 2 s would leave no turn to wait for),
     and at the 2 s deadline the main is killed and usher exits (137). Today both signals go to the main's old group,
     now empty: the main gets neither, the log says SIGKILL all the same, and usher waits for
     ever ("usher"), or the main dies only with the sidecar's group at the deadline without
     ever getting its stop signal ("sidecar")."""
+    master, slave = os.openpty()
+    terminal = ({"wrap": with_controlling_terminal(slave), "pass_fds": (slave,)} if pid1 and into == "usher"
+                else {"preexec_fn": controlling_terminal(slave)})
+    try:
+        _leaver_gets_its_stop_signal_and_the_deadline(usher, act, into, pid1, terminal)
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def _leaver_gets_its_stop_signal_and_the_deadline(usher, act, into, pid1, terminal):
     u = usher(["--grace", "2s", "--min-stop-window", "300ms", "--sidecar", "side=" + act.line("side"),
                "--", *act("main", "--catch", "TERM", "--join-group-of", "usher" if into == "usher" else "side")],
-              pid1=pid1, wrap=["setsid"] if into == "usher" else ())
+              pid1=pid1, **terminal)
     u.wait_started("side", "main")
     u.wait_for(lambda: u.find("main", "joined") or u.find("main", "join-failed"), what="the main to change groups")
     main_pid = u.first("main", "start")[4]

@@ -1,23 +1,14 @@
 """With a terminal on stdin that usher has in the foreground (docker run -it), the main process
 gets the terminal's foreground process group, so Ctrl-C reaches the app; usher in the background
 of a terminal leaves it alone; without a terminal nothing is handed over."""
-import fcntl
 import os
 import signal
 import subprocess
 import sys
-import termios
 
 import pytest
 
-from conftest import USHER
-
-
-def _controlling_terminal(slave):
-    def setup():
-        os.setsid()
-        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
-    return setup
+from conftest import USHER, controlling_terminal
 
 
 @pytest.mark.parametrize("pid1", [False, True], ids=["direct", "pid1"])
@@ -25,12 +16,14 @@ def test_main_process_gets_the_terminal_and_ctrl_c(usher, act, pid1):
     master, slave = os.openpty()
     try:
         u = usher(["--sidecar", "side=" + act.line("side", "--report"), "--", *act("main", "--report")],
-                  pid1=pid1, stdin=slave, preexec_fn=_controlling_terminal(slave))
+                  pid1=pid1, stdin=slave, preexec_fn=controlling_terminal(slave))
         u.wait_started("side", "main")
         main_pgid = u.first("main", "pgid")[2]
         assert main_pgid == str(u.first("main", "start")[4])
         assert u.first("main", "tty_fg")[2] == main_pgid, "the main process should own the terminal"
         assert u.first("side", "pgid")[2] != main_pgid
+        # With a terminal, every child stays in usher's session (test_sessions.py has the rest).
+        assert u.first("main", "sid")[2] == u.first("side", "sid")[2] == ("0" if pid1 else str(u.pid))
         os.write(master, b"\x03")  # Ctrl-C: SIGINT to the foreground group, the main process
         assert u.wait() == 128 + signal.SIGINT
         assert [e[2] for e in u.find("main", "signal")] == [str(int(signal.SIGINT))]

@@ -14,6 +14,8 @@ struct Launch {
     var noNewPrivileges = false
     /// Take the terminal on stdin as its foreground process group.
     var foreground = false
+    /// Lead a session of its own, not only a process group (see `Performer.sessionPerChild`).
+    var newSession = false
     /// Its stdout and stderr, instead of usher's own.
     var output: (Int32, Int32)?
 
@@ -42,7 +44,7 @@ struct Launch {
 
 /// Starts a child: an empty signal mask and default dispositions (usher blocks and ignores
 /// signals, and children must not inherit that), its own process group (so a stop signal to the
-/// group reaches a shell's children too), and usher's environment with the process's own laid
+/// group reaches a shell's children too; with `newSession`, its own session too), and usher's environment with the process's own laid
 /// over it. With `foreground`, the child also takes the terminal on stdin as its foreground
 /// process group, in the child before exec, so `docker run -it` and Ctrl-C reach the app as with
 /// tini; the child runs with all signals blocked until exec, so that tcsetpgrp from a background
@@ -90,7 +92,7 @@ func spawn(_ launch: Launch) -> Result<Int32, SpawnFailure> {
         let rc = cusher_spawn_as(
             cArgs[0]!, &cArgs, envp, dir, launch.user.map { Int64($0) } ?? -1,
             launch.group.map { Int64($0) } ?? -1, launch.noNewPrivileges ? 1 : 0, launch.foreground ? 1 : 0,
-            launch.output?.0 ?? -1, launch.output?.1 ?? -1, &pid, &step)
+            launch.newSession ? 1 : 0, launch.output?.0 ?? -1, launch.output?.1 ?? -1, &pid, &step)
         if rc == 0 { return .success(pid) }
         switch step {
         case 0, 5: return .failure(execFailure(launch.shownCommand, rc))  // 5: vfork (EAGAIN, ENOMEM)
@@ -112,8 +114,10 @@ func spawn(_ launch: Launch) -> Result<Int32, SpawnFailure> {
     var all = sigset_t()
     cusher_sigset_every_signal(&all)
     posix_spawnattr_setsigdefault(&attr, &all)
+    // A new session makes a new group too (and setpgid after setsid would fail).
+    let group = launch.newSession ? cusher_spawn_setsid_flag() : Int16(POSIX_SPAWN_SETPGROUP)
     posix_spawnattr_setpgroup(&attr, 0)
-    posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+    posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) | group)
 
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
@@ -180,6 +184,14 @@ func ownsForegroundTerminal() -> Bool {
     guard isatty(0) == 1 else { return false }
     let fg = tcgetpgrp(0)
     return fg >= 0 && fg == getpgrp()
+}
+
+/// True when usher has a controlling terminal (`/dev/tty` opens only then): an interactive run,
+/// or a container started with a terminal (`docker run -t`).
+func hasControllingTerminal() -> Bool {
+    let fd = cusher_open_read("/dev/tty")
+    if fd >= 0 { close(fd) }
+    return fd >= 0
 }
 
 /// Writes `value` to /proc/PID/oom_score_adj of a child usher just started (a vfork'd child has

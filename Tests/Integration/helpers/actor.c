@@ -15,8 +15,9 @@
 //   --orphans N: double-fork N grandchildren that outlive their parent (reparented to usher),
 //   log their new ppid, and all exit together --orphan-ms (default 200) after the first was made.
 //   --tag WORD: ignored (a test's marker on the command line, e.g. a fake secret).
-//   --report: log pgid, blocked and ignored signal masks (as inherited), $ACTOR_ENV, ppid and
-//   the terminal's foreground process group, before installing any handler.
+//   --report: log pgid, blocked and ignored signal masks (as inherited), $ACTOR_ENV, ppid,
+//   the terminal's foreground process group and the session id (sid), before installing any
+//   handler.
 //   --catch SIG: log SIG and go on running, even for TERM, INT and QUIT (a process that
 //   ignores its stop signal but shows that it got it).
 //   --out-lines N / --err-lines N: a thread writes N lines "NAME out 000001" (or "err") to
@@ -287,6 +288,7 @@ int main(int argc, char **argv) {
         log_event("env", env && *env ? env : "-");
         snprintf(buf, sizeof buf, "%d", (int)getppid()); log_event("ppid", buf);
         snprintf(buf, sizeof buf, "%d", (int)tcgetpgrp(0)); log_event("tty_fg", buf);
+        snprintf(buf, sizeof buf, "%d", (int)getsid(0)); log_event("sid", buf);
     }
 
     if (pipe2(pipe_fds, O_CLOEXEC) != 0) return 70;
