@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import platform
+import random
 import select
 import shutil
 import signal
@@ -48,7 +49,7 @@ COUNTS = {
     "memory_runs": (5, 1),
     "startup_rounds": (200, 20),
     "signals": (5000, 300),
-    "signal_rounds": (10, 3),      # fresh supervisors per round: the first signal is one per round
+    "signal_rounds": (20, 3),      # fresh supervisors per round: the first signal is one per round
     "callgrind_signals": (1000, 110),
     "alloc_signals": (10000, 1000),
     "alloc_orphans": (1000, 200),
@@ -415,11 +416,20 @@ def measure_signals(sups, cfg):
     count = cfg["signals"] // rounds
     samples = [[] for _ in sups]
     firsts = [[] for _ in sups]
+    shuffler = random.Random(15)
     for round_ in range(rounds):  # fresh supervisors each round: each round has a first signal
-        # The order rotates from round to round: the first signal of a round is also the
-        # probe's own first kill and poll, slower for that alone (measured: whichever
-        # supervisor came first had the slowest first signal), so each takes that place in turn.
-        order = [(round_ + k) % len(sups) for k in range(len(sups))]
+        # The first place goes round from round to round: the first signal of a round is also
+        # the probe's own first kill and poll, slower for that alone (measured: whichever
+        # supervisor came first had the slowest first signal), so each takes it in turn. The
+        # rest follow in a new order each round (seeded, so a run can be repeated): a plain
+        # rotation kept each supervisor behind the same one in every round, and that neighbour
+        # decided the ranking (measured, six supervisors, three runs of each order: dumb-init
+        # behind tini had the lowest p50 in all six; behind catatonit it was 5 to 7 us slower
+        # than usher in all three).
+        first = round_ % len(sups)
+        rest = [k for k in range(len(sups)) if k != first]
+        shuffler.shuffle(rest)
+        order = [first] + rest
         with tempfile.TemporaryDirectory(prefix="usher-bench-") as tmp, ExitStack() as stack:
             targets = []
             for s in (sups[i] for i in order):
@@ -1339,8 +1349,8 @@ def render_markdown(r):
             "against glibc instead: the usher/usher-glibc column is what musl costs or saves.",
             "- Signal forwarding: SIGUSR1 sent from the parent namespace to the supervisor; dumb-init "
             "forwards it to the child's process group, the others to the child. The supervisors run "
-            "side by side, taking turns signal by signal, in rounds of fresh supervisors (the order "
-            "rotating from round to round); the first signal of each round is also shown alone (median "
+            "side by side, taking turns signal by signal, in rounds of fresh supervisors (each first "
+            "in turn, the others in a new seeded order each round, so that none is always behind the same one); the first signal of each round is also shown alone (median "
             "over rounds): it may fault in pages.",
             "- Reaping: orphans double-forked by the main child, reparented to PID 1, released together "
             "through one pipe; done when PID 1's children list (zombies included) is the main child "
