@@ -1350,8 +1350,9 @@ def render_markdown(r):
             "- Signal forwarding: SIGUSR1 sent from the parent namespace to the supervisor; dumb-init "
             "forwards it to the child's process group, the others to the child. The supervisors run "
             "side by side, taking turns signal by signal, in rounds of fresh supervisors (each first "
-            "in turn, the others in a new seeded order each round, so that none is always behind the same one); the first signal of each round is also shown alone (median "
-            "over rounds): it may fault in pages.",
+            "in turn, the others in a new seeded order each round, so that none is always behind the "
+            "same one); the first signal of each round is also shown alone (median over rounds): it "
+            "may fault in pages.",
             "- Reaping: orphans double-forked by the main child, reparented to PID 1, released together "
             "through one pipe; done when PID 1's children list (zombies included) is the main child "
             "alone; polled every ~0.2 ms. No zombie was left in any run (checked).",

@@ -34,6 +34,8 @@ def with_controlling_terminal(slave_fd):
     script = ("import fcntl, os, sys, termios; os.setsid(); fcntl.ioctl(int(sys.argv[1]), termios.TIOCSCTTY, 0); "
               "os.execv(sys.argv[2], sys.argv[2:])")
     return [sys.executable, "-c", script, str(slave_fd)]
+
+
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z usher: ")
 
 # --- usher under emulation (make integration-arm64) --------------------------------------------

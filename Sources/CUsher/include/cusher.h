@@ -108,9 +108,9 @@ short cusher_spawn_setsid_flag(void);
 // Starts `file` (searched in PATH as execvp does) like usher's posix_spawn path: default signal
 // dispositions, an empty mask, its own process group (with new_session, as the leader of a
 // session of its own too), the terminal's foreground if asked, stdout and stderr replaced when
-// out_fd/err_fd >= 0; and additionally changes to `dir` (NULL: stay)
-// drops to `gid` and `uid` (-1: keep) with no supplementary groups, and with no_new_privs set
-// keeps it from gaining privileges by exec. posix_spawn can do none of these, so this vforks.
+// out_fd/err_fd >= 0; and additionally changes to `dir` (NULL: stay), drops to `gid` and `uid`
+// (-1: keep) with no supplementary groups, and with no_new_privs set keeps it from gaining
+// privileges by exec. posix_spawn can do none of these, so this vforks.
 // Returns 0 with *pid set, or the errno of the step that failed, which *step names: 0 exec,
 // 1 chdir, 2 setgroups, 3 setgid, 4 setuid, 5 vfork, 6 no_new_privs.
 int cusher_spawn_as(const char *file, char *const argv[], char *const envp[], const char *dir,
