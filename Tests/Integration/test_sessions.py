@@ -76,8 +76,8 @@ def _child_state(pid):
 def test_a_forwarded_sigtstp_stops_a_default_child_only_in_ushers_session(usher, terminal):
     """The trade-off the README states: a main that leaves SIGTSTP at its default (sleep) is
     stopped by the forwarded signal when it shares usher's session (a terminal), and not when it
-    leads its own (the kernel drops a default stop signal to an orphaned process group), as in
-    a pod; SIGSTOP still stops it."""
+    leads its own (the kernel drops a default stop signal to an orphaned process group); SIGSTOP
+    still stops it."""
     master, slave = os.openpty()
     try:
         u = usher(["--", "sleep", "30"], pid1=False, **({"preexec_fn": controlling_terminal(slave)} if terminal else {}))
