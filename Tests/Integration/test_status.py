@@ -67,7 +67,11 @@ def test_usher_status_follows_readiness_restarts_and_the_shutdown(usher, act, tm
     os.mkdir(tmp_path / "state")
     u = usher(["--status-file", path, "-f", ready_pod(tmp_path, act, flag)], pid1=pid1)
     u.wait_started("proxy", "web")
-    u.wait_for(lambda: os.path.exists(path), what="the status file")
+    # An actor logs its start as soon as it runs, which can be before usher has written the
+    # status file again after starting it: wait for the file to show both pids.
+    u.wait_for(lambda: os.path.exists(path) and all(by_name(status_json(u, path)[1])[n]["pid"] is not None
+                                                    for n in ("proxy", "web")),
+               what="the status file to show proxy and web started")
     # Started, not ready: 1, and every container is listed.
     code, doc = status_json(u, path)
     assert code == 1 and doc["ready"] is False, doc
