@@ -45,10 +45,10 @@ struct Launch {
 /// Starts a child: an empty signal mask and default dispositions (usher blocks and ignores
 /// signals, and children must not inherit that), its own process group (so a stop signal to the
 /// group reaches a shell's children too; with `newSession`, its own session too), and usher's
-/// environment with the process's own laid over it. With `foreground`, the child also takes the terminal on stdin as its foreground
-/// process group, in the child before exec, so `docker run -it` and Ctrl-C reach the app as with
-/// tini; the child runs with all signals blocked until exec, so that tcsetpgrp from a background
-/// group cannot be stopped by SIGTTOU.
+/// environment with the process's own laid over it. With `foreground`, the child also takes the
+/// terminal on stdin as its foreground process group, in the child before exec, so `docker run
+/// -it` and Ctrl-C reach the app as with tini; the child runs with all signals blocked until
+/// exec, so that tcsetpgrp from a background group cannot be stopped by SIGTTOU.
 /// posix_spawn does all that with one clone that shares usher's memory, so it is the path for
 /// every child that does not need a working directory of its own or another user; those fork
 /// (see cusher_spawn_as). Either way a child without a working directory starts in the one usher
