@@ -371,6 +371,15 @@ def usher(events_log):
 
 
 @pytest.fixture
+def pty():
+    """A pseudo-terminal, (master, slave) file descriptors, both closed at the test's end."""
+    master, slave = os.openpty()
+    yield master, slave
+    os.close(master)
+    os.close(slave)
+
+
+@pytest.fixture
 def spawn():
     """spawn(argv, **popen): a process started outside the Usher class (with its own stdio or
     launcher); it and everything below it is killed at the test's end."""

@@ -19,7 +19,7 @@ MODES = pytest.mark.parametrize("pid1", [True, False], ids=["pid1", "subreaper"]
 
 @MODES
 @pytest.mark.parametrize("into", ["usher", "sidecar"])
-def test_a_main_that_left_its_group_still_gets_its_stop_signal_and_the_deadline(usher, act, into, pid1):
+def test_a_main_that_left_its_group_still_gets_its_stop_signal_and_the_deadline(usher, act, pty, into, pid1):
     """The main catches SIGTERM (and goes on running) and moves into another process group of
     the session: usher's own ("usher"; as PID 1 usher is made a session leader inside its
     namespace, so that its group is visible there) or the sidecar's ("sidecar"). SIGTERM to usher: the main gets
@@ -29,17 +29,9 @@ def test_a_main_that_left_its_group_still_gets_its_stop_signal_and_the_deadline(
     now empty: the main gets neither, the log says SIGKILL all the same, and usher waits for
     ever ("usher"), or the main dies only with the sidecar's group at the deadline without
     ever getting its stop signal ("sidecar")."""
-    master, slave = os.openpty()
+    _, slave = pty
     terminal = ({"wrap": with_controlling_terminal(slave), "pass_fds": (slave,)} if pid1 and into == "usher"
                 else {"preexec_fn": controlling_terminal(slave)})
-    try:
-        _leaver_gets_its_stop_signal_and_the_deadline(usher, act, into, pid1, terminal)
-    finally:
-        os.close(master)
-        os.close(slave)
-
-
-def _leaver_gets_its_stop_signal_and_the_deadline(usher, act, into, pid1, terminal):
     u = usher(["--grace", "2s", "--min-stop-window", "300ms", "--sidecar", "side=" + act.line("side"),
                "--", *act("main", "--catch", "TERM", "--join-group-of", "usher" if into == "usher" else "side")],
               pid1=pid1, **terminal)

@@ -14,6 +14,7 @@ import pytest
 
 from conftest import controlling_terminal
 from helpers.podfile import container, exec_handler, exec_probe, lifecycle, sidecar, write_pod
+from helpers.reliability import below
 
 MODES = pytest.mark.parametrize("pid1", [True, False], ids=["pid1", "subreaper"])
 
@@ -48,23 +49,19 @@ def test_without_a_terminal_a_process_cannot_leave_its_group(usher, act, pid1):
 
 
 @MODES
-def test_with_a_controlling_terminal_every_process_stays_in_ushers_session(usher, act, pid1):
+def test_with_a_controlling_terminal_every_process_stays_in_ushers_session(usher, act, pty, pid1):
     """usher's session has a terminal (not on its stdin, so nothing is handed over): the main
     and the sidecar are in usher's session (led outside the namespace as PID 1, so 0 there),
     each still in a process group of its own."""
-    master, slave = os.openpty()
-    try:
-        u = usher(["--sidecar", "side=" + act.line("side", "--report"), "--",
-                   *act("main", "--report", "--exit-after", 300)], pid1=pid1, preexec_fn=controlling_terminal(slave))
-        assert u.wait(timeout=20) == 0, u.stderr()
-        usher_session = "0" if pid1 else str(u.pid)
-        for name in ["side", "main"]:
-            sid, pgid = u.first(name, "sid"), u.first(name, "pgid")
-            assert sid[2] == usher_session, f"{name} is in session {sid[2]}, not usher's ({usher_session})"
-            assert pgid[2] == str(pgid[4])
-    finally:
-        os.close(master)
-        os.close(slave)
+    _, slave = pty
+    u = usher(["--sidecar", "side=" + act.line("side", "--report"), "--",
+               *act("main", "--report", "--exit-after", 300)], pid1=pid1, preexec_fn=controlling_terminal(slave))
+    assert u.wait(timeout=20) == 0, u.stderr()
+    usher_session = "0" if pid1 else str(u.pid)
+    for name in ["side", "main"]:
+        sid, pgid = u.first(name, "sid"), u.first(name, "pgid")
+        assert sid[2] == usher_session, f"{name} is in session {sid[2]}, not usher's ({usher_session})"
+        assert pgid[2] == str(pgid[4])
 
 
 def _child_state(pid):
@@ -73,28 +70,23 @@ def _child_state(pid):
 
 
 @pytest.mark.parametrize("terminal", [False, True], ids=["no-terminal", "terminal"])
-def test_a_forwarded_sigtstp_stops_a_default_child_only_in_ushers_session(usher, terminal):
+def test_a_forwarded_sigtstp_stops_a_default_child_only_in_ushers_session(usher, pty, terminal):
     """The trade-off the README states: a main that leaves SIGTSTP at its default (sleep) is
     stopped by the forwarded signal when it shares usher's session (a terminal), and not when it
     leads its own (the kernel drops a default stop signal to an orphaned process group); SIGSTOP
     still stops it."""
-    master, slave = os.openpty()
-    try:
-        u = usher(["--", "sleep", "30"], pid1=False, **({"preexec_fn": controlling_terminal(slave)} if terminal else {}))
-        children = f"/proc/{u.pid}/task/{u.pid}/children"
-        u.wait_for(lambda: open(children).read().split() and
-                   open(f"/proc/{open(children).read().split()[0]}/comm").read().strip() == "sleep",
-                   what="sleep to be started")
-        child = int(open(children).read().split()[0])
-        os.kill(u.pid, signal.SIGTSTP)
-        if terminal:
-            u.wait_for(lambda: _child_state(child) == "T", timeout=5, what="the child to stop")
-        else:
-            time.sleep(0.5)
-            assert _child_state(child) == "S", "a forwarded SIGTSTP stopped a child in a session of its own"
-            os.kill(child, signal.SIGSTOP)
-            u.wait_for(lambda: _child_state(child) == "T", timeout=5, what="SIGSTOP to stop the child")
-        os.kill(child, signal.SIGCONT)
-    finally:
-        os.close(master)
-        os.close(slave)
+    _, slave = pty
+    u = usher(["--", "sleep", "30"], pid1=False, **({"preexec_fn": controlling_terminal(slave)} if terminal else {}))
+    # Until it execs, the vfork'd child is named usher with usher's command line: wait for sleep.
+    u.wait_for(lambda: any(open(f"/proc/{p}/comm").read().strip() == "sleep" for p in below(u.pid, "sleep")),
+               what="sleep to be started")
+    child = below(u.pid, "sleep")[0]
+    os.kill(u.pid, signal.SIGTSTP)
+    if terminal:
+        u.wait_for(lambda: _child_state(child) == "T", timeout=5, what="the child to stop")
+    else:
+        time.sleep(0.5)
+        assert _child_state(child) == "S", "a forwarded SIGTSTP stopped a child in a session of its own"
+        os.kill(child, signal.SIGSTOP)
+        u.wait_for(lambda: _child_state(child) == "T", timeout=5, what="SIGSTOP to stop the child")
+    os.kill(child, signal.SIGCONT)

@@ -11,17 +11,10 @@ import time
 
 import pytest
 
-from conftest import ms
+from conftest import controlling_terminal, ms
 from helpers.reliability import wait_until
 
 MODES = pytest.mark.parametrize("pid1", [True, False], ids=["pid1", "subreaper"])
-
-
-def _controlling_terminal(slave):
-    def setup():
-        os.setsid()
-        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
-    return setup
 
 
 def takes_output(slave):
@@ -71,14 +64,14 @@ def read_all(master):
 
 @MODES
 @pytest.mark.parametrize("how", ["unread", "xoff"])
-def test_a_terminal_that_takes_no_output_holds_up_neither_the_stop_nor_the_deadline(usher, act, how, pid1):
+def test_a_terminal_that_takes_no_output_holds_up_neither_the_stop_nor_the_deadline(usher, act, pty, how, pid1):
     """usher's stderr is a pty: its buffer filled and nobody reading the master ("unread"), or
     output stopped by Ctrl-S with IXON on ("xoff"). The main catches SIGTERM and goes on
     running. SIGTERM to usher still reaches the main at once, the deadline's SIGKILL comes on
     time (--grace 2s), and usher exits near the deadline (status 137). Log lines may be dropped
     meanwhile. Today the log falls back to blocking writes on a terminal (RWF_NOWAIT is not
     supported there) and usher waits in write() until the terminal is read or gets Ctrl-Q."""
-    master, slave = os.openpty()
+    master, slave = pty
     attrs = termios.tcgetattr(slave)
     attrs[0] |= termios.IXON
     termios.tcsetattr(slave, termios.TCSANOW, attrs)
@@ -116,14 +109,12 @@ def test_a_terminal_that_takes_no_output_holds_up_neither_the_stop_nor_the_deadl
     finally:
         os.write(master, b"\x11")  # Ctrl-Q: let anything still writing finish
         read_all(master)
-        os.close(master)
-        os.close(slave)
 
 
 # --- item 6: three Ctrl-C after the first one ended the foreground main ------------------------
 
 @MODES
-def test_three_ctrl_c_force_the_stop_after_the_first_ended_the_main(usher, act, pid1):
+def test_three_ctrl_c_force_the_stop_after_the_first_ended_the_main(usher, act, pty, pid1):
     """usher at a terminal, in its foreground; the main gets the terminal and exits on SIGINT;
     a sidecar ignores SIGTERM; --grace 30s. The first Ctrl-C ends the main (status 130) and the
     sidecar gets its SIGTERM, which it ignores. Then the terminal's foreground must be taken
@@ -131,32 +122,28 @@ def test_three_ctrl_c_force_the_stop_after_the_first_ended_the_main(usher, act, 
     nothing, the third kills everything at once and usher exits within a few seconds, not 30.
     Today the foreground stays with the main's empty group: the two Ctrl-C reach nobody and
     usher sits out the whole grace period."""
-    master, slave = os.openpty()
+    master, slave = pty
+    u = usher(["--grace", "30s", "--sidecar", "side=" + act.line("side", "--ignore", "TERM"),
+               "--", *act("main", "--report")],
+              pid1=pid1, stdin=slave, preexec_fn=controlling_terminal(slave))
+    u.wait_started("side", "main")
+    u.wait_for(lambda: u.find("main", "tty_fg"), what="the main's report")
+    assert u.first("main", "tty_fg")[2] == u.first("main", "pgid")[2], "the main should own the terminal"
+    side = u.first("side", "start")[4]
+    os.write(master, b"\x03")  # Ctrl-C 1: SIGINT to the foreground group, the main
+    u.wait_for(lambda: u.find("main", "exit"), what="the main to exit on the first Ctrl-C")
+    u.wait_for(lambda: f"side[{side}] stopping with SIGTERM" in u.log_texts(), what="the sidecar's stop signal")
+    time.sleep(0.3)
+    os.write(master, b"\x03")  # Ctrl-C 2
+    time.sleep(0.5)
+    assert u.running(), "a second Ctrl-C must not end the shutdown"
+    sent = time.monotonic_ns()
+    os.write(master, b"\x03")  # Ctrl-C 3: kill everything now
     try:
-        u = usher(["--grace", "30s", "--sidecar", "side=" + act.line("side", "--ignore", "TERM"),
-                   "--", *act("main", "--report")],
-                  pid1=pid1, stdin=slave, preexec_fn=_controlling_terminal(slave))
-        u.wait_started("side", "main")
-        u.wait_for(lambda: u.find("main", "tty_fg"), what="the main's report")
-        assert u.first("main", "tty_fg")[2] == u.first("main", "pgid")[2], "the main should own the terminal"
-        side = u.first("side", "start")[4]
-        os.write(master, b"\x03")  # Ctrl-C 1: SIGINT to the foreground group, the main
-        u.wait_for(lambda: u.find("main", "exit"), what="the main to exit on the first Ctrl-C")
-        u.wait_for(lambda: f"side[{side}] stopping with SIGTERM" in u.log_texts(), what="the sidecar's stop signal")
-        time.sleep(0.3)
-        os.write(master, b"\x03")  # Ctrl-C 2
-        time.sleep(0.5)
-        assert u.running(), "a second Ctrl-C must not end the shutdown"
-        sent = time.monotonic_ns()
-        os.write(master, b"\x03")  # Ctrl-C 3: kill everything now
-        try:
-            code = u.wait(timeout=6)
-        except subprocess.TimeoutExpired:
-            raise AssertionError("usher still running 6 s after the third Ctrl-C (--grace 30s); log:\n"
-                                 + "\n".join(u.log_texts())) from None
-        assert ms(u.ended_at - sent) < 3000, f"usher exited {ms(u.ended_at - sent):.0f} ms after the third Ctrl-C"
-        assert code == 128 + signal.SIGINT, f"status {code}: the main's status is usher's"
-        assert u.first("main", "exit")[2] == "130"
-    finally:
-        os.close(master)
-        os.close(slave)
+        code = u.wait(timeout=6)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("usher still running 6 s after the third Ctrl-C (--grace 30s); log:\n"
+                             + "\n".join(u.log_texts())) from None
+    assert ms(u.ended_at - sent) < 3000, f"usher exited {ms(u.ended_at - sent):.0f} ms after the third Ctrl-C"
+    assert code == 128 + signal.SIGINT, f"status {code}: the main's status is usher's"
+    assert u.first("main", "exit")[2] == "130"
