@@ -19,8 +19,9 @@ def test_podman_init_runs_the_command_under_usher_as_pid_1(ctr):
     assert c.first("main", "ppid")[2] == "1", "the command should be a child of the init, PID 1"
     cmdline = c.exec("/bin/busybox", "cat", "/proc/1/cmdline").stdout.split("\0")
     assert cmdline[1:4] == ["--", "/actor", "main"], f"podman should run `<init> -- CMD...`: {cmdline}"
-    assert any(l.startswith("actor[") and l.endswith("] started") for l in c.usher_lines()), \
-        f"usher's lifecycle log is missing: the init is not usher\n{c.logs()}"
+    # usher logs the start once spawn has returned, which can be after the child's first line.
+    c.wait_for(lambda: any(l.startswith("actor[") and l.endswith("] started") for l in c.usher_lines()),
+               what="usher's lifecycle log (without it, the init is not usher)")
     c.stop()
     assert c.exit_code() == 143
     lines = c.usher_lines()
