@@ -231,6 +231,13 @@ class Usher:
     def wait_started(self, *names, timeout=10):
         self.wait_for(lambda: all(self.find(n, "start") for n in names), timeout, f"{names} to start")
 
+    def logged_starts(self, count, timeout=10):
+        """usher's `name[pid] started` lines, once there are count of them: usher logs a start once
+        spawn has returned, which can be after the child has logged its own."""
+        starts = lambda: [t for t in self.log_texts() if t.endswith(" started")]  # noqa: E731
+        self.wait_for(lambda: len(starts()) >= count, timeout, f"usher to log {count} starts")
+        return starts()
+
     # --- talking to usher ----------------------------------------------------------------------
     def signal(self, sig):
         """Sends sig to usher; returns the monotonic time just before sending."""

@@ -23,10 +23,8 @@ def test_start_order_and_what_each_child_inherits(usher, act):
     # logs each start as it spawns. (The children then race to their first line of output.)
     pids = [u.first(n, "start")[4] for n in ("a", "b", "main")]
     assert pids == [2, 3, 4], pids
-    # usher logs a start once spawn has returned, which can be after the child's first line.
-    started = lambda: [t for t in u.log_texts() if t.endswith(" started")]  # noqa: E731
-    u.wait_for(lambda: len(started()) >= 3, what="usher to log three starts")
-    assert started() == ["a[2] started", "b[3] started", "actor[4] started"], started()
+    started = u.logged_starts(3)
+    assert started == ["a[2] started", "b[3] started", "actor[4] started"], started
     for name in ("a", "b", "main"):
         pid = u.first(name, "start")[4]
         assert u.first(name, "pgid")[2] == str(pid), f"{name} leads its own process group"

@@ -260,6 +260,7 @@ def test_a_gated_sidecar_that_exits_before_its_startup_probe_passes(usher, act, 
                     containers=[container("web", act("web"))])
     u = usher(["-f", pod])
     u.wait_started("a", "b", "web", timeout=15)
+    u.logged_starts(4)  # a twice, b, web
     texts = u.log_texts()
     a_started = [i for i, t in enumerate(texts) if t.startswith("a[") and t.endswith(" started")]
     assert len(a_started) == 2, texts

@@ -42,9 +42,9 @@ def test_init_containers_run_in_order_each_to_completion_then_the_mains_together
     assert second_start[3] >= first_exit[3], "second started before first had finished"
     for main in ("web", "worker"):
         assert u.first(main, "start")[3] >= second_exit[3], f"{main} started before the init containers ended"
+    assert u.logged_starts(4) == [
+        "first[2] started", "second[3] started", "web[4] started", "worker[5] started"], u.log_texts()
     texts = u.log_texts()
-    assert [t for t in texts if t.endswith("started")] == [
-        "first[2] started", "second[3] started", "web[4] started", "worker[5] started"], texts
     assert any(t.startswith("first[2] exited with status 0 after running 0.") and t.endswith(": init done")
                for t in texts), texts
     u.signal(signal.SIGTERM)
@@ -93,12 +93,9 @@ def test_a_sidecar_without_a_startup_probe_lets_the_next_entry_start_at_once(ush
                     containers=[container("web", act("web"))])
     u = usher(["-f", pod])
     u.wait_started("web")
-    # usher logs a start once the spawn has returned: the child may log its own first.
-    u.wait_for(lambda: len([t for t in u.log_texts() if t.endswith(" started")]) >= 3, timeout=2,
-               what="usher's log of the three starts")
     # Without a probe there is nothing to wait for: the next entry is spawned right after it
     # (pids count up in spawn order; the actors then race to their first line of output).
-    started = [t for t in u.log_texts() if t.endswith(" started")]
+    started = u.logged_starts(3, timeout=2)
     assert started == ["proxy[2] started", "setup[3] started", "web[4] started"], started
     assert ms(u.first("web", "start")[3] - u.first("proxy", "start")[3]) < 1000
     assert not u.find("proxy", "exit"), "a sidecar keeps running"
