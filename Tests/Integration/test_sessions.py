@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import controlling_terminal
+from conftest import controlling_terminal, state
 from helpers.podfile import container, exec_handler, exec_probe, lifecycle, sidecar, write_pod
 from helpers.reliability import below
 
@@ -64,11 +64,6 @@ def test_with_a_controlling_terminal_every_process_stays_in_ushers_session(usher
         assert pgid[2] == str(pgid[4])
 
 
-def _child_state(pid):
-    """The one-letter state of /proc/PID/stat (after the parenthesised command)."""
-    return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
-
-
 @pytest.mark.parametrize("terminal", [False, True], ids=["no-terminal", "terminal"])
 def test_a_forwarded_sigtstp_stops_a_default_child_only_in_ushers_session(usher, pty, terminal):
     """The trade-off the README states: a main that leaves SIGTSTP at its default (sleep) is
@@ -83,10 +78,10 @@ def test_a_forwarded_sigtstp_stops_a_default_child_only_in_ushers_session(usher,
     child = below(u.pid, "sleep")[0]
     os.kill(u.pid, signal.SIGTSTP)
     if terminal:
-        u.wait_for(lambda: _child_state(child) == "T", timeout=5, what="the child to stop")
+        u.wait_for(lambda: state(child) == "T", timeout=5, what="the child to stop")
     else:
         time.sleep(0.5)
-        assert _child_state(child) == "S", "a forwarded SIGTSTP stopped a child in a session of its own"
+        assert state(child) == "S", "a forwarded SIGTSTP stopped a child in a session of its own"
         os.kill(child, signal.SIGSTOP)
-        u.wait_for(lambda: _child_state(child) == "T", timeout=5, what="SIGSTOP to stop the child")
+        u.wait_for(lambda: state(child) == "T", timeout=5, what="SIGSTOP to stop the child")
     os.kill(child, signal.SIGCONT)
