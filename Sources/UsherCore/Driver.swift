@@ -260,6 +260,7 @@ struct Performer {
             }
             // The terminal goes to the first main container, the one a user types at.
             launch.foreground = foreground && i == plan.mainIndices.first
+            launch.newSession = sessionPerChild
             switch start(launch, for: i, name: plan.processes[i].name) {
             case .success(let pid):
                 pids[i] = pid
@@ -348,7 +349,6 @@ struct Performer {
     /// its container's name: it runs inside that container).
     private mutating func start(_ launch: Launch, for i: Int, name: String) -> Result<Int32, SpawnFailure> {
         var launch = launch
-        launch.newSession = sessionPerChild
         var pipes: (Int32, Int32)?
         if options.prefix {
             do {
