@@ -3,6 +3,8 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/fsuid.h>
+#include <grp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -444,8 +446,73 @@ long cusher_notify_send(int fd, const char *path, const void *message, unsigned 
     return sendto(fd, message, length, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&sa, len);
 }
 
-int cusher_open_for_writing(const char *path, int create) {
-    return create ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+// --- Files opened on a container's behalf (the policy is System/ContainerFiles.swift) ---------
+
+int cusher_openat(int dir, const char *path, int flags, int mode) {
+    return openat(dir, path, flags | O_CLOEXEC | O_NOCTTY, mode);
+}
+
+int cusher_open_directory(int dir, const char *path, int follow) {
+    return openat(dir, path, O_PATH | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+}
+
+// openat2's request (linux/openat2.h, which musl's headers do not carry), written out.
+struct cusher_open_how {
+    uint64_t flags, mode, resolve;
+};
+#ifndef SYS_openat2
+#define SYS_openat2 437  // the same number on every architecture (the unified syscall table)
+#endif
+
+int cusher_openat2_beneath(int dir, const char *path, int flags) {
+    // RESOLVE_BENEATH (0x08): no step of the walk may leave `dir`, through "..", an absolute
+    // path or a symbolic link; RESOLVE_NO_MAGICLINKS (0x02): no /proc/PID/fd-style link at all.
+    struct cusher_open_how how = {(uint64_t)(flags | O_CLOEXEC | O_NOCTTY), 0, 0x08 | 0x02};
+    return (int)syscall(SYS_openat2, dir, path, &how, sizeof how);
+}
+
+int cusher_file_facts(int fd, struct cusher_file_facts *facts) {
+    struct stat st;
+    if (fstat(fd, &st) != 0) return -1;
+    facts->regular = S_ISREG(st.st_mode);
+    facts->directory = S_ISDIR(st.st_mode);
+    facts->size = (int64_t)st.st_size;
+    facts->links = (int64_t)st.st_nlink;
+    facts->owner = (uint32_t)st.st_uid;
+    facts->others_may_write = (st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX);
+    return 0;
+}
+
+// usher is single-threaded, so the file-system ids are the whole process's while switched.
+static gid_t saved_groups[256];
+static int saved_group_count = -1;
+
+int cusher_fs_become(uint32_t uid, uint32_t gid) {
+    int n = getgroups(256, saved_groups);
+    if (n < 0 || setgroups(0, NULL) != 0) return -1;
+    saved_group_count = n;
+    setfsgid(gid);
+    setfsuid(uid);
+    // setfsuid and setfsgid say nothing of failure: asking again (with an id they refuse, -1)
+    // returns the one in force.
+    if ((uint32_t)setfsuid((uid_t)-1) != uid || (uint32_t)setfsgid((gid_t)-1) != gid) {
+        cusher_fs_restore();
+        return -1;
+    }
+    return 0;
+}
+
+void cusher_fs_restore(void) {
+    setfsuid(geteuid());
+    setfsgid(getegid());
+    if (saved_group_count >= 0) setgroups((size_t)saved_group_count, saved_groups);
+    saved_group_count = -1;
+}
+
+int cusher_can_allocate(unsigned long bytes) {
+    void *p = malloc(bytes);
+    free(p);
+    return p != NULL;
 }
 
 int cusher_make_directory(const char *path) {

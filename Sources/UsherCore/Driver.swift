@@ -329,10 +329,12 @@ struct Performer {
     private func environmentWithFiles(_ process: Plan.Process) -> Result<[String], EnvFileProblem> {
         let fromFiles: [(position: Int, entry: String)]
         do {
-            fromFiles = try readEnvFiles(process.envFiles) { path in
-                let full = path.utf8.first == 47 ? path : (Launch.startDirectory ?? ".") + "/" + path
-                if case .success(let bytes) = readWholeFile(full, limit: maxEnvFileBytes) { return bytes }
-                return nil
+            // Read as the process's user may (ContainerFiles' policy): what it could not open
+            // itself does not reach its environment.
+            let reader = FileReader(uid: process.user, gid: process.group)
+            fromFiles = try readEnvFiles(process.envFiles) { ref in
+                let full = ref.path.utf8.first == 47 ? ref.path : (Launch.startDirectory ?? ".") + "/" + ref.path
+                return readContainerFile(full, beneath: ref.root ?? directoryOf(full), as: reader, limit: maxEnvFileBytes)
             }
         } catch {
             return .failure(error)

@@ -62,16 +62,25 @@ public func usherMain() -> Int32 {
 /// group is up (every main container ready, every sidecar started), else 1; the states on
 /// stdout. Fit for a HEALTHCHECK or an exec probe of the container usher runs in.
 func statusCommand(path: String, json: Bool) -> Int32 {
-    guard case .success(let bytes) = readWholeFile(path, limit: 1 << 20) else {
+    // The policy of a container's files (ContainerFiles): a FIFO planted at the path must not
+    // hang a probe that runs this every few seconds.
+    let bytes: [UInt8]
+    switch readContainerFile(path, beneath: directoryOf(path), as: .usher, limit: 1 << 20) {
+    case .success(let b): bytes = b
+    case .failure(let problem) where problem.missing:
         writeAll(2, "usher: no status file at \(OSString.printable(path)) (is usher running, with a writable place for it? see --status-file)\n")
+        return 1
+    case .failure(let problem):
+        writeAll(2, "usher: the status file \(OSString.printable(path)) cannot be read: \(problem.reason)\n")
         return 1
     }
     guard let report = parseStatusFile(bytes) else {
         writeAll(2, "usher: \(OSString.printable(path)) is not an usher status file\n")
         return 1
     }
-    // A file left by an usher that is gone says nothing about now.
-    guard kill(report.pid, 0) == 0 || cusher_errno() == EPERM else {
+    // A file left by an usher that is gone says nothing about now. (kill(0, 0) would ask about
+    // this command's own process group, which always exists.)
+    guard report.pid > 0, kill(report.pid, 0) == 0 || cusher_errno() == EPERM else {
         writeAll(2, "usher: the usher that wrote \(OSString.printable(path)) (pid \(report.pid)) is not running\n")
         return 1
     }

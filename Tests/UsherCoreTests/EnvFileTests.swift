@@ -22,7 +22,9 @@ import Testing
 
     @Test func refsAreResolvedAtTheirPositionsAndMissingOnesAreNamed() throws {
         let files = ["/etc/app/env": Array("TOKEN=s3cret\nMODE=prod\n".utf8)]
-        let read: (String) -> [UInt8]? = { files[$0] }
+        let read: (EnvFileRef) -> Result<[UInt8], FileProblem> = { ref in
+            files[ref.path].map { .success($0) } ?? .failure(FileProblem("not found", missing: true))
+        }
         let got = try readEnvFiles([
             EnvFileRef(path: "/etc/app/env", name: "APP_TOKEN", key: "TOKEN", position: 1),
             EnvFileRef(path: "/etc/app/env", position: 0),
@@ -34,15 +36,27 @@ import Testing
         #expect(throws: EnvFileProblem("the env file /etc/app/env has no key NOPE")) {
             try readEnvFiles([EnvFileRef(path: "/etc/app/env", name: "Y", key: "NOPE")], read: read)
         }
-        #expect(throws: EnvFileProblem("the env file /nowhere cannot be read")) {
+        #expect(throws: EnvFileProblem("the env file /nowhere cannot be read: not found")) {
             try readEnvFiles([EnvFileRef(path: "/nowhere")], read: read)
         }
         do {
-            _ = try readEnvFiles([EnvFileRef(path: "/bad")], read: { _ in Array("KEY\nhunter2=x y\n".utf8) })
+            _ = try readEnvFiles([EnvFileRef(path: "/bad")], read: { _ in .success(Array("KEY\nhunter2=x y\n".utf8)) })
             Issue.record("expected a problem")
         } catch {
             #expect(!error.message.contains("hunter2"), "never a value")
         }
+    }
+
+    /// KEP-3721's optional covers a file or key that does not exist, nothing else: an optional
+    /// reference to a file that exists but cannot be read (permission, a FIFO, too large) fails
+    /// the start and says why, where it used to leave the variable unset without a word.
+    @Test func optionalCoversOnlyWhatIsMissingAndEveryFailureSaysWhy() throws {
+        let refused: (EnvFileRef) -> Result<[UInt8], FileProblem> = { _ in .failure(FileProblem("permission denied to uid 65534")) }
+        #expect(throws: EnvFileProblem("the env file /vol/app.env cannot be read (for its key K): permission denied to uid 65534")) {
+            try readEnvFiles([EnvFileRef(path: "/vol/app.env", name: "V", key: "K", optional: true)], read: refused)
+        }
+        let missing: (EnvFileRef) -> Result<[UInt8], FileProblem> = { _ in .failure(FileProblem("not found", missing: true)) }
+        #expect(try readEnvFiles([EnvFileRef(path: "/vol/app.env", name: "V", key: "K", optional: true)], read: missing).isEmpty)
     }
 
     @Test func fileKeyRefGoesThroughTheVolumeMounts() throws {
@@ -62,8 +76,8 @@ import Testing
             """.utf8), file: "pod.yaml")
         #expect(plan.processes[0].env == ["A=1", "B=2"])
         #expect(plan.processes[0].envFiles == [
-            EnvFileRef(path: "/etc/config/db/env", name: "DB_PASSWORD", key: "PASSWORD", position: 1),
-            EnvFileRef(path: "/etc/config/opt.env", name: "OPT", key: "OPT", optional: true, position: 2),
+            EnvFileRef(path: "/etc/config/db/env", root: "/etc/config", name: "DB_PASSWORD", key: "PASSWORD", position: 1),
+            EnvFileRef(path: "/etc/config/opt.env", root: "/etc/config", name: "OPT", key: "OPT", optional: true, position: 2),
         ])
     }
 

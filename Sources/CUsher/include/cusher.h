@@ -169,9 +169,35 @@ int cusher_spawn_add_chdir(posix_spawn_file_actions_t *actions, const char *dir)
 int cusher_notify_socket(void);
 long cusher_notify_send(int fd, const char *path, const void *message, unsigned long length);
 
-// Creates `path` for writing (O_CREAT|O_TRUNC, mode 0644, close-on-exec) or, with `create` 0,
-// only opens an existing file; -1 with errno.
-int cusher_open_for_writing(const char *path, int create);
+// Files opened on a container's behalf (System/ContainerFiles.swift holds the policy).
+// openat is variadic; this adds O_CLOEXEC and O_NOCTTY to `flags`.
+int cusher_openat(int dir, const char *path, int flags, int mode);
+// A directory as a place to open names in (O_PATH, which needs _GNU_SOURCE), following a
+// symbolic link only when `follow`.
+int cusher_open_directory(int dir, const char *path, int follow);
+// openat2 has no libc wrapper (and its request struct no musl header): opens `path` below `dir`
+// with RESOLVE_BENEATH and RESOLVE_NO_MAGICLINKS, adding O_CLOEXEC and O_NOCTTY. -1 with errno;
+// ENOSYS where the kernel (before 5.6), a seccomp filter or qemu-user lacks it.
+int cusher_openat2_beneath(int dir, const char *path, int flags);
+// What fstat says that the policy needs (the S_IS* tests are macros, struct stat's layout
+// differs per libc and architecture).
+struct cusher_file_facts {
+    int regular, directory;
+    int64_t size, links;
+    uint32_t owner;
+    // A directory's group or others may write and it is not sticky: they may rename its files.
+    int others_may_write;
+};
+int cusher_file_facts(int fd, struct cusher_file_facts *facts);
+// Opens that follow switch to another user's file-system rights (fsuid, fsgid, no
+// supplementary groups: what the container's process will have) until cusher_fs_restore.
+// setfsuid has no Swift-visible header and getgroups/setgroups need _GNU_SOURCE on musl.
+// -1 when the switch did not take (usher is not root).
+int cusher_fs_become(uint32_t uid, uint32_t gid);
+void cusher_fs_restore(void);
+// Whether `bytes` can be allocated now: Swift traps where malloc fails, and a path usher can
+// refuse (a start that reads files) asks first.
+int cusher_can_allocate(unsigned long bytes);
 // mkdir with mode 0755; 0 when it exists already.
 int cusher_make_directory(const char *path);
 #endif

@@ -21,6 +21,9 @@ public enum Event: Equatable {
     case signal(Int32)
     /// Time passed; the supervisor checks its own deadlines against `now`.
     case tick
+    /// A line for the lifecycle log from what runs on top of the loop (a status file that
+    /// cannot be written): logged as it is, decides nothing.
+    case note(LogRecord)
 }
 
 /// How one run of a handler ended.
@@ -102,4 +105,7 @@ public enum LogRecord: Equatable {
     case forcedStop(Int32, times: Int)
     case killedOnRequest(name: String, pid: Int32)
     case exiting(Int32)
+    /// The status file could not be written (`problem`; it was removed, so that it cannot say
+    /// what is no longer true), or, with nil, is written again.
+    case statusFile(path: String, problem: String?)
 }

@@ -70,6 +70,10 @@ public func logText(_ record: LogRecord) -> String {
         return "\(name)[\(pid)] still running at the deadline: SIGKILL"
     case .exiting(let code):
         return "exiting with status \(code)"
+    case .statusFile(let path, let problem?):
+        return "the status file \(path) cannot be written (\(problem)): removed, and written again once it can be"
+    case .statusFile(let path, nil):
+        return "the status file \(path) is written again"
     }
 }
 

@@ -94,6 +94,9 @@ public func logJSON(_ record: LogRecord, unixNanos: Nanos) -> String {
         o.string("signal", "SIGKILL")
     case .exiting(let code):
         o.string("level", "info"); o.string("event", "exiting"); o.number("status", Int64(code))
+    case .statusFile(let path, let problem):
+        o.string("level", problem == nil ? "info" : "warn"); o.string("event", "status_file"); o.string("path", path)
+        if let problem { o.string("reason", problem) }
     }
     o.string("message", logText(record))
     return o.text + "}"

@@ -184,6 +184,8 @@ public struct Supervisor {
             if let pid = pid(i) { out.append(.log(.oomKilled(name: name(i), pid: pid, limit: limit))) }
         case .signal(let sig):
             signal(sig, now: now, into: &out)
+        case .note(let record):
+            out.append(.log(record))
         }
         advance(now: now, into: &out)
     }

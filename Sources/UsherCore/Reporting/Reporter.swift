@@ -18,9 +18,20 @@ final class Reporter: Companion {
     }
 
     let options: Options
-    private var statusPath: String?
+    /// The status file's directory and name, when there is one.
+    private var statusPlace: (dir: String, name: String)?
     private var notifyFD: Int32 = -1
-    private var lastStatus = ""
+    /// What the status file says now ("" once removed): compared with what it should say, so
+    /// that an unchanged state writes nothing and a failed write is tried again.
+    private var written = ""
+    private var wanted = ""
+    /// A failed status write is tried again at this time (a second later): a full /run that
+    /// frees up must not leave the file saying what was true before it filled.
+    private var retryAt: Nanos?
+    /// The failure was logged (once, until a write succeeds again).
+    private var failureLogged = false
+    /// Log lines for the driver, handed over at the next tick (`nextWakeup` is then now).
+    private var notes: [LogRecord] = []
     private var sentReady = false
     private var sentStopping = false
     /// A log record went by since the last look: the state others see may have changed.
@@ -35,11 +46,18 @@ final class Reporter: Companion {
         self.options = options
         if let path = options.statusFile, options.statusFileNamed || prepareDefaultStatusDirectory() {
             // Written once now, before anything runs: a place that takes no file (a read-only
-            // root filesystem) means no status file, said once on stderr when it was asked for.
-            if replaceFile(path, with: statusFileText(pid: getpid(), up: false, [])) {
-                statusPath = path
-            } else if options.statusFileNamed {
-                writeAll(2, "usher: the status file \(OSString.printable(path)) cannot be written (\(errorText(cusher_errno()))); running without one\n")
+            // root filesystem, a directory another user owns) means no status file, said once
+            // on stderr when it was asked for.
+            let place = (dir: directoryOf(path), name: lastComponent(path))
+            let text = statusFileText(pid: getpid(), up: false, [])
+            if let problem = replaceOwnFile(place.dir, place.name, with: text) {
+                if options.statusFileNamed {
+                    writeAll(2, "usher: the status file \(OSString.printable(path)) cannot be written (\(problem.reason)); running without one\n")
+                }
+            } else {
+                statusPlace = place
+                written = text
+                wanted = text
             }
         }
         if let socket = options.notifySocket, !socket.isEmpty {
@@ -80,12 +98,9 @@ final class Reporter: Companion {
         guard dirty else { return }
         dirty = false
         let up = supervisor.isUp
-        if let path = statusPath {
-            let text = statusFileText(pid: getpid(), up: up, supervisor.statuses())
-            if !same(text, lastStatus) {
-                lastStatus = text
-                _ = replaceFile(path, with: text)  // a full disk later loses an update, not the loop
-            }
+        if statusPlace != nil {
+            wanted = statusFileText(pid: getpid(), up: up, supervisor.statuses())
+            if !same(wanted, written) { writeStatus(at: now) }
         }
         if notifyFD >= 0 {
             if up && !sentReady {
@@ -107,21 +122,84 @@ final class Reporter: Companion {
         _ = text.withUTF8 { buf in cusher_notify_send(notifyFD, path, buf.baseAddress, UInt(buf.count)) }
     }
 
-    var nextWakeup: Nanos? { nil }
-    func tick(at now: Nanos, poller: Poller) -> [Event] { [] }
+    /// Writes what the status file should say; on failure removes it (a file that says "ready"
+    /// for an app that no longer is would be worse than none: `usher status` then answers not
+    /// ready) and tries again a second later, logging the first failure and the recovery.
+    private func writeStatus(at now: Nanos) {
+        guard let place = statusPlace else { return }
+        let path = OSString.printable(place.dir + "/" + place.name)
+        if let problem = replaceOwnFile(place.dir, place.name, with: wanted) {
+            if !written.isEmpty {
+                removeOwnFile(place.dir, place.name)
+                written = ""
+            }
+            retryAt = later(now, by: nanosPerSecond)
+            if !failureLogged {
+                failureLogged = true
+                notes.append(.statusFile(path: path, problem: problem.reason))
+            }
+        } else {
+            written = wanted
+            retryAt = nil
+            if failureLogged {
+                failureLogged = false
+                notes.append(.statusFile(path: path, problem: nil))
+            }
+        }
+    }
+
+    var nextWakeup: Nanos? { notes.isEmpty ? retryAt : 0 }
+
+    func tick(at now: Nanos, poller: Poller) -> [Event] {
+        if let at = retryAt, at <= now { writeStatus(at: now) }
+        defer { notes.removeAll() }
+        return notes.map { .note($0) }
+    }
     func ready(token: UInt64, at now: Nanos, poller: Poller) {}
     func keepsLoopRunning(at now: Nanos) -> Bool { false }
 
     /// usher is exiting with `status`: the termination message, one line, never an env value
-    /// (names and statuses only).
+    /// (names and statuses only), at most `terminationMessageLimit` bytes with the verdict last:
+    /// the kubelet keeps a message's last 4096 bytes, so lists too long for it are shortened.
     func finish(status: Int32) {
         guard let path = options.terminationLog else { return }
-        var parts: [String] = []
-        if let failure = startupFailure { parts.append(failure) }
-        if let end = firstMainEnd { parts.append(end) }
-        if !oomKilled.isEmpty { parts.append("killed by the OOM killer: " + oomKilled.joined(separator: ", ")) }
-        if !killed.isEmpty { parts.append("killed at the deadline: " + killed.joined(separator: ", ")) }
-        parts.append("usher exited with status \(status)")
-        _ = writeFile(path, OSString.printable(parts.joined(separator: "; ")) + "\n", create: options.terminationLogNamed)
+        _ = overwriteFile(path, with: terminationMessage(status: status) + "\n", create: options.terminationLogNamed)
     }
+
+    func terminationMessage(status: Int32) -> String {
+        var verdict: [String] = []
+        if let failure = startupFailure { verdict.append(OSString.printable(failure)) }
+        if let end = firstMainEnd { verdict.append(OSString.printable(end)) }
+        verdict.append("usher exited with status \(status)")
+        let tail = verdict.joined(separator: "; ")
+        var room = terminationMessageLimit - 1 - tail.utf8.count  // the newline
+        var parts: [String] = []
+        for (title, names) in [("killed by the OOM killer: ", oomKilled), ("killed at the deadline: ", killed)] where !names.isEmpty {
+            let part = listWithin(title, names.map { OSString.printable($0) }, room: room - 2)  // "; "
+            room -= part.utf8.count + 2
+            parts.append(part)
+        }
+        parts.append(tail)
+        return parts.joined(separator: "; ")
+    }
+}
+
+/// The kubelet reads at most this much of a termination message, its last bytes
+/// (`pkg/kubelet/kuberuntime/kuberuntime_container.go`, `getTerminationMessage`:
+/// `tail.ReadAtMost` with `kubecontainer.MaxContainerTerminationMessageLength`, 4096).
+let terminationMessageLimit = 4096
+
+/// `title` and as many of `names` as fit in `room` bytes, then "and N more".
+private func listWithin(_ title: String, _ names: [String], room: Int) -> String {
+    var text = title
+    for (n, name) in names.enumerated() {
+        let more = names.count - n
+        let reserve = n + 1 < names.count ? " and \(more - 1) more".utf8.count : 0
+        let piece = (n > 0 ? ", " : "") + name
+        guard text.utf8.count + piece.utf8.count + reserve <= room else {
+            return text + (n > 0 ? " and " : "") + "\(more) more"
+        }
+        text += piece
+    }
+    return text
 }

@@ -8,6 +8,9 @@ public struct EnvFileRef: Equatable {
     /// The file, absolute (a `fileKeyRef` resolved through the container's volumeMounts; an
     /// `--env-file` relative to the directory usher was started in).
     public var path: String
+    /// The directory no link may lead out of while the file is opened: the volume's mount for a
+    /// `fileKeyRef`; nil for an `--env-file`, whose own directory is that (see ContainerFiles).
+    public var root: String?
     /// The variable set, and the key read: nil for a whole file, whose keys are the names.
     public var name: String?
     public var key: String?
@@ -16,8 +19,9 @@ public struct EnvFileRef: Equatable {
     /// How many of the container's `env` entries come before it: later entries win.
     public var position: Int
 
-    public init(path: String, name: String? = nil, key: String? = nil, optional: Bool = false, position: Int = 0) {
+    public init(path: String, root: String? = nil, name: String? = nil, key: String? = nil, optional: Bool = false, position: Int = 0) {
         self.path = path
+        self.root = root
         self.name = name
         self.key = key
         self.optional = optional
@@ -66,13 +70,19 @@ public func parseEnvFile(_ bytes: [UInt8]) throws(EnvFileProblem) -> [(key: Stri
 }
 
 /// The `NAME=value` entries `refs` give, read from their files now; what is missing and not
-/// optional is a problem naming the file and the key (and the caller names the container).
-func readEnvFiles(_ refs: [EnvFileRef], read: (String) -> [UInt8]?) throws(EnvFileProblem) -> [(position: Int, entry: String)] {
+/// optional is a problem naming the file, the key and why (and the caller names the container).
+/// `optional` covers a file or key that does not exist, and nothing else (KEP-3721's "Failure
+/// and Fallback Strategy": a file that exists but cannot be read or parsed fails the start).
+func readEnvFiles(_ refs: [EnvFileRef], read: (EnvFileRef) -> Result<[UInt8], FileProblem>) throws(EnvFileProblem) -> [(position: Int, entry: String)] {
     var out: [(position: Int, entry: String)] = []
     for ref in refs {
-        guard let bytes = read(ref.path) else {
-            if ref.optional { continue }
-            throw EnvFileProblem("the env file \(ref.path) cannot be read" + (ref.key.map { " (for its key \($0))" } ?? ""))
+        let bytes: [UInt8]
+        switch read(ref) {
+        case .success(let b): bytes = b
+        case .failure(let problem):
+            if ref.optional && problem.missing { continue }
+            throw EnvFileProblem("the env file \(ref.path) cannot be read" + (ref.key.map { " (for its key \($0))" } ?? "")
+                                 + ": " + problem.reason)
         }
         let entries: [(key: String, value: String)]
         do {

@@ -394,5 +394,5 @@ private func decodeFileKeyRef(_ e: Fields, container c: Fields) throws(UsageErro
         throw f.error(volumeNode, "volumeName", volumeNode.shown + " is not the name of one of the container's volumeMounts")
     }
     let base = Array(mount.utf8).last == 47 ? mount : mount + "/"
-    return EnvFileRef(path: base + path, key: key, optional: try f.bool("optional") ?? false)
+    return EnvFileRef(path: base + path, root: mount, key: key, optional: try f.bool("optional") ?? false)
 }

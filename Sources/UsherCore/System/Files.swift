@@ -18,31 +18,12 @@ func readWholeFile(_ path: String, limit: Int = 1 << 20) -> Result<[UInt8], Syst
     return .failure(SystemError("read", errno: EFBIG))
 }
 
-/// Replaces the file at `path` with `text` at once: written to `path.tmp`, then renamed over it,
-/// so a reader sees the old contents or the new, never half of them.
-func replaceFile(_ path: String, with text: String) -> Bool {
-    let tmp = path + ".tmp"
-    let cTmp = OSString.cString(tmp)
-    defer { cTmp.deallocate() }
-    let fd = cusher_open_for_writing(cTmp, 1)
-    guard fd >= 0 else { return false }
-    let wrote = writeAll(fd, text)
-    close(fd)
+/// Writes `text` to the existing kernel file at `path` (a /proc setting); false when it cannot
+/// be opened or written. (Files of a container's go through ContainerFiles' policy instead.)
+func writeProcFile(_ path: String, _ text: String) -> Bool {
     let cPath = OSString.cString(path)
     defer { cPath.deallocate() }
-    guard wrote, rename(cTmp, cPath) == 0 else {
-        unlink(cTmp)
-        return false
-    }
-    return true
-}
-
-/// Writes `text` to an existing file at `path` (or creates it when `create`); false when it
-/// cannot be opened or written.
-func writeFile(_ path: String, _ text: String, create: Bool) -> Bool {
-    let cPath = OSString.cString(path)
-    defer { cPath.deallocate() }
-    let fd = cusher_open_for_writing(cPath, create ? 1 : 0)
+    let fd = cusher_open_write(cPath)
     guard fd >= 0 else { return false }
     defer { close(fd) }
     return writeAll(fd, text)

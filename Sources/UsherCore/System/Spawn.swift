@@ -197,5 +197,5 @@ func hasControllingTerminal() -> Bool {
 /// Writes `value` to /proc/PID/oom_score_adj of a child usher just started (a vfork'd child has
 /// exec'd by then; raising the value needs no privilege). A failure changes nothing else.
 func setOOMScoreAdj(_ pid: Int32, _ value: Int32) {
-    _ = writeFile("/proc/\(pid)/oom_score_adj", "\(value)\n", create: false)
+    _ = writeProcFile("/proc/\(pid)/oom_score_adj", "\(value)\n")
 }
