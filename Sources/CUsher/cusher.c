@@ -1,6 +1,7 @@
 #define _GNU_SOURCE 1
 #include "cusher.h"
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/fsuid.h>
@@ -170,6 +171,11 @@ int cusher_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 int cusher_set_nonblocking(int fd) {
     int flags = fcntl(fd, F_GETFL);
     return flags < 0 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+int cusher_pipe_queued(int fd) {
+    int n = 0;
+    return ioctl(fd, FIONREAD, &n) < 0 ? -1 : n;
 }
 
 int cusher_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }

@@ -180,8 +180,10 @@ struct Performer {
     var outputs = OutputPipes()
     /// Where an exec probe's output goes: /dev/null, as the kubelet keeps it out of the logs.
     private var devNull: Int32 = -2
-    /// A container's environment with its env files read at its last start (nil without any).
-    private var containerEnv: [[String]?]
+    /// Each container's environment as composed at its last start (with its env files read
+    /// then), for its next processes, hooks and exec probes: composed once, not at each spawn.
+    /// nil before its first start, and for a container that sets no variable.
+    private var environments: [Environment?]
     /// usher sent this run of the process SIGKILL: a SIGKILL death is usher's, not the OOM
     /// killer's.
     private var killedByUsher: [Bool]
@@ -203,7 +205,7 @@ struct Performer {
         labelWidth = plan.processes.reduce(0) { max($0, $1.name.utf8.count) }
         pids = Array(repeating: nil, count: plan.processes.count)
         groups = pids
-        containerEnv = Array(repeating: nil, count: plan.processes.count)
+        environments = Array(repeating: nil, count: plan.processes.count)
         killedByUsher = Array(repeating: false, count: plan.processes.count)
         memory = MemoryCgroup.own()
         sidecarOOMScoreAdj = options.sidecarOOMScoreAdj
@@ -252,12 +254,12 @@ struct Performer {
             if !plan.processes[i].envFiles.isEmpty {
                 // Read at each start: an init container may have written the file.
                 switch environmentWithFiles(plan.processes[i]) {
-                case .success(let env): containerEnv[i] = env
+                case .success(let env): environments[i] = env.isEmpty ? nil : Environment(env)
                 case .failure(let problem):
                     return .spawnFailed(i, SpawnFailure(code: 126, reason: problem.message))
                 }
-                launch.env = containerEnv[i] ?? launch.env
             }
+            launch.environment = environment(i, plan: plan)
             // The terminal goes to the first main container, the one a user types at.
             launch.foreground = foreground && i == plan.mainIndices.first
             launch.newSession = sessionPerChild
@@ -290,7 +292,7 @@ struct Performer {
             if case .exec(let argv) = handler {
                 launch = Launch(process, argv: argv)
                 launch?.newSession = sessionPerChild
-                if let env = containerEnv[i] { launch?.env = env }  // its hooks and probes see what it saw
+                launch?.environment = environment(i, plan: plan)  // its hooks and probes see what it saw
                 if case .hook = use {
                     // A hook's output is its container's (labelled with its name under --prefix).
                     if options.prefix {
@@ -339,12 +341,16 @@ struct Performer {
         } catch {
             return .failure(error)
         }
-        var env: [String] = []
-        for p in 0...process.env.count {
-            for f in fromFiles where f.position == p { env.append(f.entry) }
-            if p < process.env.count { env.append(process.env[p]) }
+        return .success(layingIn(fromFiles, among: process.env))
+    }
+
+    /// Process `i`'s environment: as composed at its last start with its env files, or else
+    /// from its `env` alone, composed once (it never changes).
+    private mutating func environment(_ i: Int, plan: Plan) -> Environment? {
+        if environments[i] == nil && !plan.processes[i].env.isEmpty {
+            environments[i] = Environment(plan.processes[i].env)
         }
-        return .success(env)
+        return environments[i]
     }
 
     /// Starts a process or its hook, with its output labelled under `--prefix` (a hook's under

@@ -58,6 +58,9 @@ int cusher_pipe_cloexec(int fds[2]);
 // fcntl is variadic. Sets O_NONBLOCK on one end of a pipe only: the child's end must block.
 int cusher_set_nonblocking(int fd);
 
+// ioctl is variadic. How many bytes a pipe holds now (FIONREAD), or -1 with errno.
+int cusher_pipe_queued(int fd);
+
 // Starts a non-blocking TCP connect to an IPv4 address (network byte order) and port; returns the
 // socket (close-on-exec) with the connect under way, or -1 with errno. sockaddr_in and glibc's
 // socket-type enum make this clumsy from Swift. cusher_socket_error reads SO_ERROR: 0 once the

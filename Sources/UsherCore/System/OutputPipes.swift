@@ -19,6 +19,8 @@ struct OutputPipes {
         var prefixer: LinePrefixer
         /// Not being read while its destination is full.
         var paused = false
+        /// At usher's exit: how much more of it the final flush copies (see `finish`).
+        var unflushed = 0
     }
 
     private(set) var streams: [Stream] = []
@@ -131,12 +133,25 @@ struct OutputPipes {
     /// writes out what the sinks hold, waiting for them until `until` at the latest: then the
     /// rest is dropped, since a destination nobody reads must not keep usher alive.
     mutating func finish(until: Nanos) {
+        // What a pipe holds as the flush begins is all that is copied of it: a daemon that
+        // writes without pause keeps its pipe from ever being empty, and reading until empty
+        // would read for as long as it writes. Where the amount is unknown, `until` bounds it.
+        for s in streams.indices {
+            let queued = cusher_pipe_queued(streams[s].fd)
+            streams[s].unflushed = queued >= 0 ? Int(queued) : Int.max
+        }
         while true {
             var s = streams.count - 1
             while s >= 0 {
                 reading: while true {
-                    switch readOnce(s) {
-                    case .read: continue reading
+                    if streams[s].unflushed <= 0 || monotonicNow() >= until {
+                        closeStream(s)
+                        break reading
+                    }
+                    switch readOnce(s, atMost: streams[s].unflushed) {
+                    case .read(let n):
+                        streams[s].unflushed -= n
+                        continue reading
                     case .empty: closeStream(s)
                     case .ended, .noRoom: break
                     }
@@ -175,13 +190,13 @@ struct OutputPipes {
 
     /// One read of stream `s` into its destination, if the destination has room for what the
     /// read can become (every byte a newline, each with its label).
-    private mutating func readOnce(_ s: Int) -> ReadResult {
+    private mutating func readOnce(_ s: Int, atMost limit: Int = OutputPipes.chunk) -> ReadResult {
         let destination = streams[s].destination
         var out = sink(destination)
         let perByte = streams[s].prefixer.label.count + 1
         let room = Sink.capacity - out.pending
         guard out.closed || room >= perByte else { return .noRoom }
-        let size = out.closed ? OutputPipes.chunk : min(OutputPipes.chunk, room / perByte)
+        let size = min(limit, out.closed ? OutputPipes.chunk : min(OutputPipes.chunk, room / perByte))
         let fd = streams[s].fd
         let n = buffer.withUnsafeMutableBytes { buf in retryingEINTR { read(fd, buf.baseAddress, size) } }
         if n > 0 {

@@ -6,8 +6,8 @@ struct Launch {
     /// The command as messages name it: as written, when `$(VAR)` expansion changed it, so
     /// that an expanded value (perhaps a secret) never reaches the log.
     var shownCommand: String
-    /// `NAME=value` entries laid over usher's own environment.
-    var env: [String] = []
+    /// The environment it gets: its container's, composed once per start; nil for usher's own.
+    var environment: Environment?
     var workingDir: String?
     var user: UInt32?
     var group: UInt32?
@@ -34,7 +34,6 @@ struct Launch {
     init(_ process: Plan.Process, argv: [String]? = nil) {
         self.argv = argv ?? process.argv
         shownCommand = (argv == nil ? process.writtenArgv?.first : nil) ?? self.argv.first ?? ""
-        env = process.env
         workingDir = process.workingDir
         user = process.user
         group = process.group
@@ -58,30 +57,8 @@ func spawn(_ launch: Launch) -> Result<Int32, SpawnFailure> {
     var cArgs: [UnsafeMutablePointer<CChar>?] = launch.argv.map { OSString.cString($0) }
     cArgs.append(nil)
     defer { for p in cArgs { p?.deallocate() } }
-    // The environment as a C array that lives until the child has been started.
-    var envp = cusher_environ()
-    var ownEnv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
-    var ownCount = 0, ownStart = 0
-    if !launch.env.isEmpty {
-        // usher's own entries are passed as the pointers they are (byte for byte, whatever
-        // their encoding); the container's are copied and freed afterwards.
-        let inherited = inheritedEnvironment(except: launch.env)
-        let array = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: inherited.count + launch.env.count + 1)
-        for (k, entry) in inherited.enumerated() { array[k] = entry }
-        let own = containerEnvironment(launch.env)
-        for (k, entry) in own.enumerated() { array[inherited.count + k] = OSString.cString(entry) }
-        array[inherited.count + own.count] = nil
-        ownEnv = array
-        envp = array
-        ownCount = own.count
-        ownStart = inherited.count
-    }
-    defer {
-        if let ownEnv {
-            for k in ownStart..<(ownStart + ownCount) { ownEnv[k]?.deallocate() }
-            ownEnv.deallocate()
-        }
-    }
+    // Composed before (see Environment): a spawn only hands the array on.
+    let envp = launch.environment?.envp ?? cusher_environ()
 
     var pid: Int32 = 0
     if cusher_spawn_needs_vfork() != 0 || launch.workingDir != nil || launch.user != nil || launch.group != nil
@@ -148,33 +125,52 @@ private func execFailure(_ command: String, _ rc: Int32) -> SpawnFailure {
     return SpawnFailure(code: 126, reason: "cannot execute \(command): \(errorText(rc))")
 }
 
-/// usher's own environment entries, as the C strings they are, without those whose name one of
-/// `overrides` (`NAME=value`) sets: the image's variables come first, then the container's, as
-/// in Kubernetes.
-func inheritedEnvironment(except overrides: [String]) -> [UnsafeMutablePointer<CChar>] {
-    let replaced = overrides.map { OSString.encode(variableName($0)) }
-    var out: [UnsafeMutablePointer<CChar>] = []
-    guard var p = cusher_environ() else { return out }
-    while let entry = p.pointee {
-        p += 1
-        var length = 0
-        while entry[length] != 0 && entry[length] != 61 { length += 1 }
-        let name = UnsafeBufferPointer(start: UnsafeRawPointer(entry).assumingMemoryBound(to: UInt8.self), count: length)
-        if !replaced.contains(where: { $0.elementsEqual(name) }) { out.append(entry) }
+/// A container's environment as the C array its processes get (see `composeEnvironment`):
+/// composed once per start of the container and handed to its every spawn, its hooks' and exec
+/// probes' too, as it is. (Composed at each spawn, a large environment made every exec probe a
+/// long stall of the loop.)
+final class Environment {
+    let envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+    /// The entries of `envp` this owns (the container's copies).
+    private let copies: Range<Int>
+
+    /// `entries`: the container's `NAME=value` entries, laid over usher's own environment.
+    init(_ entries: [String]) {
+        // usher's own entries are passed as the pointers they are (byte for byte, whatever
+        // their encoding): usher changes its environment only before its loop starts (Entry),
+        // so they stay valid for as long as this is kept.
+        var inherited: [UnsafeMutablePointer<CChar>] = []
+        var inheritedNames: [ArraySlice<UInt8>] = []
+        if var p = cusher_environ() {
+            while let entry = p.pointee {
+                p += 1
+                var length = 0
+                while entry[length] != 0 && entry[length] != 61 { length += 1 }
+                inherited.append(entry)
+                inheritedNames.append(Array(UnsafeBufferPointer(start: UnsafeRawPointer(entry).assumingMemoryBound(to: UInt8.self), count: length))[...])
+            }
+        }
+        let own = entries.map(OSString.encode)
+        let (keptInherited, keptOwn) = composeEnvironment(
+            inherited: inheritedNames, container: own.map { $0[..<($0.firstIndex(of: 61) ?? $0.endIndex)] })
+        let count = keptInherited.count + keptOwn.count
+        envp = .allocate(capacity: count + 1)
+        for (k, i) in keptInherited.enumerated() { envp[k] = inherited[i] }
+        for (k, i) in keptOwn.enumerated() {
+            let bytes = own[i]
+            let copy = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
+            for (j, b) in bytes.enumerated() { copy[j] = CChar(bitPattern: b) }
+            copy[bytes.count] = 0
+            envp[keptInherited.count + k] = copy
+        }
+        envp[count] = nil
+        copies = keptInherited.count..<count
     }
-    return out
-}
 
-/// The container's `NAME=value` entries; a later entry for the same name wins, as in Kubernetes.
-func containerEnvironment(_ entries: [String]) -> [String] {
-    let names = entries.map(variableName)
-    return entries.indices.filter { k in !names[(k + 1)...].contains(where: { same($0, names[k]) }) }
-        .map { entries[$0] }
-}
-
-private func variableName(_ entry: String) -> String {
-    let bytes = Array(entry.utf8)
-    return bytes.firstIndex(of: 61).map { String(decoding: bytes[..<$0], as: UTF8.self) } ?? entry
+    deinit {
+        for k in copies { envp[k]?.deallocate() }
+        envp.deallocate()
+    }
 }
 
 /// True when stdin is a terminal whose foreground process group is usher's own: then the main
