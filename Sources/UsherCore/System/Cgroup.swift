@@ -10,8 +10,8 @@ import CUsher
 /// (`Supervisor.oomKills`).
 struct MemoryCgroup {
     /// The counting file, kept open: it is read at every reap (only then: an idle usher reads
-    /// nothing), with one `pread` into `buffer` and no allocation, so that reaping a storm of
-    /// orphans stays as cheap as it was. Close-on-exec: no child sees it.
+    /// nothing), with one `pread` into `buffer`, so that a reap, a storm of orphans' too, costs
+    /// one system call more and no allocation. Close-on-exec: no child sees it.
     private let eventsFD: Int32
     let limitPath: String
     /// cgroup v1 (memory.oom_control, memory.limit_in_bytes), else v2.
