@@ -109,9 +109,11 @@ struct Driver {
                 onlyForwarded = false
                 let mainIndex = supervisor.mains.first
                 reapAll { pid, status in
-                    guard let event = performer.reaped(pid, status, mainIndex: mainIndex) else { return }
-                    if case .exited(let i, _) = event, let oom = performer.oomKill(i, status) { feed(oom) }
-                    feed(event)
+                    let event = performer.reaped(pid, status, mainIndex: mainIndex)
+                    // Before the death's own event: the supervisor credits an OOM kill to the
+                    // process whose `.exited` follows, while it still has its pid.
+                    if let oom = performer.oomKills(reaped: event, status) { feed(oom) }
+                    if let event { feed(event) }
                 }
             } else if !forwardsDirectly || !supervisor.forward(sig, to: { performer.forward($0, sig) }) {
                 // A companion observes every event; a stop request is a full one.
@@ -184,10 +186,7 @@ struct Performer {
     /// then), for its next processes, hooks and exec probes: composed once, not at each spawn.
     /// nil before its first start, and for a container that sets no variable.
     private var environments: [Environment?]
-    /// usher sent this run of the process SIGKILL: a SIGKILL death is usher's, not the OOM
-    /// killer's.
-    private var killedByUsher: [Bool]
-    /// The memory cgroup, read when a child dies of a SIGKILL usher did not send.
+    /// The memory cgroup, whose oom_kill count is read at every reap.
     private var memory: MemoryCgroup?
     /// `--oom-score-adj`: the oom_score_adj every sidecar gets, so that the kernel picks a
     /// sidecar before the main process (where it picks one process and not the whole group).
@@ -206,7 +205,6 @@ struct Performer {
         pids = Array(repeating: nil, count: plan.processes.count)
         groups = pids
         environments = Array(repeating: nil, count: plan.processes.count)
-        killedByUsher = Array(repeating: false, count: plan.processes.count)
         memory = MemoryCgroup.own()
         sidecarOOMScoreAdj = options.sidecarOOMScoreAdj
         isInit = getpid() == 1
@@ -222,11 +220,14 @@ struct Performer {
         exitCode = nil
     }
 
-    /// Whether process `i`, reaped with `status`, was killed by the OOM killer: a SIGKILL usher did
-    /// not send, and its cgroup's oom_kill count grew. (Read only then: no cost otherwise.)
-    mutating func oomKill(_ i: Int, _ status: ExitStatus) -> Event? {
-        guard status == .signaled(sigkill), !killedByUsher[i], memory?.killedSinceLastLook() == true else { return nil }
-        return .killedByOOM(i, limit: memory?.limit)
+    /// The cgroup's oom_kill count when it grew since the last reap, read as a child (`event`'s,
+    /// or any other) was reaped with `status`. Read at every reap, so that a growth is seen at the
+    /// death it came with and at no later one; whom it concerns is the supervisor's decision.
+    mutating func oomKills(reaped event: Event?, _ status: ExitStatus) -> Event? {
+        guard let count = memory?.grownCount() else { return nil }
+        var reaped: Int?
+        if case .exited(let i, _)? = event { reaped = i }
+        return .oomKills(count, limit: memory?.limit, reaped: reaped, status)
     }
 
     /// One reaped child: its pid is forgotten at once (see `pids`); returns the event for
@@ -267,17 +268,13 @@ struct Performer {
             case .success(let pid):
                 pids[i] = pid
                 groups[i] = pid
-                killedByUsher[i] = false
                 if let adj = sidecarOOMScoreAdj, plan.processes[i].role == .sidecar { setOOMScoreAdj(pid, adj) }
                 return .spawned(i, pid: pid)
             case .failure(let failure):
                 return .spawnFailed(i, failure)
             }
         case .signalGroup(let i, let sig):
-            if let pid = pids[i] {
-                if sig == sigkill { killedByUsher[i] = true }
-                signalTracked(pid, sig)
-            }
+            if let pid = pids[i] { signalTracked(pid, sig) }
         case .signalProcess(let i, let sig):
             forward(i, sig)
         case .runHandler(let i, let use, let timeout):

@@ -73,6 +73,10 @@ QEMU_SKIPS = {
     "test_restricted.py": _PODMAN,
     "test_status.py::test_usher_status_is_the_healthcheck_and_exec_probe_of_its_container": _PODMAN,
     "test_oom.py::test_in_podman_with_a_memory_limit_the_oom_killed_main_is_named": _PODMAN,
+    "test_oom_attribution.py::test_a_workers_oom_kill_is_not_credited_to_a_later_kill_9_of_a_sidecar[subreaper]":
+        "the main's worker must be reparented to usher: " + _SUBREAPER,
+    "test_oom_attribution.py::test_a_tracked_childs_own_oom_kill_is_still_named[subreaper]":
+        "the main's worker must be reparented to usher: " + _SUBREAPER,
     "test_notify.py::test_podman_sdnotify_container_passes_usher_ready_on": _PODMAN,
     "test_termination_message.py::test_in_podman_the_mounted_termination_log_gets_the_reason": _PODMAN,
     "test_release.py": "checks the dist/release folder, not USHER_BIN (make release-check runs it once)",

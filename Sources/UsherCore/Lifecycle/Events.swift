@@ -13,10 +13,12 @@ public enum Event: Equatable {
     /// One run of a probe's or hook's handler of the process at this index is over (a timeout,
     /// or a command that could not be started, is a failure).
     case handlerDone(Int, Plan.HandlerUse, HandlerResult)
-    /// The process at this index, about to be reported `.exited` of a SIGKILL usher did not send,
-    /// was killed by the kernel's OOM killer (its cgroup's oom_kill count grew); `limit` is the
-    /// cgroup's memory limit as the kernel writes it, when readable.
-    case killedByOOM(Int, limit: String?)
+    /// usher's memory cgroup's oom_kill count grew to `count` (cgroup-wide: any process of the
+    /// container), read as a child was reaped that ended with `status`: the process at index
+    /// `reaped`, whose `.exited` follows at once, or, with nil, a probe's or hook's command or an
+    /// orphan. `limit` is the cgroup's memory limit, when readable. The supervisor decides whom
+    /// the kill concerns.
+    case oomKills(Int64, limit: MemoryLimit?, reaped: Int?, ExitStatus)
     /// usher received a signal (never SIGCHLD: the driver turns that into `.exited`).
     case signal(Int32)
     /// Time passed; the supervisor checks its own deadlines against `now`.
@@ -24,6 +26,23 @@ public enum Event: Equatable {
     /// A line for the lifecycle log from what runs on top of the loop (a status file that
     /// cannot be written): logged as it is, decides nothing.
     case note(LogRecord)
+}
+
+/// A memory cgroup's limit as the kernel writes it (`max`, or bytes), named as its cgroup version
+/// names it: `memory.max` on cgroup v2, `memory.limit_in_bytes` on v1.
+public struct MemoryLimit: Equatable {
+    public var value: String
+    public var cgroupV1: Bool
+
+    public init(_ value: String, cgroupV1: Bool) {
+        self.value = value
+        self.cgroupV1 = cgroupV1
+    }
+
+    /// The file it is read from, which names it in the log.
+    public var file: String { cgroupV1 ? "memory.limit_in_bytes" : "memory.max" }
+    /// Its key in the JSON log.
+    var jsonKey: String { cgroupV1 ? "memory_limit_in_bytes" : "memory_max" }
 }
 
 /// How one run of a handler ended.
@@ -88,7 +107,10 @@ public enum LogRecord: Equatable {
     /// A main container that exited and is not restarted (its pod's or its own restart policy):
     /// the pod goes on until every main container is done.
     case mainDone(name: String, remaining: Int)
-    case oomKilled(name: String, pid: Int32, limit: String?)
+    case oomKilled(name: String, pid: Int32, limit: MemoryLimit?)
+    /// The OOM killer killed a process of the container, and nothing says which: one usher does
+    /// not track (a worker of a main container), or one whose death was no SIGKILL of its own.
+    case oomKillInContainer(limit: MemoryLimit?)
     case startupProbePassed(name: String, pid: Int32, after: Nanos)
     case ready(name: String, pid: Int32)
     case notReady(name: String, pid: Int32, detail: String)

@@ -46,7 +46,9 @@ public func logText(_ record: LogRecord) -> String {
         if role == .initStep && !shuttingDown && status == .exited(0) { text += ": init done" }
         return text
     case .oomKilled(let name, let pid, let limit):
-        return "\(name)[\(pid)] was killed by the kernel's OOM killer" + (limit.map { " (memory.max \($0))" } ?? "")
+        return "\(name)[\(pid)] was killed by the kernel's OOM killer" + (limit.map { " (\($0.file) \($0.value))" } ?? "")
+    case .oomKillInContainer(let limit):
+        return "an OOM kill in the container" + (limit.map { " (\($0.file) \($0.value))" } ?? "")
     case .startupProbePassed(let name, let pid, let after):
         return "\(name)[\(pid)] startup probe passed \(formatSeconds(after)) after its start"
     case .ready(let name, let pid):

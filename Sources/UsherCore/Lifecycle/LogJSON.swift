@@ -67,7 +67,10 @@ public func logJSON(_ record: LogRecord, unixNanos: Nanos) -> String {
         if let afterSignal { o.number("stop_duration_ms", afterSignal / 1_000_000) }
     case .oomKilled(let name, let pid, let limit):
         o.string("level", "error"); o.string("event", "oom_killed"); o.process(name, pid)
-        if let limit { o.string("memory_max", limit) }
+        if let limit { o.string(limit.jsonKey, limit.value) }
+    case .oomKillInContainer(let limit):
+        o.string("level", "error"); o.string("event", "oom_kill_in_container")
+        if let limit { o.string(limit.jsonKey, limit.value) }
     case .startupProbePassed(let name, let pid, let after):
         o.string("level", "info"); o.string("event", "started_up"); o.process(name, pid)
         o.number("duration_ms", after / 1_000_000)

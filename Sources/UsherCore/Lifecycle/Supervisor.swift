@@ -180,8 +180,8 @@ public struct Supervisor {
             postStartDone(i, result, now: now, into: &out)
         case .handlerDone(let i, .hook(.preStop), let result):
             preStopDone(i, result, now: now, into: &out)
-        case .killedByOOM(let i, let limit):
-            if let pid = pid(i) { out.append(.log(.oomKilled(name: name(i), pid: pid, limit: limit))) }
+        case .oomKills(_, let limit, let reaped, let status):
+            oomKills(reaped: reaped, status, limit: limit, into: &out)
         case .signal(let sig):
             signal(sig, now: now, into: &out)
         case .note(let record):
@@ -234,6 +234,27 @@ public struct Supervisor {
             }
         }
     }
+
+    // MARK: - OOM kills
+
+    /// The cgroup's oom_kill count grew, as read when a child was reaped. The count is the whole
+    /// container's, so the kill is credited to a process only when the growth was seen at that
+    /// process's own death and the death was a SIGKILL usher did not send. Growth seen at any
+    /// other reap (an orphan, a probe's or hook's command, an exit that was no SIGKILL, a SIGKILL
+    /// of usher's) is an OOM kill in the container, named to no process; it was read at that
+    /// reap, so a later SIGKILL death (an operator's `kill -9` of a sidecar) is not credited
+    /// with it.
+    private func oomKills(reaped: Int?, _ status: ExitStatus, limit: MemoryLimit?, into out: inout [Action]) {
+        if let i = reaped, let pid = pid(i), status == .signaled(sigkill), !killedByUsher(i) {
+            out.append(.log(.oomKilled(name: name(i), pid: pid, limit: limit)))
+        } else {
+            out.append(.log(.oomKillInContainer(limit: limit)))
+        }
+    }
+
+    /// usher sent this run of container `i` SIGKILL: its stop's time was up, or the pod's
+    /// deadline came (which kills everything then running; nothing starts after it).
+    func killedByUsher(_ i: Int) -> Bool { containers[i].stop?.killed == true || killedAtDeadline }
 
     // MARK: - Moving on
 

@@ -41,6 +41,8 @@ final class Reporter: Companion {
     private var killed: [String] = []
     private var startupFailure: String?
     private var oomKilled: [String] = []
+    /// Who an OOM kill in the container that no process is credited with names.
+    private static var unnamedOOMVictim: String { "a process of the container" }
 
     init(_ options: Options) {
         self.options = options
@@ -89,6 +91,8 @@ final class Reporter: Companion {
             startupFailure = "\(name) could not be started"
         case .oomKilled(let name, _, _):
             oomKilled.append(name)
+        case .oomKillInContainer where !oomKilled.contains(where: { same($0, Reporter.unnamedOOMVictim) }):
+            oomKilled.append(Reporter.unnamedOOMVictim)
         default:
             break
         }

@@ -5,10 +5,19 @@ import CUsher
 /// but where a single child is picked (cgroup v1, or v2 without oom.group), nothing else says
 /// which child the OOM killer took. cgroup v2 counts in `memory.events` (`oom_kill N`), v1 in
 /// `memory.oom_control`; the limit is `memory.max` (v2) or `memory.limit_in_bytes` (v1).
+///
+/// It only reports that the count grew: whom an OOM kill concerns is the supervisor's decision
+/// (`Supervisor.oomKills`).
 struct MemoryCgroup {
-    let eventsPath: String
+    /// The counting file, kept open: it is read at every reap (only then: an idle usher reads
+    /// nothing), with one `pread` into `buffer`, so that a reap, a storm of orphans' too, costs
+    /// one system call more and no allocation. Close-on-exec: no child sees it.
+    private let eventsFD: Int32
     let limitPath: String
+    /// cgroup v1 (memory.oom_control, memory.limit_in_bytes), else v2.
+    let v1: Bool
     private(set) var oomKills: Int64
+    private var buffer = [UInt8](repeating: 0, count: 512)
 
     /// The cgroup of usher's own, or nil where no memory controller can be read (no /sys/fs/cgroup
     /// in the container, say).
@@ -21,49 +30,71 @@ struct MemoryCgroup {
             let controllers = fields[1]
             if controllers.isEmpty {  // "0::/path": cgroup v2
                 let base = same(path, "/") ? "/sys/fs/cgroup" : "/sys/fs/cgroup" + path
-                if let c = MemoryCgroup(events: base + "/memory.events", limit: base + "/memory.max") { return c }
+                if let c = MemoryCgroup(base, v1: false) { return c }
                 // A hybrid layout keeps v2 under /sys/fs/cgroup/unified.
                 let unified = "/sys/fs/cgroup/unified" + (same(path, "/") ? "" : path)
-                if let c = MemoryCgroup(events: unified + "/memory.events", limit: unified + "/memory.max") { return c }
+                if let c = MemoryCgroup(unified, v1: false) { return c }
             } else if splitBytes(controllers, 44).contains(where: { $0.elementsEqual("memory".utf8) }) {
                 let base = "/sys/fs/cgroup/memory" + (same(path, "/") ? "" : path)
-                if let c = MemoryCgroup(events: base + "/memory.oom_control", limit: base + "/memory.limit_in_bytes") { return c }
+                if let c = MemoryCgroup(base, v1: true) { return c }
                 // Without a cgroup namespace (runc on cgroup v1) /proc/self/cgroup shows the
                 // host's path while the container's own cgroup is mounted at the root.
                 let root = "/sys/fs/cgroup/memory"
-                if let c = MemoryCgroup(events: root + "/memory.oom_control", limit: root + "/memory.limit_in_bytes") { return c }
+                if let c = MemoryCgroup(root, v1: true) { return c }
             }
         }
         return nil
     }
 
-    init?(events: String, limit: String) {
-        guard let count = MemoryCgroup.oomKills(events) else { return nil }
-        eventsPath = events
-        limitPath = limit
+    /// The memory cgroup at `directory`, when its counting file can be read.
+    init?(_ directory: String, v1: Bool) {
+        let path = OSString.cString(directory + (v1 ? "/memory.oom_control" : "/memory.events"))
+        defer { path.deallocate() }
+        let fd = cusher_open_read(path)
+        guard fd >= 0 else { return nil }
+        eventsFD = fd
+        limitPath = directory + (v1 ? "/memory.limit_in_bytes" : "/memory.max")
+        self.v1 = v1
+        oomKills = 0
+        guard let count = readCount() else {
+            close(fd)
+            return nil
+        }
         oomKills = count
     }
 
-    /// Whether the OOM killer has killed since the last look (and takes the new count).
-    mutating func killedSinceLastLook() -> Bool {
-        guard let count = MemoryCgroup.oomKills(eventsPath), count > oomKills else { return false }
+    /// The new oom_kill count when it grew since the last read, else nil.
+    mutating func grownCount() -> Int64? {
+        guard let count = readCount(), count > oomKills else { return nil }
         oomKills = count
-        return true
+        return count
     }
 
-    /// The limit as the kernel writes it (`max`, or bytes).
-    var limit: String? {
+    /// The limit as the kernel writes it (`max`, or bytes), with the cgroup version that names it.
+    var limit: MemoryLimit? {
         guard case .success(let bytes) = readWholeFile(limitPath, limit: 256) else { return nil }
         let text = bytes.prefix { $0 != 10 }
-        return text.isEmpty ? nil : String(decoding: text, as: UTF8.self)
+        guard !text.isEmpty else { return nil }
+        return MemoryLimit(String(decoding: text, as: UTF8.self), cgroupV1: v1)
     }
 
-    private static func oomKills(_ path: String) -> Int64? {
-        guard case .success(let bytes) = readWholeFile(path, limit: 4096) else { return nil }
-        for line in splitBytes(bytes[...], 10) {
-            let words = splitBytes(line, 32)
-            guard words.count == 2, words[0].elementsEqual("oom_kill".utf8) else { continue }
-            return words[1].reduce(Int64(0)) { $0 &* 10 &+ Int64($1 &- 48) }
+    /// `oom_kill N` from the counting file (memory.events and memory.oom_control both have it),
+    /// scanned in place: no allocation.
+    private mutating func readCount() -> Int64? {
+        let fd = eventsFD
+        let n = buffer.withUnsafeMutableBytes { buf in retryingEINTR { pread(fd, buf.baseAddress, buf.count, 0) } }
+        guard n > 0 else { return nil }
+        let key = "oom_kill ".utf8
+        var lineStart = 0
+        while lineStart < n {
+            var end = lineStart
+            while end < n && buffer[end] != 10 { end += 1 }
+            if end - lineStart > key.count && buffer[lineStart..<(lineStart + key.count)].elementsEqual(key) {
+                var count: Int64 = 0
+                for b in buffer[(lineStart + key.count)..<end] where b >= 48 && b <= 57 { count = count &* 10 &+ Int64(b &- 48) }
+                return count
+            }
+            lineStart = end + 1
         }
         return nil
     }
