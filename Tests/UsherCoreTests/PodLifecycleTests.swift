@@ -174,7 +174,7 @@ struct Timeline {
             h.probe(0, .startup, passed: false, detail: "timed out after 1s")
         }
         #expect(h.logs().contains(.probeFailed(name: "proxy", pid: 100, .startup, failures: 3, detail: "timed out after 1s")))
-        #expect(h.logs().contains(.stoppingForRestart(name: "proxy", pid: 100, reason: "its startup probe failed")))
+        #expect(h.logs().contains(.stoppingForRestart(name: "proxy", pid: 100, reason: "its startup probe failed", restart: true)))
         #expect(h.signals().last == .signalGroup(0, sigterm))
         h.send(.exited(0, .signaled(sigterm)))
         #expect(h.logs().contains(.restartScheduled(name: "proxy", delay: 0, restart: 1)))
@@ -312,6 +312,29 @@ struct Timeline {
         h.send(.exited(0, .exited(0)))  // even a clean exit after the kill
         #expect(h.supervisor.pid(0) == 101)
         #expect(h.exitCode == nil)
+    }
+
+    /// Under Never a liveness-killed main container is not restarted, and the log says so
+    /// instead of announcing a restart (issue 23); with restart rules, its exit status decides.
+    @Test(arguments: ["Never", "Never with rules", "OnFailure", "Always"])
+    func theStopAfterALivenessFailureSaysWhetherARestartFollows(setup: String) {
+        let policy: Plan.RestartPolicy = setup == "Always" ? .always : setup == "OnFailure" ? .onFailure : .never
+        let rules = setup == "Never with rules"
+        let restart: Bool? = setup == "Never" ? false : rules ? nil : true
+        var p = Plan(processes: [proc("app", .main) {
+            $0.livenessProbe = probe(failures: 1)
+            if rules { $0.restartRules = [Plan.RestartRule(exitCodesIn: true, values: [42])] }
+        }])
+        p.restartPolicy = policy
+        var h = Harness(p)
+        h.probe(0, .liveness, passed: false, detail: "refused")
+        #expect(h.logs().contains(.stoppingForRestart(name: "app", pid: 100, reason: "its liveness probe failed", restart: restart)))
+        if policy == .never && !rules {
+            #expect(logText(h.logs().first { if case .stoppingForRestart = $0 { return true } else { return false } }!)
+                    == "app[100] is stopped and not restarted (restart policy Never): its liveness probe failed")
+            h.send(.exited(0, .signaled(sigterm)))
+            #expect(h.exitCode == 143 && h.signals().filter { $0 == .spawn(0) }.count == 1, "not restarted")
+        }
     }
 }
 
@@ -584,7 +607,7 @@ struct Timeline {
             proc("app", .main),
         ]))
         h.hookDone(0, .postStart, .exited(1))
-        #expect(h.logs().contains(.stoppingForRestart(name: "proxy", pid: 100, reason: "its postStart hook failed")))
+        #expect(h.logs().contains(.stoppingForRestart(name: "proxy", pid: 100, reason: "its postStart hook failed", restart: true)))
         #expect(h.signals().last == .runHandler(0, .hook(.preStop), timeout: 30 * second))
         h.hookDone(0, .preStop, .exited(0))
         #expect(h.signals().last == .signalGroup(0, sigterm))

@@ -91,8 +91,9 @@ public enum LogRecord: Equatable {
     case notReady(name: String, pid: Int32, detail: String)
     /// A startup or liveness probe failed `failures` times in a row, the last with `detail`.
     case probeFailed(name: String, pid: Int32, Plan.ProbeKind, failures: Int, detail: String)
-    /// A container is stopped to be restarted: a probe or its postStart hook failed.
-    case stoppingForRestart(name: String, pid: Int32, reason: String)
+    /// A container is stopped because a probe or its postStart hook failed; `restart` says
+    /// whether it is then restarted (nil: its restart rules decide by how it exits).
+    case stoppingForRestart(name: String, pid: Int32, reason: String, restart: Bool?)
     /// A process that ended will be started again after `delay` (its `restart`th restart).
     case restartScheduled(name: String, delay: Nanos, restart: Int)
     /// Startup cannot go on (an init container failed).

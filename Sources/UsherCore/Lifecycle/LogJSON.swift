@@ -54,9 +54,9 @@ public func logJSON(_ record: LogRecord, unixNanos: Nanos) -> String {
     case .mainDone(let name, let remaining):
         o.string("level", "info"); o.string("event", "main_done"); o.string("process", name)
         o.number("remaining", Int64(remaining))
-    case .stoppingForRestart(let name, let pid, let reason):
-        o.string("level", "warn"); o.string("event", "stopping_for_restart"); o.process(name, pid)
-        o.string("reason", reason)
+    case .stoppingForRestart(let name, let pid, let reason, let restart):
+        o.string("level", "warn"); o.string("event", restart == false ? "stopping_not_restarted" : "stopping_for_restart")
+        o.process(name, pid); o.string("reason", reason)
     case .exited(let name, let pid, let status, let ran, let afterSignal, _, _):
         let clean: Bool
         if case .exited(0) = status { clean = true } else { clean = false }

@@ -33,6 +33,19 @@ extension Supervisor {
         return policy == .always && process.restartPolicy == nil ? .endPod : .restart
     }
 
+    /// Whether container `i`, stopped because a probe failed (`killedByProbe`) or its postStart
+    /// did, is restarted once it has exited, for the log that announces the stop: `afterExit`'s
+    /// answer where it does not depend on the exit status to come, else nil.
+    func restartsAfterStop(_ i: Int, killedByProbe: Bool) -> Bool? {
+        let process = plan.processes[i]
+        if process.role == .sidecar { return true }
+        switch process.restartPolicy ?? plan.restartPolicy {
+        case .always: return true
+        case .onFailure: return killedByProbe ? true : nil
+        case .never: return process.restartRules.isEmpty ? false : nil
+        }
+    }
+
     mutating func spawned(_ i: Int, pid: Int32, now: Nanos, into out: inout [Action]) {
         containers[i].state = .running(pid: pid, since: now)
         containers[i].stop = nil
@@ -202,7 +215,8 @@ extension Supervisor {
         out.append(.log(.hookEnded(name: name(i), .postStart, hookPid: hookPid, result, ran: now - since)))
         guard result.passed else {
             containers[i].postStart = .done
-            out.append(.log(.stoppingForRestart(name: name(i), pid: pid, reason: "its postStart hook failed")))
+            out.append(.log(.stoppingForRestart(name: name(i), pid: pid, reason: "its postStart hook failed",
+                                                 restart: restartsAfterStop(i, killedByProbe: false))))
             stopForRestart(i, reason: .postStart, grace: plan.grace, now: now, into: &out)
             return
         }
