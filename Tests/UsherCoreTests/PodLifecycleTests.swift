@@ -338,6 +338,55 @@ struct Timeline {
     }
 }
 
+/// A stop request that comes while a main container waits for its restart (issue 23, item 9):
+/// the pod did not succeed, so usher's status is that container's last failure, not 0.
+@Suite struct StopDuringRestartBackoff {
+    func plan(_ policy: Plan.RestartPolicy, rules: Bool = false) -> Plan {
+        var p = Plan(processes: [proc("log", .sidecar), proc("app", .main) {
+            if rules { $0.restartRules = [Plan.RestartRule(exitCodesIn: true, values: [3])] }
+        }])
+        p.restartPolicy = policy
+        return p
+    }
+
+    @Test(arguments: [false, true])
+    func theLastFailureIsUshersStatus(rules: Bool) {
+        var h = Harness(plan(rules ? .never : .onFailure, rules: rules))
+        h.send(.exited(1, .exited(3)))
+        h.send(.exited(1, .exited(3)))  // the first restart is at once; the second waits 10s
+        #expect(h.logs().contains(.restartScheduled(name: "app", delay: 10 * second, restart: 2)))
+        h.now = 2 * second
+        h.send(.signal(sigterm))
+        #expect(h.logs().contains(.restartCancelled(name: "app", last: .exited(3))))
+        h.send(.exited(0, .signaled(sigterm)))
+        #expect(h.exitCode == 3)
+        h.advance(to: 20 * second)
+        #expect(h.signals().filter { $0 == .spawn(1) }.count == 2, "no restart after the stop request")
+    }
+
+    @Test func aKilledRunIsReportedAsItsSignal() {
+        var h = Harness(plan(.onFailure))
+        h.send(.exited(1, .signaled(11)))
+        h.send(.exited(1, .signaled(11)))
+        h.send(.signal(sigterm))
+        h.send(.exited(0, .exited(0)))
+        #expect(h.exitCode == Int32(139))
+        #expect(logText(.restartCancelled(name: "app", last: .signaled(11)))
+                == "app is not restarted: the shutdown began during its restart back-off; its last run's signal SIGSEGV is its final status")
+    }
+
+    @Test func stopIsSuccessDoesNotCountIt() {
+        var p = plan(.onFailure)
+        p.stopIsSuccess = true
+        var h = Harness(p)
+        h.send(.exited(1, .signaled(sigterm)))  // it died of SIGTERM by itself, and is to be restarted
+        h.send(.exited(1, .signaled(sigterm)))
+        h.send(.signal(sigterm))
+        h.send(.exited(0, .exited(0)))
+        #expect(h.exitCode == 143)
+    }
+}
+
 @Suite struct Readiness {
     @Test func transitionsAreLoggedWithThresholds() {
         var h = Harness(Plan(processes: [proc("app", .main) {
@@ -849,6 +898,36 @@ struct Timeline {
         h.send(.exited(1, .exited(0)))
         h.send(.exited(0, .exited(0)))
         #expect(h.exitCode == (requested ? 0 : 131), "only when usher was asked to stop")
+    }
+
+    /// Issue 23, item 14: a main container that died of its stop signal by itself, before any
+    /// stop request, is a failure even when a stop request comes during the sidecars' shutdown.
+    @Test(arguments: [true, false])
+    func aMainThatDiedOfTheSignalBeforeTheRequestIsNoSuccess(always: Bool) {
+        var p = twoSidecars()
+        p.stopIsSuccess = true
+        p.restartPolicy = always ? .always : .never
+        var h = Harness(p)
+        h.send(.exited(2, .signaled(sigterm)))
+        #expect(h.signalled(1, sigterm), "the pod's shutdown began with the main's own exit")
+        h.send(.signal(sigterm))
+        h.send(.exited(1, .exited(0)))
+        h.send(.exited(0, .exited(0)))
+        #expect(h.exitCode == 143)
+    }
+
+    /// Only the stop signal usher sent after the request counts: one sent for a failed liveness
+    /// probe before it does not.
+    @Test func aStopSignalSentBeforeTheRequestDoesNotCount() {
+        var p = Plan(processes: [proc("app", .main) { $0.livenessProbe = probe(failures: 1) }])
+        p.stopIsSuccess = true
+        p.restartPolicy = .never
+        var h = Harness(p)
+        h.probe(0, .liveness, passed: false, detail: "refused")
+        #expect(h.signalled(0, sigterm))
+        h.send(.signal(sigterm))
+        h.send(.exited(0, .signaled(sigterm)))
+        #expect(h.exitCode == 143)
     }
 
     @Test func aStopSignalOtherThanTheMainsIsNotSuccess() {

@@ -94,6 +94,9 @@ public enum LogRecord: Equatable {
     /// A container is stopped because a probe or its postStart hook failed; `restart` says
     /// whether it is then restarted (nil: its restart rules decide by how it exits).
     case stoppingForRestart(name: String, pid: Int32, reason: String, restart: Bool?)
+    /// A main container waiting for its restart when the shutdown began is not restarted: its
+    /// last run's end (`last`) is its final one.
+    case restartCancelled(name: String, last: ExitStatus)
     /// A process that ended will be started again after `delay` (its `restart`th restart).
     case restartScheduled(name: String, delay: Nanos, restart: Int)
     /// Startup cannot go on (an init container failed).

@@ -40,6 +40,8 @@ public func logText(_ record: LogRecord) -> String {
         case false?: return "\(name)[\(pid)] is stopped and not restarted (restart policy Never): \(reason)"
         case nil: return "\(name)[\(pid)] is stopped: \(reason); its restart rules decide by its exit status"
         }
+    case .restartCancelled(let name, let last):
+        return "\(name) is not restarted: the shutdown began during its restart back-off; its last run's \(last.description) is its final status"
     case .exited(let name, let pid, let status, let ran, let afterSignal, let role, let shuttingDown):
         var text = "\(name)[\(pid)] exited with \(status.description)"
         if let afterSignal {

@@ -57,6 +57,9 @@ public func logJSON(_ record: LogRecord, unixNanos: Nanos) -> String {
     case .stoppingForRestart(let name, let pid, let reason, let restart):
         o.string("level", "warn"); o.string("event", restart == false ? "stopping_not_restarted" : "stopping_for_restart")
         o.process(name, pid); o.string("reason", reason)
+    case .restartCancelled(let name, let last):
+        o.string("level", "warn"); o.string("event", "restart_cancelled"); o.string("process", name)
+        o.number("status", Int64(last.code))
     case .exited(let name, let pid, let status, let ran, let afterSignal, _, _):
         let clean: Bool
         if case .exited(0) = status { clean = true } else { clean = false }

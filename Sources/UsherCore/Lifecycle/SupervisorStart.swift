@@ -68,6 +68,7 @@ extension Supervisor {
 
     mutating func spawnFailed(_ i: Int, _ failure: SpawnFailure, now: Nanos, into out: inout [Action]) {
         containers[i].state = .failed
+        containers[i].lastExit = .exited(failure.code)
         out.append(.log(.startFailed(name: name(i), failure)))
         if containers[i].restarts > 0, deadline == nil {
             // A restart that cannot be made now (no processes or memory left, say) is tried
@@ -83,6 +84,7 @@ extension Supervisor {
         guard case .running(let pid, let since) = containers[i].state else { return }
         let stop = containers[i].stop
         containers[i].state = .exited(status)
+        containers[i].lastExit = status
         containers[i].stop = nil
         let role = plan.processes[i].role
         let shuttingDown = deadline != nil
@@ -108,10 +110,7 @@ extension Supervisor {
         }
         // A main container's final exit (not one it is restarted after) is what the pod's
         // status is made of.
-        if role == .main && decision != .restart {
-            if firstMainExit == nil { firstMainExit = status.code }
-            if firstMainFailure == nil && status.code != 0 { firstMainFailure = status.code }
-        }
+        if role == .main && decision != .restart { mainEnded(i, status, stop: stop) }
         guard !shuttingDown else { return }
         if decision == .restart {
             scheduleRestart(i, ran: now - since, now: now, into: &out)
