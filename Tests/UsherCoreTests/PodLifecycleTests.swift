@@ -951,3 +951,57 @@ struct Timeline {
         #expect(h.exitCode == 3)
     }
 }
+
+/// A container ends with its leader (issue 23, item 10): what it left in its process group or
+/// session is killed when the leader is reaped, before a restart or the next init entry, and the
+/// driver's answer is logged.
+@Suite struct Leftovers {
+    @Test func aRestartedSidecarsLeftoversAreKilledBeforeItsRestart() {
+        var h = Harness(Plan(processes: [proc("proxy", .sidecar), proc("app", .main)]))
+        let mark = h.actions.count
+        h.send(.exited(0, .exited(1)))
+        let kill = h.actions[mark...].firstIndex(of: .killLeftovers(0, leader: 100))
+        let spawn = h.actions[mark...].firstIndex(of: .spawn(0))
+        #expect(kill != nil && spawn != nil && kill! < spawn!, "killed before it is started again")
+        h.send(.leftoversKilled(0, leader: 100, count: 2))
+        #expect(h.logs().contains(.leftoversKilled(name: "proxy", pid: 100, count: 2)))
+        #expect(logText(.leftoversKilled(name: "proxy", pid: 100, count: 2))
+                == "proxy[100] left 2 process(es) behind in its process group or session: SIGKILL")
+    }
+
+    @Test func anInitContainersLeftoversAreKilledBeforeTheNextEntry() {
+        var h = Harness(Plan(processes: [proc("init", .initStep), proc("app", .main)]))
+        let mark = h.actions.count
+        h.send(.exited(0, .exited(0)))
+        #expect(h.leftoverKills(since: mark) == [.killLeftovers(0, leader: 100)])
+        let kill = h.actions[mark...].firstIndex(of: .killLeftovers(0, leader: 100))!
+        #expect(h.actions[mark...].firstIndex(of: .spawn(1))! > kill)
+    }
+
+    /// A main container that ends on its own has its leftovers killed as it ends, before the
+    /// shutdown that its end begins; in a shutdown none are killed at the leaders' exits (their
+    /// groups got the stop signal; usher's exit ends what is left), and nothing waits on them.
+    @Test func aMainsLeftoversAreKilledWhenItEndsOnItsOwnAndLeftToUshersExitInAShutdown() {
+        var h = Harness(twoSidecars(grace: 5 * second))
+        h.send(.exited(2, .exited(0)))
+        #expect(h.leftoverKills() == [.killLeftovers(2, leader: 102)])
+        #expect(h.signalled(1, sigterm), "the next sidecar's turn has come")
+        h.send(.exited(1, .exited(0)))
+        h.send(.exited(0, .exited(0)))
+        #expect(h.leftoverKills() == [.killLeftovers(2, leader: 102)], "none in the shutdown")
+        #expect(h.exitCode == 0)
+
+        var s = Harness(twoSidecars(grace: 5 * second))
+        s.send(.signal(sigterm))
+        s.send(.exited(2, .signaled(sigterm)))
+        #expect(s.leftoverKills().isEmpty && s.signalled(1, sigterm))
+    }
+
+    @Test func aRehearsalCountsKilledLeftoversAsOrphans() {
+        var h = Harness(Plan(processes: [proc("app", .main)]), observe: true)
+        h.send(.signal(sigterm))
+        h.send(.exited(0, .signaled(sigterm)))
+        h.send(.leftoversKilled(0, leader: 100, count: 1))
+        #expect(h.observer?.verdict(0) == .leftOrphans)
+    }
+}

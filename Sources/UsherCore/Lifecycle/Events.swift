@@ -17,6 +17,9 @@ public enum Event: Equatable {
     /// was killed by the kernel's OOM killer (its cgroup's oom_kill count grew); `limit` is the
     /// cgroup's memory limit as the kernel writes it, when readable.
     case killedByOOM(Int, limit: String?)
+    /// What the run of the process at this index led by `leader` left behind: `count`
+    /// processes, killed (the answer to `.killLeftovers`).
+    case leftoversKilled(Int, leader: Int32, count: Int)
     /// usher received a signal (never SIGCHLD: the driver turns that into `.exited`).
     case signal(Int32)
     /// Time passed; the supervisor checks its own deadlines against `now`.
@@ -53,6 +56,10 @@ public enum Action: Equatable {
     case runHandler(Int, Plan.HandlerUse, timeout: Nanos)
     /// Abandon this run of the handler (its command is killed); no result is expected.
     case cancelHandler(Int, Plan.HandlerUse)
+    /// The run of the process at this index led by `leader` (reaped) has ended: SIGKILL to what
+    /// is left of its process group and session, as the container runtime ends every process
+    /// of a container that ends. The driver answers `.leftoversKilled` when it killed any.
+    case killLeftovers(Int, leader: Int32)
     /// Record a lifecycle event.
     case log(LogRecord)
     /// Stop the event loop and exit with this status.
@@ -97,6 +104,9 @@ public enum LogRecord: Equatable {
     /// A main container waiting for its restart when the shutdown began is not restarted: its
     /// last run's end (`last`) is its final one.
     case restartCancelled(name: String, last: ExitStatus)
+    /// What the run of a container led by `pid` left in its process group or session when its
+    /// leader was reaped (`count` processes) was killed.
+    case leftoversKilled(name: String, pid: Int32, count: Int)
     /// A process that ended will be started again after `delay` (its `restart`th restart).
     case restartScheduled(name: String, delay: Nanos, restart: Int)
     /// Startup cannot go on (an init container failed).

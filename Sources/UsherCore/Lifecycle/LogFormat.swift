@@ -42,6 +42,8 @@ public func logText(_ record: LogRecord) -> String {
         }
     case .restartCancelled(let name, let last):
         return "\(name) is not restarted: the shutdown began during its restart back-off; its last run's \(last.description) is its final status"
+    case .leftoversKilled(let name, let pid, let count):
+        return "\(name)[\(pid)] left \(count) process(es) behind in its process group or session: SIGKILL"
     case .exited(let name, let pid, let status, let ran, let afterSignal, let role, let shuttingDown):
         var text = "\(name)[\(pid)] exited with \(status.description)"
         if let afterSignal {

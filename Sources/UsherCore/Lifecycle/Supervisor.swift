@@ -194,6 +194,8 @@ public struct Supervisor {
             postStartDone(i, result, now: now, into: &out)
         case .handlerDone(let i, .hook(.preStop), let result):
             preStopDone(i, result, now: now, into: &out)
+        case .leftoversKilled(let i, let leader, let count):
+            out.append(.log(.leftoversKilled(name: name(i), pid: leader, count: count)))
         case .killedByOOM(let i, let limit):
             if let pid = pid(i) { out.append(.log(.oomKilled(name: name(i), pid: pid, limit: limit))) }
         case .signal(let sig):

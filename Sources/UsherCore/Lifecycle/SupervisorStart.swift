@@ -91,6 +91,14 @@ extension Supervisor {
         out.append(.log(.exited(
             name: name(i), pid: pid, status, ran: now - since,
             afterSignal: stop?.signaledAt.map { now - $0 }, role: role, shuttingDown: shuttingDown)))
+        // The container ends with its leader, as the runtime ends a container's every process
+        // with its init: what it left in its group or session is killed now, before anything
+        // can restart it or start the next init entry (the actions below come after this one).
+        // Not in the pod's shutdown: there its group got the stop signal with the leader, and a
+        // member still ending on it is given until usher exits (the kernel kills what is left
+        // of a PID 1's namespace, a subreaper sweeps every group it started), which nothing
+        // waits for and which comes by the deadline.
+        if !shuttingDown { out.append(.killLeftovers(i, leader: pid)) }
         // Its probes and hooks end with it (a hook runs inside its container in Kubernetes).
         resetProbes(i, kinds: Supervisor.kinds, into: &out)
         if case .running = containers[i].postStart { out.append(.cancelHandler(i, .hook(.postStart))) }
