@@ -168,7 +168,8 @@ def test_a_main_container_that_is_done_leaves_nothing_running_beside_the_others(
     u.wait_started("b")
     u.wait_for(lambda: readies(u), what="a's worker")
     assert_gone(readies(u), "a's worker runs on beside b")
-    assert any(t.startswith("a[") and "left 1 process(es) behind" in t for t in u.log_texts()), u.stderr()
+    u.wait_for(lambda: any(t.startswith("a[") and "left 1 process(es) behind" in t for t in u.log_texts()),
+               what="the log of a's worker killed")
     u.signal(signal.SIGTERM)
     assert u.wait() == 143, u.stderr()
 
