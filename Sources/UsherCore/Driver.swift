@@ -174,9 +174,13 @@ struct Performer {
     /// number to the next child at once), and usher only ever signals a pid it has not reaped,
     /// which the kernel cannot have given to anyone else.
     var pids: [Int32?]
-    /// The process group each process led in its last run (its pid then): what is left of it
-    /// is killed when usher exits as a subreaper, and a rehearsal reports members left behind.
+    /// The process group each process led in its last run (its pid then): a rehearsal reports
+    /// members left behind.
     var groups: [Int32?]
+    /// Every process group usher started that may still have members (a group is dropped once
+    /// it has none, when a container's leftovers are killed): what is left of them is killed
+    /// when usher exits as a subreaper.
+    private var startedGroups: [Int32] = []
     /// Every probe's and hook's handler.
     var handlers = HandlerRunner()
     var outputs = OutputPipes()
@@ -268,6 +272,7 @@ struct Performer {
             case .success(let pid):
                 pids[i] = pid
                 groups[i] = pid
+                startedGroups.append(pid)
                 if let adj = sidecarOOMScoreAdj, plan.processes[i].role == .sidecar { setOOMScoreAdj(pid, adj) }
                 return .spawned(i, pid: pid)
             case .failure(let failure):
@@ -315,6 +320,12 @@ struct Performer {
             return answer
         case .cancelHandler(let i, let use):
             handlers.cancel(i, use)
+        case .killLeftovers(let i, let leader):
+            // The leader led its session too when children get one each; with a terminal they
+            // share usher's session, and only its group is the container's.
+            let count = killLeftovers([leader], sessions: sessionPerChild, sparing: pids)
+            startedGroups.removeAll { kill(-$0, 0) != 0 }
+            if count > 0 { return .leftoversKilled(i, leader: leader, count: count) }
         case .log(let record):
             log(record)
         case .exit(let code):
@@ -396,14 +407,16 @@ struct Performer {
     }
 
     /// When usher is PID 1, the kernel kills everything left in the namespace as it exits. As a
-    /// subreaper on a laptop, usher does the same for the process groups it started (a shell's
-    /// background job that ignored the stop signal, say), so that nothing outlives it there
-    /// either. A group whose leader has been reaped is no longer pinned: its number could in
+    /// subreaper on a laptop, usher does the same for the process groups it started, in every
+    /// run, and their sessions (what a run left was killed as its leader was reaped, except in
+    /// the shutdown; this catches the rest), so that nothing outlives it there either. A group
+    /// whose leader has been reaped is no longer pinned once it has no member: its number could in
     /// principle be reused, but only after the kernel's pid counter wraps around and only by a
-    /// process that makes itself a group leader; that window is accepted here, as tini accepts it.
+    /// process that makes itself a group leader; groups found empty are dropped as containers
+    /// end, and the window left is accepted here, as tini accepts it.
     func sweepLeftovers() {
         guard !isInit else { return }
-        for case let pgid? in groups { signalGroup(pgid, sigkill) }
+        _ = killLeftovers(startedGroups, sessions: sessionPerChild, sparing: [])
     }
 }
 

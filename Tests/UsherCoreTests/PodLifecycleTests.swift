@@ -174,7 +174,7 @@ struct Timeline {
             h.probe(0, .startup, passed: false, detail: "timed out after 1s")
         }
         #expect(h.logs().contains(.probeFailed(name: "proxy", pid: 100, .startup, failures: 3, detail: "timed out after 1s")))
-        #expect(h.logs().contains(.stoppingForRestart(name: "proxy", pid: 100, reason: "its startup probe failed")))
+        #expect(h.logs().contains(.stoppingForRestart(name: "proxy", pid: 100, reason: "its startup probe failed", restart: true)))
         #expect(h.signals().last == .signalGroup(0, sigterm))
         h.send(.exited(0, .signaled(sigterm)))
         #expect(h.logs().contains(.restartScheduled(name: "proxy", delay: 0, restart: 1)))
@@ -312,6 +312,78 @@ struct Timeline {
         h.send(.exited(0, .exited(0)))  // even a clean exit after the kill
         #expect(h.supervisor.pid(0) == 101)
         #expect(h.exitCode == nil)
+    }
+
+    /// Under Never a liveness-killed main container is not restarted, and the log says so
+    /// instead of announcing a restart (issue 23); with restart rules, its exit status decides.
+    @Test(arguments: ["Never", "Never with rules", "OnFailure", "Always"])
+    func theStopAfterALivenessFailureSaysWhetherARestartFollows(setup: String) {
+        let policy: Plan.RestartPolicy = setup == "Always" ? .always : setup == "OnFailure" ? .onFailure : .never
+        let rules = setup == "Never with rules"
+        let restart: Bool? = setup == "Never" ? false : rules ? nil : true
+        var p = Plan(processes: [proc("app", .main) {
+            $0.livenessProbe = probe(failures: 1)
+            if rules { $0.restartRules = [Plan.RestartRule(exitCodesIn: true, values: [42])] }
+        }])
+        p.restartPolicy = policy
+        var h = Harness(p)
+        h.probe(0, .liveness, passed: false, detail: "refused")
+        #expect(h.logs().contains(.stoppingForRestart(name: "app", pid: 100, reason: "its liveness probe failed", restart: restart)))
+        if policy == .never && !rules {
+            #expect(logText(h.logs().first { if case .stoppingForRestart = $0 { return true } else { return false } }!)
+                    == "app[100] is stopped and not restarted (restart policy Never): its liveness probe failed")
+            h.send(.exited(0, .signaled(sigterm)))
+            #expect(h.exitCode == 143 && h.signals().filter { $0 == .spawn(0) }.count == 1, "not restarted")
+        }
+    }
+}
+
+/// A stop request that comes while a main container waits for its restart (issue 23, item 9):
+/// the pod did not succeed, so usher's status is that container's last failure, not 0.
+@Suite struct StopDuringRestartBackoff {
+    func plan(_ policy: Plan.RestartPolicy, rules: Bool = false) -> Plan {
+        var p = Plan(processes: [proc("log", .sidecar), proc("app", .main) {
+            if rules { $0.restartRules = [Plan.RestartRule(exitCodesIn: true, values: [3])] }
+        }])
+        p.restartPolicy = policy
+        return p
+    }
+
+    @Test(arguments: [false, true])
+    func theLastFailureIsUshersStatus(rules: Bool) {
+        var h = Harness(plan(rules ? .never : .onFailure, rules: rules))
+        h.send(.exited(1, .exited(3)))
+        h.send(.exited(1, .exited(3)))  // the first restart is at once; the second waits 10s
+        #expect(h.logs().contains(.restartScheduled(name: "app", delay: 10 * second, restart: 2)))
+        h.now = 2 * second
+        h.send(.signal(sigterm))
+        #expect(h.logs().contains(.restartCancelled(name: "app", last: .exited(3))))
+        h.send(.exited(0, .signaled(sigterm)))
+        #expect(h.exitCode == 3)
+        h.advance(to: 20 * second)
+        #expect(h.signals().filter { $0 == .spawn(1) }.count == 2, "no restart after the stop request")
+    }
+
+    @Test func aKilledRunIsReportedAsItsSignal() {
+        var h = Harness(plan(.onFailure))
+        h.send(.exited(1, .signaled(11)))
+        h.send(.exited(1, .signaled(11)))
+        h.send(.signal(sigterm))
+        h.send(.exited(0, .exited(0)))
+        #expect(h.exitCode == Int32(139))
+        #expect(logText(.restartCancelled(name: "app", last: .signaled(11)))
+                == "app is not restarted: the shutdown began during its restart back-off; its last run's signal SIGSEGV is its final status")
+    }
+
+    @Test func stopIsSuccessDoesNotCountIt() {
+        var p = plan(.onFailure)
+        p.stopIsSuccess = true
+        var h = Harness(p)
+        h.send(.exited(1, .signaled(sigterm)))  // it died of SIGTERM by itself, and is to be restarted
+        h.send(.exited(1, .signaled(sigterm)))
+        h.send(.signal(sigterm))
+        h.send(.exited(0, .exited(0)))
+        #expect(h.exitCode == 143)
     }
 }
 
@@ -584,7 +656,7 @@ struct Timeline {
             proc("app", .main),
         ]))
         h.hookDone(0, .postStart, .exited(1))
-        #expect(h.logs().contains(.stoppingForRestart(name: "proxy", pid: 100, reason: "its postStart hook failed")))
+        #expect(h.logs().contains(.stoppingForRestart(name: "proxy", pid: 100, reason: "its postStart hook failed", restart: true)))
         #expect(h.signals().last == .runHandler(0, .hook(.preStop), timeout: 30 * second))
         h.hookDone(0, .preStop, .exited(0))
         #expect(h.signals().last == .signalGroup(0, sigterm))
@@ -828,6 +900,36 @@ struct Timeline {
         #expect(h.exitCode == (requested ? 0 : 131), "only when usher was asked to stop")
     }
 
+    /// Issue 23, item 14: a main container that died of its stop signal by itself, before any
+    /// stop request, is a failure even when a stop request comes during the sidecars' shutdown.
+    @Test(arguments: [true, false])
+    func aMainThatDiedOfTheSignalBeforeTheRequestIsNoSuccess(always: Bool) {
+        var p = twoSidecars()
+        p.stopIsSuccess = true
+        p.restartPolicy = always ? .always : .never
+        var h = Harness(p)
+        h.send(.exited(2, .signaled(sigterm)))
+        #expect(h.signalled(1, sigterm), "the pod's shutdown began with the main's own exit")
+        h.send(.signal(sigterm))
+        h.send(.exited(1, .exited(0)))
+        h.send(.exited(0, .exited(0)))
+        #expect(h.exitCode == 143)
+    }
+
+    /// Only the stop signal usher sent after the request counts: one sent for a failed liveness
+    /// probe before it does not.
+    @Test func aStopSignalSentBeforeTheRequestDoesNotCount() {
+        var p = Plan(processes: [proc("app", .main) { $0.livenessProbe = probe(failures: 1) }])
+        p.stopIsSuccess = true
+        p.restartPolicy = .never
+        var h = Harness(p)
+        h.probe(0, .liveness, passed: false, detail: "refused")
+        #expect(h.signalled(0, sigterm))
+        h.send(.signal(sigterm))
+        h.send(.exited(0, .signaled(sigterm)))
+        #expect(h.exitCode == 143)
+    }
+
     @Test func aStopSignalOtherThanTheMainsIsNotSuccess() {
         var p = twoSidecars()
         p.stopIsSuccess = true
@@ -847,5 +949,59 @@ struct Timeline {
         h.advance(to: 5 * second)
         h.send(.exited(0, .signaled(sigkill)))
         #expect(h.exitCode == 3)
+    }
+}
+
+/// A container ends with its leader (issue 23, item 10): what it left in its process group or
+/// session is killed when the leader is reaped, before a restart or the next init entry, and the
+/// driver's answer is logged.
+@Suite struct Leftovers {
+    @Test func aRestartedSidecarsLeftoversAreKilledBeforeItsRestart() {
+        var h = Harness(Plan(processes: [proc("proxy", .sidecar), proc("app", .main)]))
+        let mark = h.actions.count
+        h.send(.exited(0, .exited(1)))
+        let kill = h.actions[mark...].firstIndex(of: .killLeftovers(0, leader: 100))
+        let spawn = h.actions[mark...].firstIndex(of: .spawn(0))
+        #expect(kill != nil && spawn != nil && kill! < spawn!, "killed before it is started again")
+        h.send(.leftoversKilled(0, leader: 100, count: 2))
+        #expect(h.logs().contains(.leftoversKilled(name: "proxy", pid: 100, count: 2)))
+        #expect(logText(.leftoversKilled(name: "proxy", pid: 100, count: 2))
+                == "proxy[100] left 2 process(es) behind in its process group or session: SIGKILL")
+    }
+
+    @Test func anInitContainersLeftoversAreKilledBeforeTheNextEntry() {
+        var h = Harness(Plan(processes: [proc("init", .initStep), proc("app", .main)]))
+        let mark = h.actions.count
+        h.send(.exited(0, .exited(0)))
+        #expect(h.leftoverKills(since: mark) == [.killLeftovers(0, leader: 100)])
+        let kill = h.actions[mark...].firstIndex(of: .killLeftovers(0, leader: 100))!
+        #expect(h.actions[mark...].firstIndex(of: .spawn(1))! > kill)
+    }
+
+    /// A main container that ends on its own has its leftovers killed as it ends, before the
+    /// shutdown that its end begins; in a shutdown none are killed at the leaders' exits (their
+    /// groups got the stop signal; usher's exit ends what is left), and nothing waits on them.
+    @Test func aMainsLeftoversAreKilledWhenItEndsOnItsOwnAndLeftToUshersExitInAShutdown() {
+        var h = Harness(twoSidecars(grace: 5 * second))
+        h.send(.exited(2, .exited(0)))
+        #expect(h.leftoverKills() == [.killLeftovers(2, leader: 102)])
+        #expect(h.signalled(1, sigterm), "the next sidecar's turn has come")
+        h.send(.exited(1, .exited(0)))
+        h.send(.exited(0, .exited(0)))
+        #expect(h.leftoverKills() == [.killLeftovers(2, leader: 102)], "none in the shutdown")
+        #expect(h.exitCode == 0)
+
+        var s = Harness(twoSidecars(grace: 5 * second))
+        s.send(.signal(sigterm))
+        s.send(.exited(2, .signaled(sigterm)))
+        #expect(s.leftoverKills().isEmpty && s.signalled(1, sigterm))
+    }
+
+    @Test func aRehearsalCountsKilledLeftoversAsOrphans() {
+        var h = Harness(Plan(processes: [proc("app", .main)]), observe: true)
+        h.send(.signal(sigterm))
+        h.send(.exited(0, .signaled(sigterm)))
+        h.send(.leftoversKilled(0, leader: 100, count: 1))
+        #expect(h.observer?.verdict(0) == .leftOrphans)
     }
 }

@@ -76,9 +76,19 @@ struct Harness {
         send(.handlerDone(i, .hook(kind), HandlerResult(passed: status == .exited(0), detail: "exited with \(status.description)", status: status)))
     }
 
-    /// Actions recorded since `mark`, without log lines.
+    /// Actions recorded since `mark`, without log lines and leftover kills (`leftoverKills`).
     func signals(since mark: Int = 0) -> [Action] {
-        actions[mark...].filter { if case .log = $0 { return false } else { return true } }
+        actions[mark...].filter {
+            switch $0 {
+            case .log, .killLeftovers: return false
+            default: return true
+            }
+        }
+    }
+
+    /// The `.killLeftovers` actions since `mark`: (index, leader).
+    func leftoverKills(since mark: Int = 0) -> [Action] {
+        actions[mark...].filter { if case .killLeftovers = $0 { return true } else { return false } }
     }
 
     func logs(since mark: Int = 0) -> [LogRecord] {

@@ -3,6 +3,7 @@
 // `import Glibc`: importing CUsher is how Swift code sees libc in both build modes.
 #ifndef CUSHER_H
 #define CUSHER_H
+#include <dirent.h>  // opendir, readdir: the /proc scan for what a container left behind
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>

@@ -19,6 +19,9 @@ public enum Event: Equatable {
     /// orphan. `limit` is the cgroup's memory limit, when readable. The supervisor decides whom
     /// the kill concerns.
     case oomKills(Int64, limit: MemoryLimit?, reaped: Int?, ExitStatus)
+    /// What the run of the process at this index led by `leader` left behind: `count`
+    /// processes, killed (the answer to `.killLeftovers`).
+    case leftoversKilled(Int, leader: Int32, count: Int)
     /// usher received a signal (never SIGCHLD: the driver turns that into `.exited`).
     case signal(Int32)
     /// Time passed; the supervisor checks its own deadlines against `now`.
@@ -75,6 +78,10 @@ public enum Action: Equatable {
     case runHandler(Int, Plan.HandlerUse, timeout: Nanos)
     /// Abandon this run of the handler (its command is killed); no result is expected.
     case cancelHandler(Int, Plan.HandlerUse)
+    /// The run of the process at this index led by `leader` (reaped) has ended: SIGKILL to what
+    /// is left of its process group and session, as the container runtime ends every process
+    /// of a container that ends. The driver answers `.leftoversKilled` when it killed any.
+    case killLeftovers(Int, leader: Int32)
     /// Record a lifecycle event.
     case log(LogRecord)
     /// Stop the event loop and exit with this status.
@@ -116,8 +123,15 @@ public enum LogRecord: Equatable {
     case notReady(name: String, pid: Int32, detail: String)
     /// A startup or liveness probe failed `failures` times in a row, the last with `detail`.
     case probeFailed(name: String, pid: Int32, Plan.ProbeKind, failures: Int, detail: String)
-    /// A container is stopped to be restarted: a probe or its postStart hook failed.
-    case stoppingForRestart(name: String, pid: Int32, reason: String)
+    /// A container is stopped because a probe or its postStart hook failed; `restart` says
+    /// whether it is then restarted (nil: its restart rules decide by how it exits).
+    case stoppingForRestart(name: String, pid: Int32, reason: String, restart: Bool?)
+    /// A main container waiting for its restart when the shutdown began is not restarted: its
+    /// last run's end (`last`) is its final one.
+    case restartCancelled(name: String, last: ExitStatus)
+    /// What the run of a container led by `pid` left in its process group or session when its
+    /// leader was reaped (`count` processes) was killed.
+    case leftoversKilled(name: String, pid: Int32, count: Int)
     /// A process that ended will be started again after `delay` (its `restart`th restart).
     case restartScheduled(name: String, delay: Nanos, restart: Int)
     /// Startup cannot go on (an init container failed).

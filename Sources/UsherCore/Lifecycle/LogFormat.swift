@@ -34,8 +34,16 @@ public func logText(_ record: LogRecord) -> String {
         return "the grace period (\(formatDuration(grace))) is no longer than the stop window (\(formatDuration(window))): every stop signal goes out now"
     case .mainDone(let name, let remaining):
         return "\(name) is done and not restarted (restart policy); \(remaining) main container(s) still to finish"
-    case .stoppingForRestart(let name, let pid, let reason):
-        return "\(name)[\(pid)] is stopped to be restarted: \(reason)"
+    case .stoppingForRestart(let name, let pid, let reason, let restart):
+        switch restart {
+        case true?: return "\(name)[\(pid)] is stopped to be restarted: \(reason)"
+        case false?: return "\(name)[\(pid)] is stopped and not restarted (restart policy Never): \(reason)"
+        case nil: return "\(name)[\(pid)] is stopped: \(reason); its restart rules decide by its exit status"
+        }
+    case .restartCancelled(let name, let last):
+        return "\(name) is not restarted: the shutdown began during its restart back-off; its last run's \(last.description) is its final status"
+    case .leftoversKilled(let name, let pid, let count):
+        return "\(name)[\(pid)] left \(count) process(es) behind in its process group or session: SIGKILL"
     case .exited(let name, let pid, let status, let ran, let afterSignal, let role, let shuttingDown):
         var text = "\(name)[\(pid)] exited with \(status.description)"
         if let afterSignal {

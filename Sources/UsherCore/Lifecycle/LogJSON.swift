@@ -5,7 +5,8 @@
 /// signal), `duration_ms` (how long the process or a hook ran), `stop_duration_ms` (from its stop
 /// signal to its exit), `grace_ms`, `window_ms` (the stop window), `reason`, `hook_pid` (a hook's
 /// command), `probe` and `failures` (a probe that failed), `delay_ms` and `restart` (a
-/// restart), `remaining` (main containers still to finish). Like the text form, it never holds environment values
+/// restart), `remaining` (main containers still to finish), `count` (processes a container left
+/// behind). Like the text form, it never holds environment values
 /// or command arguments.
 public func logJSON(_ record: LogRecord, unixNanos: Nanos) -> String {
     var o = JSONObject()
@@ -54,9 +55,15 @@ public func logJSON(_ record: LogRecord, unixNanos: Nanos) -> String {
     case .mainDone(let name, let remaining):
         o.string("level", "info"); o.string("event", "main_done"); o.string("process", name)
         o.number("remaining", Int64(remaining))
-    case .stoppingForRestart(let name, let pid, let reason):
-        o.string("level", "warn"); o.string("event", "stopping_for_restart"); o.process(name, pid)
-        o.string("reason", reason)
+    case .stoppingForRestart(let name, let pid, let reason, let restart):
+        o.string("level", "warn"); o.string("event", restart == false ? "stopping_not_restarted" : "stopping_for_restart")
+        o.process(name, pid); o.string("reason", reason)
+    case .restartCancelled(let name, let last):
+        o.string("level", "warn"); o.string("event", "restart_cancelled"); o.string("process", name)
+        o.number("status", Int64(last.code))
+    case .leftoversKilled(let name, let pid, let count):
+        o.string("level", "warn"); o.string("event", "leftovers_killed"); o.process(name, pid)
+        o.number("count", Int64(count)); o.string("signal", "SIGKILL")
     case .exited(let name, let pid, let status, let ran, let afterSignal, _, _):
         let clean: Bool
         if case .exited(0) = status { clean = true } else { clean = false }

@@ -16,7 +16,8 @@ public struct Rehearsal: Equatable {
         public var exitedAt: Nanos?
         public var status: ExitStatus?
         public var killedAtDeadline = false
-        /// Its process group still had members after it and everything else had exited.
+        /// Its process group or session still had members when it exited (they were killed
+        /// then), or after everything had exited.
         public var leftOrphans = false
     }
 
@@ -56,6 +57,8 @@ public struct Rehearsal: Equatable {
         case .exited(let i, let status):
             processes[i].exitedAt = now
             processes[i].status = status
+        case .leftoversKilled(let i, _, _):
+            processes[i].leftOrphans = true
         case .signal(let sig) where stopAt == nil && isStopRequest(sig):
             stopAt = now
             stopSignal = sig

@@ -56,6 +56,9 @@ public struct Supervisor {
         var reason: StopReason
         var preStop: HookRun = .idle
         var signaledAt: Nanos?
+        /// Its stop signal went out after a stop request (not for a probe, a postStart, or a
+        /// shutdown that a main container's own exit began): what `--stop-is-success` counts.
+        var requested = false
         /// Its stop signal goes out at this instant at the latest, whatever it waits for: the
         /// stop window before `killAt`.
         var forceAt: Nanos
@@ -90,6 +93,17 @@ public struct Supervisor {
         var probes = [ProbeRun(), ProbeRun(), ProbeRun()]
         /// A main container that exited and is not restarted.
         var done = false
+        /// How its last run ended (a start that failed: its 126 or 127): what a main container
+        /// waiting for its restart leaves as its final status if the shutdown comes first.
+        var lastExit: ExitStatus?
+    }
+
+    /// A main container's final end, as usher's exit status is made of it.
+    struct MainEnd: Equatable {
+        var code: Int32
+        /// It was ended by the stop signal usher sent it after a stop request (this signal):
+        /// the only end `--stop-is-success` turns into 0.
+        var stoppedBy: Int32?
     }
 
     enum Phase: Equatable {
@@ -118,9 +132,9 @@ public struct Supervisor {
     /// usher's exit status where something settled it outright (a start that failed, an init
     /// container that failed, a main container that ended a pod whose policy is Always).
     var exitCode: Int32?
-    /// The status of the first main container to exit, and of the first to fail.
-    var firstMainExit: Int32?
-    var firstMainFailure: Int32?
+    /// The end of the first main container to exit, and of the first to fail.
+    var firstMainExit: MainEnd?
+    var firstMainFailure: MainEnd?
 
     public init(plan: Plan) {
         self.plan = plan
@@ -182,6 +196,8 @@ public struct Supervisor {
             preStopDone(i, result, now: now, into: &out)
         case .oomKills(_, let limit, let reaped, let status):
             oomKills(reaped: reaped, status, limit: limit, into: &out)
+        case .leftoversKilled(let i, let leader, let count):
+            out.append(.log(.leftoversKilled(name: name(i), pid: leader, count: count)))
         case .signal(let sig):
             signal(sig, now: now, into: &out)
         case .note(let record):
@@ -296,15 +312,23 @@ public struct Supervisor {
     /// exit under Always, the first failure otherwise); then `--stop-is-success` and
     /// `--remap-exit`. A sidecar or a hook the deadline had to kill does not change it: as for
     /// the kubelet, a pod whose main containers succeeded succeeded (the log and the termination
-    /// message say what was killed).
+    /// message say what was killed). `--stop-is-success` counts only a main container that the
+    /// stop signal usher sent after a stop request ended: not one that died of that signal by
+    /// itself before the request came, nor a stop with no main container running.
     func finalStatus() -> Int32 {
-        var code = exitCode ?? (plan.restartPolicy == .always ? firstMainExit : firstMainFailure) ?? 0
-        if plan.stopIsSuccess && stopRequested
-            && plan.mainIndices.contains(where: { code == 128 + plan.processes[$0].stopSignal }) {
-            code = 0
-        }
+        let end = plan.restartPolicy == .always ? firstMainExit : firstMainFailure
+        var code = exitCode ?? end?.code ?? 0
+        if plan.stopIsSuccess, exitCode == nil, let sig = end?.stoppedBy, code == 128 + sig { code = 0 }
         if plan.successCodes.contains(code) { code = 0 }
         return code
+    }
+
+    /// Records main container `i`'s final end (not one it is restarted after).
+    mutating func mainEnded(_ i: Int, _ status: ExitStatus, stop: Stop?) {
+        var end = MainEnd(code: status.code)
+        if let stop, stop.requested, stop.signaledAt != nil { end.stoppedBy = plan.processes[i].stopSignal }
+        if firstMainExit == nil { firstMainExit = end }
+        if firstMainFailure == nil && end.code != 0 { firstMainFailure = end }
     }
 
     // MARK: - Helpers

@@ -82,7 +82,8 @@ extension Supervisor {
                 activateProbes(i, since: since, now: now)
             } else if run.failures >= probe.failureThreshold {
                 out.append(.log(.probeFailed(name: name(i), pid: pid, .startup, failures: run.failures, detail: result.detail)))
-                out.append(.log(.stoppingForRestart(name: name(i), pid: pid, reason: "its startup probe failed")))
+                out.append(.log(.stoppingForRestart(name: name(i), pid: pid, reason: "its startup probe failed",
+                                                     restart: restartsAfterStop(i, killedByProbe: true))))
                 stopForRestart(i, reason: .probe, grace: probe.terminationGrace ?? plan.grace, now: now, into: &out)
             }
         case .readiness:
@@ -96,7 +97,8 @@ extension Supervisor {
         case .liveness:
             if !result.passed && run.failures >= probe.failureThreshold {
                 out.append(.log(.probeFailed(name: name(i), pid: pid, .liveness, failures: run.failures, detail: result.detail)))
-                out.append(.log(.stoppingForRestart(name: name(i), pid: pid, reason: "its liveness probe failed")))
+                out.append(.log(.stoppingForRestart(name: name(i), pid: pid, reason: "its liveness probe failed",
+                                                     restart: restartsAfterStop(i, killedByProbe: true))))
                 stopForRestart(i, reason: .probe, grace: probe.terminationGrace ?? plan.grace, now: now, into: &out)
             }
         }

@@ -33,6 +33,19 @@ extension Supervisor {
         return policy == .always && process.restartPolicy == nil ? .endPod : .restart
     }
 
+    /// Whether container `i`, stopped because a probe failed (`killedByProbe`) or its postStart
+    /// did, is restarted once it has exited, for the log that announces the stop: `afterExit`'s
+    /// answer where it does not depend on the exit status to come, else nil.
+    func restartsAfterStop(_ i: Int, killedByProbe: Bool) -> Bool? {
+        let process = plan.processes[i]
+        if process.role == .sidecar { return true }
+        switch process.restartPolicy ?? plan.restartPolicy {
+        case .always: return true
+        case .onFailure: return killedByProbe ? true : nil
+        case .never: return process.restartRules.isEmpty ? false : nil
+        }
+    }
+
     mutating func spawned(_ i: Int, pid: Int32, now: Nanos, into out: inout [Action]) {
         containers[i].state = .running(pid: pid, since: now)
         containers[i].stop = nil
@@ -55,6 +68,7 @@ extension Supervisor {
 
     mutating func spawnFailed(_ i: Int, _ failure: SpawnFailure, now: Nanos, into out: inout [Action]) {
         containers[i].state = .failed
+        containers[i].lastExit = .exited(failure.code)
         out.append(.log(.startFailed(name: name(i), failure)))
         if containers[i].restarts > 0, deadline == nil {
             // A restart that cannot be made now (no processes or memory left, say) is tried
@@ -70,12 +84,21 @@ extension Supervisor {
         guard case .running(let pid, let since) = containers[i].state else { return }
         let stop = containers[i].stop
         containers[i].state = .exited(status)
+        containers[i].lastExit = status
         containers[i].stop = nil
         let role = plan.processes[i].role
         let shuttingDown = deadline != nil
         out.append(.log(.exited(
             name: name(i), pid: pid, status, ran: now - since,
             afterSignal: stop?.signaledAt.map { now - $0 }, role: role, shuttingDown: shuttingDown)))
+        // The container ends with its leader, as the runtime ends a container's every process
+        // with its init: what it left in its group or session is killed now, before anything
+        // can restart it or start the next init entry (the actions below come after this one).
+        // Not in the pod's shutdown: there its group got the stop signal with the leader, and a
+        // member still ending on it is given until usher exits (the kernel kills what is left
+        // of a PID 1's namespace, a subreaper sweeps every group it started), which nothing
+        // waits for and which comes by the deadline.
+        if !shuttingDown { out.append(.killLeftovers(i, leader: pid)) }
         // Its probes and hooks end with it (a hook runs inside its container in Kubernetes).
         resetProbes(i, kinds: Supervisor.kinds, into: &out)
         if case .running = containers[i].postStart { out.append(.cancelHandler(i, .hook(.postStart))) }
@@ -95,10 +118,7 @@ extension Supervisor {
         }
         // A main container's final exit (not one it is restarted after) is what the pod's
         // status is made of.
-        if role == .main && decision != .restart {
-            if firstMainExit == nil { firstMainExit = status.code }
-            if firstMainFailure == nil && status.code != 0 { firstMainFailure = status.code }
-        }
+        if role == .main && decision != .restart { mainEnded(i, status, stop: stop) }
         guard !shuttingDown else { return }
         if decision == .restart {
             scheduleRestart(i, ran: now - since, now: now, into: &out)
@@ -202,7 +222,8 @@ extension Supervisor {
         out.append(.log(.hookEnded(name: name(i), .postStart, hookPid: hookPid, result, ran: now - since)))
         guard result.passed else {
             containers[i].postStart = .done
-            out.append(.log(.stoppingForRestart(name: name(i), pid: pid, reason: "its postStart hook failed")))
+            out.append(.log(.stoppingForRestart(name: name(i), pid: pid, reason: "its postStart hook failed",
+                                                 restart: restartsAfterStop(i, killedByProbe: false))))
             stopForRestart(i, reason: .postStart, grace: plan.grace, now: now, into: &out)
             return
         }

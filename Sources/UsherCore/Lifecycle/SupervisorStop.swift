@@ -31,7 +31,16 @@ extension Supervisor {
         for i in containers.indices {
             // Restarts waiting for their back-off are dropped, and only readiness is still
             // probed (the kubelet stops liveness and startup probes of a terminating pod).
-            if case .waitingRestart = containers[i].state { containers[i].state = .notStarted }
+            if case .waitingRestart = containers[i].state {
+                containers[i].state = .notStarted
+                // A main container waiting for its restart is not restarted: its last run's end
+                // is its final one, and usher's status comes from it (a failure, not the 0 of a
+                // pod whose mains all succeeded).
+                if plan.processes[i].role == .main, let last = containers[i].lastExit {
+                    mainEnded(i, last, stop: nil)
+                    out.append(.log(.restartCancelled(name: name(i), last: last)))
+                }
+            }
             resetProbes(i, kinds: [.startup, .liveness], into: &out)
             guard isRunning(i) else { continue }
             if case .running = containers[i].postStart {
@@ -120,11 +129,13 @@ extension Supervisor {
                     if case .running = stop.preStop { out.append(.cancelHandler(i, .hook(.preStop))) }
                     stop.preStop = .done
                     stop.signaledAt = now
+                    stop.requested = stopRequested
                     let window = min(plan.minStopWindow, stop.killAt - now)
                     out.append(.log(.stopWindow(name: name(i), pid: pid, signal: sig, window: window, cutShort: cutShort)))
                     out.append(.signalGroup(i, sig))
                 } else if stop.preStop == .done && turnHasCome(i) {
                     stop.signaledAt = now
+                    stop.requested = stopRequested
                     out.append(.log(.stopping(name: name(i), pid: pid, signal: sig)))
                     out.append(.signalGroup(i, sig))
                 }

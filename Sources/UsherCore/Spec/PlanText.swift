@@ -89,7 +89,7 @@ private func restartText(_ p: Plan.Process, _ plan: Plan) -> String {
     case (.never, _): parts.append("not restarted (\(whose) restartPolicy Never)")
     }
     if policy == .always && p.role == .initStep && p.restartPolicy == nil {
-        parts[parts.count - 1] = "a failure stops the startup; usher exits with its status (the pod's restartPolicy Always: the engine restarts the container)"
+        parts[parts.count - 1] = "a failure stops the startup; usher exits with \(Plan.startupFailedStatus) (the pod's restartPolicy Always: the engine restarts the container)"
     }
     return parts.joined(separator: "; otherwise ")
 }

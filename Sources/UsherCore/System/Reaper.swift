@@ -63,3 +63,91 @@ func killRemainingChildren(outside groups: [Int32]) -> Int {
     reapAll { _, _ in }
     return strays
 }
+
+/// Kills what is left of the process groups `started` (each led by a process usher started and
+/// has reaped), and with `sessions` (each leader led a session of the same number too: see
+/// `Performer.sessionPerChild`) every other group of those sessions, whose members left the
+/// leader's group (setpgid) but cannot have left the session without a setsid of their own.
+/// Returns how many processes were left that were not already dying: neither a zombie nor one
+/// with SIGKILL pending in its own set, which the kernel sets on every thread of a process it is
+/// ending for a fatal signal (a member dying of the stop signal it got with its leader is not
+/// "left behind").
+///
+/// A group that one of `sparing` (processes usher tracks: other containers' leaders) has joined
+/// (setpgid, possible only within a shared session, with a terminal, so then there is no session
+/// to look through) is left alone: that process gets its own stop signal and deadline, not this
+/// container's end.
+///
+/// Safe from pid reuse: Linux does not hand out the number of a group or a session while it has a
+/// member, so kill(-pgid) reaches only that group while it has one (and no one, ESRCH, once it
+/// has none); each other group is one found in a session in /proc just before it is killed.
+/// kill(-pgid) reaches every member atomically, children forked meanwhile included; a session
+/// has no such call, so a member that makes a new group of the session after the /proc scan is
+/// missed. Without sessions only the groups apply, and the scan is skipped when they are empty.
+/// The scan reads /proc/PID/stat of every process usher can see: the container's few as PID 1; a
+/// whole machine's (a few milliseconds) as a subreaper. It runs once per container run that
+/// ends outside the shutdown, and once as a subreaper exits, never while usher is idle.
+func killLeftovers(_ started: [Int32], sessions: Bool, sparing: [Int32?]) -> Int {
+    var groups = started.filter { g in g > 1 && !sparing.contains(where: { $0.map(getpgid) == g }) }
+    if !sessions { groups.removeAll { kill(-$0, 0) != 0 } }
+    guard !groups.isEmpty else { return 0 }
+    let sessionIDs = sessions ? groups : []
+    var left = 0
+    if let dir = opendir("/proc") {
+        var stat = [UInt8](repeating: 0, count: 1024)
+        while let entry = readdir(dir) {
+            let pid = withUnsafeBytes(of: &entry.pointee.d_name) { name -> Int32 in
+                var n: Int32 = 0
+                for b in name {
+                    if b == 0 { break }
+                    guard b >= 48 && b <= 57, n < 100_000_000 else { return 0 }
+                    n = n * 10 + Int32(b - 48)
+                }
+                return n
+            }
+            guard pid > 0, let p = processStat(pid, &stat), groups.contains(p.group) || sessionIDs.contains(p.session)
+            else { continue }
+            if !p.dying { left += 1 }
+            if !groups.contains(p.group) { groups.append(p.group) }
+        }
+        closedir(dir)
+    }
+    for g in groups where g > 1 { signalGroup(g, sigkill) }
+    return left
+}
+
+/// The group, session and state of process `pid` from /proc/PID/stat (read into `buffer`).
+private func processStat(_ pid: Int32, _ buffer: inout [UInt8]) -> (group: Int32, session: Int32, dying: Bool)? {
+    let path = OSString.cString("/proc/\(pid)/stat")
+    defer { path.deallocate() }
+    let fd = cusher_open_read(path)
+    guard fd >= 0 else { return nil }
+    let n = buffer.withUnsafeMutableBytes { buf in retryingEINTR { read(fd, buf.baseAddress, buf.count) } }
+    close(fd)
+    guard n > 0, var k = buffer[..<n].lastIndex(of: 41) else { return nil }  // the ')' ending the name
+    // The fields after the name, from field 3 (the state letter): 5 pgrp, 6 session, 31 signal
+    // (its own pending signals, a decimal bit mask).
+    var field = 2, group: Int64 = 0, session: Int64 = 0, pending: Int64 = 0, state: UInt8 = 0
+    var value: Int64 = 0
+    while k < n && field <= 31 {
+        let b = buffer[k]
+        k += 1
+        if b == 32 {
+            switch field {
+            case 5: group = value
+            case 6: session = value
+            case 31: pending = value
+            default: break
+            }
+            field += 1
+            value = 0
+        } else if field == 3 {
+            state = b
+        } else if b >= 48 && b <= 57 {
+            value = value &* 10 &+ Int64(b - 48)
+        }
+    }
+    guard field > 31 else { return nil }
+    let dying = state == 90 || state == 88 || pending & (1 << (Int64(sigkill) - 1)) != 0  // Z, X, SIGKILL
+    return (Int32(truncatingIfNeeded: group), Int32(truncatingIfNeeded: session), dying)
+}
