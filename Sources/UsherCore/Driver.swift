@@ -289,6 +289,9 @@ struct Performer {
             var launch: Launch?
             if case .exec(let argv) = handler {
                 launch = Launch(process, argv: argv)
+                if case .probe(let kind) = use, let written = process.probe(kind)?.writtenCommand?.first {
+                    launch?.shownCommand = written  // a probe's command expanded: messages name it as written
+                }
                 launch?.newSession = sessionPerChild
                 if let env = containerEnv[i] { launch?.env = env }  // its hooks and probes see what it saw
                 if case .hook = use {
