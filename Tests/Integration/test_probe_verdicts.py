@@ -1,4 +1,5 @@
-"""Issue 23 items 11 and 12: a probe's verdict is the kubelet's.
+"""Issue 23 items 11, 12 and 18: a probe's verdict is the kubelet's, and a rehearsal's probe
+proves something.
 
 - Item 11: an exec probe's command has its $(VAR) references expanded against the container's
   env, as the kubelet's prober does (pkg/kubelet/prober/prober.go runProbe,
@@ -6,7 +7,8 @@
 - Item 12: an httpGet probe judges what Go's client returns to the kubelet
   (pkg/probe/http/http.go DoHTTPProbe, RedirectChecker): same-host redirects followed (at most
   10 requests), another host's redirect a success, 1xx responses skipped, headers that never end
-  a timeout."""
+  a timeout.
+- Item 18: `rehearse --probe` at a URL that never answered before the stop signal fails."""
 import json
 import signal
 
@@ -158,3 +160,19 @@ def test_a_redirect_to_another_host_is_a_success_and_not_followed(usher, act, ev
     assert probe_verdict(u) == "passed"
     assert [r["path"] for r in requests(tmp_path / "requests.jsonl")] == ["/elsewhere"]
     assert requests(other) == [], "the redirect to another host was followed"
+
+
+# --- item 18: rehearse --probe that never got an answer ------------------------------------------------
+
+def test_rehearse_probe_at_a_port_nobody_listens_on_fails(usher, act):
+    """A rehearsal whose probe never got one answer before the stop signal proved nothing
+    about dropped requests: it fails, and the report says why."""
+    port = free_port()
+    u = usher(["rehearse", "--after", "300ms", "--probe", f"http://127.0.0.1:{port}/",
+               "--", *act("main", "--code", 0)], pid1=False, stdout_file=True)
+    code = u.wait(timeout=30)
+    out = u.stdout()
+    assert code == 1, out
+    line = next(l for l in out.splitlines() if l.startswith("probe http://127.0.0.1:"))
+    assert "no answer before the stop signal (last: " in line and "refused)" in line.lower(), out
+    assert f"probe http://127.0.0.1:{port}/ was never answered before the stop signal" in out.splitlines()[-1], out
