@@ -9,8 +9,8 @@ struct ResponseHead {
     enum Reading: Equatable {
         case more
         case failed(String)
-        /// The final response's status, and its first `Location` header's value, if any (nil
-        /// also when that line was too long to keep whole).
+        /// The final response's status, and its first `Location` header's value, if any (only
+        /// its start when `locationCut`).
         case response(Int, location: [UInt8]?)
     }
 
@@ -28,6 +28,8 @@ struct ResponseHead {
     private var informational = 0
     private var size = 0
 
+    // read, endOfLine and redirect stay out of line: inlined into HTTPCheck.progress they
+    // made the release binary larger.
     @inline(never)
     mutating func read(_ bytes: ArraySlice<UInt8>) -> Reading {
         for b in bytes {
