@@ -293,6 +293,9 @@ struct Performer {
             var launch: Launch?
             if case .exec(let argv) = handler {
                 launch = Launch(process, argv: argv)
+                if case .probe(let kind) = use, let written = process.probe(kind)?.writtenCommand?.first {
+                    launch?.shownCommand = written  // a probe's command expanded: messages name it as written
+                }
                 launch?.newSession = sessionPerChild
                 launch?.environment = environment(i, plan: plan)  // its hooks and probes see what it saw
                 if case .hook = use {

@@ -107,6 +107,7 @@ QEMU_SKIPS = {
     "test_exit_status.py::test_a_sidecar_that_cannot_start_stops_startup": _EXEC,
     "test_exit_status.py::test_a_sidecar_that_cannot_be_executed_gives_126": _EXEC,
     "test_exit_status.py::test_a_main_process_that_cannot_start_stops_the_sidecars_in_reverse": _EXEC,
+    "test_probe_verdicts.py::test_a_probe_s_messages_name_its_command_as_written": _EXEC,
     "test_lifecycle.py::test_start_order_and_what_each_child_inherits": _PIDS,
     "test_pod_startup.py::test_init_containers_run_in_order_each_to_completion_then_the_mains_together": _PIDS,
     "test_pod_startup.py::test_a_sidecar_without_a_startup_probe_lets_the_next_entry_start_at_once": _PIDS,

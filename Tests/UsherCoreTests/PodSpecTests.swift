@@ -204,7 +204,8 @@ private func indented(_ text: String, by spaces: Int) -> String {
         readiness.period = 2 * second
         readiness.successThreshold = 2
         app.readinessProbe = readiness
-        var liveness = Plan.Probe(check: .exec(["check", "$(NAME)"]))  // probes are not expanded
+        var liveness = Plan.Probe(check: .exec(["check", "world"]))  // expanded as the kubelet does
+        liveness.writtenCommand = ["check", "$(NAME)"]  // what messages show
         liveness.initialDelay = 3 * second
         liveness.timeout = 4 * second
         liveness.failureThreshold = 5
@@ -226,6 +227,36 @@ private func indented(_ text: String, by spaces: Int) -> String {
             return
         }
         #expect(url.path == "/" && url.port == 80 && url.address == 0x0100007F && headers.isEmpty)
+    }
+
+    /// Issue 23 item 11: an exec probe's command is expanded as the kubelet's prober expands it
+    /// (prober.go runProbe, ExpandContainerCommandOnlyStatic): against the env entries as
+    /// written (GREETING's own reference stays), the last definition of a name winning, a
+    /// valueFrom entry as empty, an unknown name and `$$` as for command and args; a hook's is not.
+    @Test func execProbesAreExpandedAgainstTheStaticEnv() throws {
+        let plan = try decode(container("""
+                volumeMounts: [{name: config, mountPath: /etc/config}]
+                env:
+                  - {name: NAME, value: first}
+                  - {name: NAME, value: world}
+                  - {name: GREETING, value: hello $(NAME)}
+                  - name: SECRET
+                    valueFrom: {fileKeyRef: {volumeName: config, path: app.env, key: SECRET}}
+                startupProbe:
+                  exec: {command: [test, $(NAME), $(GREETING), "[$(SECRET)]", $(UNSET), $$(NAME)]}
+                readinessProbe:
+                  exec: {command: [ready]}
+                lifecycle: {postStart: {exec: {command: [hook, $(NAME)]}}}
+
+            """))
+        let p = plan.processes[0]
+        #expect(p.startupProbe?.check == .exec(["test", "world", "hello $(NAME)", "[]", "$(UNSET)", "$(NAME)"]))
+        #expect(p.startupProbe?.writtenCommand == ["test", "$(NAME)", "$(GREETING)", "[$(SECRET)]", "$(UNSET)", "$$(NAME)"])
+        #expect(p.readinessProbe?.check == .exec(["ready"]) && p.readinessProbe?.writtenCommand == nil, "nothing to expand")
+        #expect(p.postStart == .exec(["hook", "$(NAME)"]), "hooks are not expanded")
+        let text = planText(plan)
+        #expect(text.contains("startup probe: exec test '$(NAME)' '$(GREETING)' '[$(SECRET)]'"), "check shows the command as written:\n\(text)")
+        #expect(!text.contains("world"), "no expanded value in check's text:\n\(text)")
     }
 
     @Test func preStopExecAndZeroSleep() throws {

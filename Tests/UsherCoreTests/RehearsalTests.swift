@@ -168,6 +168,24 @@ import Testing
         #expect(rehearsalText([r]).contains("1 in flight at the stop signal, 1 dropped; first drop at +0.950s: refused"))
     }
 
+    /// Issue 23 item 18: a probe that never got one answer before the stop signal (nobody
+    /// listens there: each request fails at once, none is in flight at the stop) proved
+    /// nothing, and the run fails, saying so.
+    @Test func aProbeNeverAnsweredBeforeTheStopFailsTheRun() {
+        let r = run(probeFor: 0, [(100 * ms, 100 * ms, false), (500 * ms, 500 * ms, false), (900 * ms, 900 * ms, false)])
+        #expect(r.requestCounts(0) == (duringShutdown: 0, dropped: 0, failedBefore: 3), "nothing dropped")
+        #expect(!r.answeredBeforeStop(0))
+        #expect(!r.passed)
+        let text = rehearsalText([r])
+        #expect(text.contains("3 failed before the stop signal (not counted); no answer before the stop signal (last: refused)"), "\(text)")
+        #expect(text.hasSuffix("verdict: FAIL: probe http://127.0.0.1:8080/ was never answered before the stop signal, so the shutdown's requests prove nothing\n"), "\(text)")
+        #expect(rehearsalJSON([r]).contains(#""failed_before_stop":3,"answered_before_stop":false}"#))
+        #expect(!run(probeFor: 0, []).passed, "no request at all proves nothing either")
+        let late = run(probeFor: 0, [(950 * ms, 1100 * ms, true)])
+        #expect(!late.passed, "answered only after the stop signal")
+        #expect(run(probeFor: 0, [(500 * ms, 510 * ms, true)]).passed)
+    }
+
     @Test func requestsSentWhileTheBalancerStillSendsCount() {
         let r = run(probeFor: 500 * ms, [(1200 * ms, 1210 * ms, false), (1600 * ms, 1610 * ms, false)])
         // Sent 200ms after the stop, inside --probe-for: dropped. Sent 600ms after: not counted.

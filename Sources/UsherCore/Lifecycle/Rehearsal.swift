@@ -180,6 +180,14 @@ public struct Rehearsal: Equatable {
         return (during, dropped, before)
     }
 
+    /// Whether URL `url` got one passing answer before the stop signal. Without one the run
+    /// proves nothing about dropped requests (nobody listened there, or the app never served
+    /// it: a request that fails at once is never in flight at the stop), so it fails.
+    func answeredBeforeStop(_ url: Int) -> Bool {
+        guard let stopAt else { return false }
+        return requests.contains { $0.url == url && $0.passed && $0.endedAt <= stopAt }
+    }
+
     @inline(never)
     public var droppedRequests: Int {
         probeURLs.indices.reduce(0) { $0 + requestCounts($1).dropped }
@@ -188,6 +196,6 @@ public struct Rehearsal: Equatable {
     @inline(never)
     public var passed: Bool {
         interruptedBy == nil && strayOrphans == 0 && stopAt != nil && droppedRequests == 0
-            && processes.indices.allSatisfy { verdict($0).passes }
+            && processes.indices.allSatisfy { verdict($0).passes } && probeURLs.indices.allSatisfy(answeredBeforeStop)
     }
 }

@@ -27,6 +27,9 @@ public func rehearsalText(_ runs: [Rehearsal]) -> String {
             }
             if run.strayOrphans > 0 { add("\(run.strayOrphans) orphaned process(es) outlived the shutdown") }
             if run.droppedRequests > 0 { add("requests were dropped during the shutdown") }
+            for (u, url) in run.probeURLs.enumerated() where run.stopAt != nil && !run.answeredBeforeStop(u) {
+                add("probe \(url) was never answered before the stop signal, so the shutdown's requests prove nothing")
+            }
             if let sig = run.interruptedBy { add("interrupted by \(signalName(sig)) from outside") }
             if run.stopAt == nil { add("the stop signal was never sent: everything exited before") }
         }
@@ -78,6 +81,10 @@ private func timeline(_ run: Rehearsal) -> String {
         if c.failedBefore > 0 { out += "; \(c.failedBefore) failed before the stop signal (not counted)" }
         if let first = run.requests.first(where: { $0.url == u && !$0.passed && run.inShutdown($0) }) {
             out += "; first drop at +\(formatSeconds(first.startedAt - run.startedAt)): \(first.detail)"
+        }
+        if let stopAt = run.stopAt, !run.answeredBeforeStop(u) {
+            out += "; no answer before the stop signal"
+            if let last = run.requests.last(where: { $0.url == u && !$0.passed && $0.endedAt <= stopAt }) { out += " (last: \(last.detail))" }
         }
         out += "\n"
     }
@@ -142,6 +149,7 @@ public func rehearsalJSON(_ runs: [Rehearsal]) -> String {
                 q.number("during_shutdown", Int64(c.duringShutdown))
                 q.number("dropped", Int64(c.dropped))
                 q.number("failed_before_stop", Int64(c.failedBefore))
+                q.raw("answered_before_stop", run.answeredBeforeStop(u) ? "true" : "false")
                 probes += (u > 0 ? "," : "") + q.text + "}"
             }
             o.raw("probes", probes + "]")

@@ -1,9 +1,10 @@
 import CUsher
 
-/// One HTTP GET, non-blocking, driven by the event loop: connect, send the request, read until
-/// the status line. For a probe 200-399 passes, as for a Kubernetes httpGet probe; for a
-/// lifecycle hook any response does (the kubelet ignores a hook's status and fails it only when
-/// no response comes).
+/// One HTTP GET, non-blocking, driven by the event loop: connect, send the request, read the
+/// response's head (see ResponseHead). For a probe 200-399 passes, as for a Kubernetes httpGet
+/// probe, and a redirect to the same host is followed on a new connection (see `Redirect`); for
+/// a lifecycle hook any response does (the kubelet ignores a hook's status and fails it only
+/// when no response comes).
 struct HTTPCheck {
     /// Who asks: the kubelet says `kube-probe/1.35` for a probe and `kube-lifecycle/1.35` for a
     /// hook (the Kubernetes release whose behaviour usher follows; README, "Kubelet parity").
@@ -16,7 +17,7 @@ struct HTTPCheck {
     enum Stage {
         case connecting
         case sending(offset: Int)
-        case reading(head: [UInt8])
+        case reading
     }
 
     enum Outcome: Equatable {
@@ -24,12 +25,19 @@ struct HTTPCheck {
         case failed(String)
     }
 
-    let url: HTTPURL
+    private(set) var url: HTTPURL
     let asker: Asker
-    let fd: Int32
+    /// The socket of the request under way: a followed redirect replaces it.
+    private(set) var fd: Int32
     let startedAt: Nanos
     private(set) var stage = Stage.connecting
-    private let request: [UInt8]
+    /// Requests sent so far, the first included: a redirect followed adds one.
+    private(set) var requests = 1
+    private var headers: [Plan.Header]
+    private var request: [UInt8]
+    private var head = ResponseHead()
+    /// The first URL's host name, which the kubelet compares every redirect's with.
+    private let hostname: String
 
     /// Starts the connect; a failure that the kernel reports at once (no listener on a local
     /// port, say) comes back as `.failure` with its reason.
@@ -43,15 +51,21 @@ struct HTTPCheck {
 
     struct Failure: Error { let reason: String }
 
-    /// The request as the kubelet sends it: `Host` (the address dialled, with its port unless
-    /// it is 80, as Go's client writes it), `User-Agent` and `Accept: */*` unless a header of
-    /// the probe sets them (`httpHeaders`), and the probe's other headers.
     /// Internal rather than private so that tests can run a check over a socket pair.
     init(url: HTTPURL, headers: [Plan.Header], asker: Asker = .rehearsal, fd: Int32, startedAt: Nanos) {
         self.url = url
         self.asker = asker
         self.fd = fd
         self.startedAt = startedAt
+        self.headers = headers
+        hostname = url.podAddress ? formatIPv4(url.address) : url.host
+        request = HTTPCheck.request(url, headers, asker)
+    }
+
+    /// The request as the kubelet sends it: `Host` (the address dialled, with its port unless
+    /// it is 80, as Go's client writes it), `User-Agent` and `Accept: */*` unless a header of
+    /// the probe sets them (`httpHeaders`), and the probe's other headers.
+    private static func request(_ url: HTTPURL, _ headers: [Plan.Header], _ asker: Asker) -> [UInt8] {
         func given(_ name: String) -> Bool { headers.contains { sameIgnoringCase($0.name, name) } }
         var text = "GET \(url.path) HTTP/1.1\r\n"
         let host = url.podAddress ? formatIPv4(url.address) : url.host
@@ -66,7 +80,7 @@ struct HTTPCheck {
         if !given("accept") { text += "Accept: */*\r\n" }
         for h in headers { text += "\(h.name): \(h.value)\r\n" }
         text += "Connection: close\r\n\r\n"
-        request = Array(text.utf8)
+        return Array(text.utf8)
     }
 
     /// True while it waits for the connect (the socket becoming writable) or to send more.
@@ -75,7 +89,9 @@ struct HTTPCheck {
         return true
     }
 
-    /// Moves on as far as the socket allows; an outcome when the check is over.
+    /// Moves on as far as the socket allows; an outcome when the check is over. After a
+    /// redirect it returns nil with a new `fd` (and `requests` one higher), still connecting:
+    /// the caller watches that socket in place of the old one, which is closed.
     mutating func progress() -> Outcome? {
         while true {
             switch stage {
@@ -86,25 +102,50 @@ struct HTTPCheck {
             case .sending(let offset):
                 let n = TCP.send(fd, request[offset...])
                 if n < 0 { return cusher_errno() == EAGAIN ? nil : .failed(errorText(cusher_errno())) }
-                stage = offset + n < request.count ? .sending(offset: offset + n) : .reading(head: [])
+                stage = offset + n < request.count ? .sending(offset: offset + n) : .reading
                 if offset + n < request.count { return nil }
-            case .reading(var head):
+            case .reading:
                 var buffer = [UInt8](repeating: 0, count: 1024)
                 let n = TCP.receive(fd, into: &buffer)
                 if n < 0 { return cusher_errno() == EAGAIN ? nil : .failed(errorText(cusher_errno())) }
                 if n == 0 { return .failed("connection closed before a response") }
-                head += buffer[0..<n]
-                switch parseStatusLine(head) {
-                case .status(let status):
+                switch head.read(buffer[0..<n]) {
+                case .more: continue
+                case .failed(let reason): return .failed(reason)
+                case .response(let status, let location):
+                    if asker == .probe, isRedirect(status), let location, !location.isEmpty {
+                        return follow(status, location)
+                    }
                     let passes = asker == .hook || (status >= 200 && status < 400)
                     return passes ? .passed(status) : .failed("HTTP \(status)")
-                case .malformed:
-                    return .failed("malformed HTTP status line")
-                case .incomplete:
-                    if head.count > 8192 { return .failed("no HTTP status line") }
                 }
-                stage = .reading(head: head)
             }
+        }
+    }
+
+    /// A probe's redirect: followed on a new connection (nil), or the probe's outcome.
+    @inline(never)
+    private mutating func follow(_ status: Int, _ location: [UInt8]) -> Outcome? {
+        guard !head.locationCut else { return .failed("the redirect's Location is longer than 8 KiB") }
+        switch redirect(to: location, from: url, hostname: hostname) {
+        case .otherHost: return .passed(status)
+        case .unusable(let reason): return .failed(reason)
+        case .follow(let next, let keepsHost):
+            // RedirectChecker: `len(via) >= 10`, via being the requests already sent.
+            guard requests < 10 else { return .failed("stopped after 10 redirects") }
+            TCP.close(fd)  // which also takes it out of epoll
+            fd = -1
+            if !keepsHost { headers.removeAll { sameIgnoringCase($0.name, "host") } }
+            switch TCP.connect(next) {
+            case .success(let socket): fd = socket
+            case .failure(let e): return .failed(errorText(e.errno))
+            }
+            url = next
+            requests += 1
+            request = HTTPCheck.request(next, headers, asker)
+            head = ResponseHead()
+            stage = .connecting
+            return nil
         }
     }
 }

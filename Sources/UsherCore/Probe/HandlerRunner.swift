@@ -103,11 +103,21 @@ struct HandlerRunner {
             let err = TCP.pendingError(fd)
             return finish(slot, HandlerResult(passed: err == 0, detail: err == 0 ? "connected" : errorText(err)), killing: false)
         case .http(var http):
-            switch http.progress() {
+            let requests = http.requests
+            let outcome = http.progress()
+            slots[slot]?.work = .http(http)  // a redirect followed replaced its socket: finish closes the new one
+            switch outcome {
             case .passed(let status)?: return finish(slot, HandlerResult(passed: true, detail: "HTTP \(status)"), killing: false)
             case .failed(let reason)?: return finish(slot, HandlerResult(passed: false, detail: reason), killing: false)
+            case nil where http.requests != requests:
+                // The redirect's connection, watched under the same token until the same deadline.
+                do {
+                    try poller.add(http.fd, token: token, interest: .writable)
+                } catch {
+                    return finish(slot, HandlerResult(passed: false, detail: error.message), killing: false)
+                }
+                return nil
             case nil:
-                slots[slot]?.work = .http(http)
                 poller.watch(http.fd, token: token, interest: http.wantsWrite ? .writable : .readable)
                 return nil
             }

@@ -47,6 +47,9 @@ public struct Plan: Equatable {
         /// How long a container stopped because this probe failed may take before SIGKILL
         /// (`terminationGracePeriodSeconds` of the probe); nil: the pod's grace period.
         public var terminationGrace: Nanos?
+        /// An exec check's command as written, when `$(VAR)` expansion changed it: what
+        /// messages show (as `Process.writtenArgv`), so an expanded value never reaches the log.
+        public var writtenCommand: [String]?
 
         public init(check: Handler) { self.check = check }
     }

@@ -124,7 +124,7 @@ private func handlerText(_ handler: Plan.Handler, _ podAddress: UInt32?) -> Stri
 }
 
 private func probeText(_ probe: Plan.Probe, _ podAddress: UInt32?) -> String {
-    let check = handlerText(probe.check, podAddress)
+    let check = probe.writtenCommand.map { "exec \(commandText($0))" } ?? handlerText(probe.check, podAddress)
     var text = "\(check), every \(formatDuration(probe.period)), timeout \(formatDuration(probe.timeout))"
     if probe.initialDelay > 0 { text += ", first after \(formatDuration(probe.initialDelay))" }
     text += ", fails after \(probe.failureThreshold)"

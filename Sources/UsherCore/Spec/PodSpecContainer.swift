@@ -54,17 +54,20 @@ func decodeIdentity(_ owner: Fields, container: Bool) throws(UsageError) -> Iden
 func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int64, graceSource: String,
                      osIsLinux: Bool, planBytes: inout Int) throws(UsageError) -> (Plan.Process, YAMLNode) {
     let nameNode = try c.required("name")
-    var process = try decodeProcess(c, nameNode, isInit: isInit, planBytes: &planBytes)
+    var statics = Variables()
+    var process = try decodeProcess(c, nameNode, isInit: isInit, planBytes: &planBytes, statics: &statics)
     try decodeSecurityAndHooks(c, into: &process, pod: pod, graceSeconds: graceSeconds, graceSource: graceSource,
-                               osIsLinux: osIsLinux)
+                               osIsLinux: osIsLinux, statics: statics)
     return (process, nameNode)
 }
 
 /// A container's name, role, restart policy and rules, env and command: its process. (Two
 /// out-of-line halves rather than one function: an error exit in either releases only what
-/// that half holds.)
+/// that half holds.) `statics`: the env entries as written, for the exec probes (see
+/// `expandProbeCommand`).
 @inline(never)
-private func decodeProcess(_ c: Fields, _ nameNode: YAMLNode, isInit: Bool, planBytes: inout Int) throws(UsageError) -> Plan.Process {
+private func decodeProcess(_ c: Fields, _ nameNode: YAMLNode, isInit: Bool, planBytes: inout Int,
+                           statics: inout Variables) throws(UsageError) -> Plan.Process {
     let name = try readString(c.file, nameNode, c.path("name"))
     guard isDNSLabel(name) else {
         throw c.error(nameNode, "name", nameNode.shown + " is not a valid name (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)")
@@ -103,10 +106,13 @@ private func decodeProcess(_ c: Fields, _ nameNode: YAMLNode, isInit: Bool, plan
             ref.name = variable
             ref.position = env.count
             envFiles.append(ref)
+            statics.define(Array(variable.utf8), [])  // its Value is empty in the API object
             continue
         }
         // As the kubelet does: a value sees the variables before it.
-        env.append(try budget.entry(variable, try e.string("value") ?? "", e["value"] ?? nameNode, e, &variables))
+        let written = try e.string("value") ?? ""
+        env.append(try budget.entry(variable, written, e["value"] ?? nameNode, e, &variables))
+        statics.define(Array(variable.utf8), Array(written.utf8))
     }
 
     _ = try c.required("command", why: ": usher has no image ENTRYPOINT to fall back on")
@@ -131,7 +137,7 @@ private func decodeProcess(_ c: Fields, _ nameNode: YAMLNode, isInit: Bool, plan
 /// The rest of a container: its user and group, hooks and probes.
 @inline(never)
 private func decodeSecurityAndHooks(_ c: Fields, into process: inout Plan.Process, pod: Identity, graceSeconds: Int64,
-                                    graceSource: String, osIsLinux: Bool) throws(UsageError) {
+                                    graceSource: String, osIsLinux: Bool, statics: Variables) throws(UsageError) {
     let role = process.role
     let own = try decodeIdentity(c, container: true)
     process.user = own.user ?? pod.user
@@ -153,9 +159,9 @@ private func decodeSecurityAndHooks(_ c: Fields, into process: inout Plan.Proces
         }
     }
     try decodeLifecycle(c, into: &process, graceSeconds: graceSeconds, graceSource: graceSource, osIsLinux: osIsLinux)
-    process.startupProbe = try decodeProbe(c, "startupProbe")
-    process.readinessProbe = try decodeProbe(c, "readinessProbe")
-    process.livenessProbe = try decodeProbe(c, "livenessProbe")
+    process.startupProbe = try decodeProbe(c, "startupProbe", statics)
+    process.readinessProbe = try decodeProbe(c, "readinessProbe", statics)
+    process.livenessProbe = try decodeProbe(c, "livenessProbe", statics)
 }
 
 /// A DNS label (RFC 1123), as Kubernetes requires of container names.

@@ -1,19 +1,25 @@
 /// The container's probe in `field` (`startupProbe`, `readinessProbe` or `livenessProbe`), with
-/// Kubernetes' defaults and minimums; nil when it has none.
-func decodeProbe(_ c: Fields, _ field: String) throws(UsageError) -> Plan.Probe? {
+/// Kubernetes' defaults and minimums; nil when it has none. `statics`: the container's env
+/// entries as written, which an exec probe's command is expanded against.
+func decodeProbe(_ c: Fields, _ field: String, _ statics: Variables = Variables()) throws(UsageError) -> Plan.Probe? {
     let handlers = ["exec", "httpGet", "tcpSocket", "grpc"]
     guard let p = try c.mapping(
         field, used: handlers + ["initialDelaySeconds", "periodSeconds", "timeoutSeconds", "successThreshold", "failureThreshold",
                                  "terminationGracePeriodSeconds"])
     else { return nil }
     let check: Plan.Handler
+    var written: [String]?
     switch try oneHandler(p, among: handlers, supported: "exec, httpGet or tcpSocket") {
-    case 0: check = .exec(try decodeExec(p))
+    case 0:
+        let command = try decodeExec(p)
+        check = .exec(try expandProbeCommand(p, command, statics))
+        if command.contains(where: { $0.utf8.contains(36) }) { written = command }  // a "$": perhaps expanded
     case 1: check = try decodeHTTPGet(p, container: c)
     case 2: check = try decodeTCPSocket(p, container: c)
     default: throw p.error(p.key("grpc") ?? p.node, "grpc", "gRPC probes are not supported by usher (use exec, httpGet or tcpSocket)")
     }
     var probe = Plan.Probe(check: check)
+    probe.writtenCommand = written
     // int32 seconds times 1e9 stays far inside Int64.
     if let n = try p.integer("initialDelaySeconds", min: 0) { probe.initialDelay = n * nanosPerSecond }
     if let n = try p.integer("periodSeconds", min: 1) { probe.period = n * nanosPerSecond }
@@ -28,6 +34,28 @@ func decodeProbe(_ c: Fields, _ field: String) throws(UsageError) -> Plan.Probe?
         probe.successThreshold = Int(n)
     }
     return probe
+}
+
+/// An exec probe's command with its `$(VAR)` references expanded as the kubelet expands it
+/// before each run (pkg/kubelet/prober/prober.go, runProbe:
+/// `kubecontainer.ExpandContainerCommandOnlyStatic(p.Exec.Command, container.Env)`): against the
+/// container's `env` entries as written, the last of a name winning, an entry set by `valueFrom`
+/// counting as empty, and a value not itself expanded first (it maps `env.Value`, not the
+/// resolved environment, so neither env files nor fileKeyRef values reach a probe's command).
+/// The hooks' commands are not expanded (lifecycle/handlers.go runs `Exec.Command` as it is).
+/// The rule itself is the one of command and args: `expandReferences`.
+@inline(never)
+private func expandProbeCommand(_ p: Fields, _ command: [String], _ statics: Variables) throws(UsageError) -> [String] {
+    var argv: [String] = []
+    for (i, word) in command.enumerated() {
+        guard let value = expandReferences(word, statics, limit: maxArgumentBytes - 1) else {
+            let e = try p.mapping("exec", used: ["command"]) ?? p  // decodeExec has read both already
+            let node = try e.items("command", of: "strings")?[i] ?? p.node
+            throw locatedError(p.file, node, indexed(e.path("command"), i), tooLongText(i == 0 ? "the program" : "the argument", word))
+        }
+        argv.append(value)
+    }
+    return argv
 }
 
 func decodeHTTPGet(_ probe: Fields, container: Fields) throws(UsageError) -> Plan.Handler {

@@ -12,6 +12,10 @@ http_recorder.py NAME --log FILE --port PORT [--bind ADDR] [--tcp] [--status N] 
     request PATH (URL-quoted), answered STATUS; SIGTERM or SIGINT: signal N, exit 0.
   --requests: one JSON object per request, appended: {"path", "local", "peer", "ns",
     "headers": [[name, value], ...] in the order and spelling received}.
+  --answers FILE: a JSON object {PATH: ANSWER} for the requests whose path (with its query) is
+    PATH, instead of --status: {"raw": TEXT} sends TEXT as it is ({port} in it becomes the port)
+    and closes; {"trickle": TEXT} sends TEXT, then a header line every 100 ms until the peer
+    goes (headers that never end).
 Connections are served on threads, so a slow answer does not hold back the next probe."""
 import json
 import os
@@ -67,6 +71,24 @@ def main():
     server.listen(64)
     log("listening", f"{opts['--bind']}:{port}")
     status, delay = int(opts["--status"]), int(opts["--delay-ms"]) / 1000
+    answers = {}
+    if "--answers" in opts:
+        with open(opts["--answers"]) as f:
+            answers = json.load(f)
+
+    def answer(conn, spec):
+        try:
+            if "raw" in spec:
+                conn.sendall(spec["raw"].replace("{port}", str(port)).encode())
+                log("answered", "raw")
+                return
+            conn.sendall(spec["trickle"].encode())
+            log("answered", "trickle")
+            for _ in range(300):
+                time.sleep(0.1)
+                conn.sendall(b"X-Slow: 1\r\n")
+        except OSError:
+            return
 
     def serve(conn, peer):
         with conn:
@@ -90,6 +112,9 @@ def main():
             headers = [[n.strip(), v.strip()] for n, v in (l.split(":", 1) for l in head[1:] if ":" in l)]
             record({"path": path, "local": local, "peer": peer[0], "ns": time.monotonic_ns(), "headers": headers})
             log("request", urllib.parse.quote(path, safe="/?=&"))
+            if path in answers:
+                answer(conn, answers[path])
+                return
             if delay:
                 time.sleep(delay)
             try:
