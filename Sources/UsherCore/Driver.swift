@@ -264,6 +264,14 @@ struct Performer {
                     return .spawnFailed(i, SpawnFailure(code: 126, reason: problem.message))
                 }
             }
+            if environments[i] == nil && !plan.processes[i].env.isEmpty {
+                // Composed once, at the first start: what a pod file's 20,000 entries take is
+                // asked for first (Memory.swift), so that a start fails instead of usher.
+                let bytes = plan.processes[i].env.reduce(0) { $0 + $1.utf8.count }
+                guard canBuildEnvironment(from: bytes) else {
+                    return .spawnFailed(i, SpawnFailure(code: 126, reason: "not enough memory to build its environment"))
+                }
+            }
             launch.environment = environment(i, plan: plan)
             // The terminal goes to the first main container, the one a user types at.
             launch.foreground = foreground && i == plan.mainIndices.first

@@ -7,6 +7,7 @@ writes through it, nor reads a secret for it, nor hangs on it, nor reports what 
 true. The policy: regular files only, opened non-blocking, never through a link (a read never
 leaves its volume or directory), reads with the container user's rights, bounded sizes."""
 import os
+import resource
 import pathlib
 import shutil
 import signal
@@ -313,3 +314,26 @@ def test_a_status_write_that_fails_leaves_no_stale_ready_and_is_retried(usher, a
     assert usher_status().returncode == 1
     u.signal(signal.SIGTERM)
     assert u.wait() == 143
+
+
+# --- Memory usher can be refused (item 19) ----------------------------------------------------------
+
+@MODES
+def test_a_start_that_memory_cannot_be_found_for_fails_and_usher_lives_on(usher, act, tmp_path, pid1):
+    """RLIMIT_AS lowered while usher runs, then a sidecar's restart reads a 64 KB env file: Swift
+    traps where an allocation fails, which killed PID 1 with SIGILL. The start must fail instead
+    (the memory is asked for before it is used), and usher go on and stop as asked."""
+    env = tmp_path / "app.env"
+    env.write_text("".join(f"VARIABLE_NUMBER_{i:05d}=value-{i:05d}-abcdefgh\n" for i in range(1500)))
+    u = usher(["--env-file", str(env), "--sidecar", "side=" + act.line("side"), "--", *act("web")], pid1=pid1)
+    u.wait_started("side", "web")
+    u.logged_starts(2)
+    side = next(p for p in u.children_states() if b"side" in open(f"/proc/{p}/cmdline", "rb").read())
+    mapped = next(int(l.split()[1]) for l in open(f"/proc/{u.pid}/status") if l.startswith("VmSize:"))
+    resource.prlimit(u.pid, resource.RLIMIT_AS, ((mapped + 256) * 1024, resource.RLIM_INFINITY))
+    os.kill(side, signal.SIGKILL)
+    u.wait_for(lambda: any("side could not be started" in t and "not enough memory" in t for t in u.log_texts()),
+               what="the restart to fail for want of memory")
+    assert u.running()
+    u.signal(signal.SIGTERM)
+    assert u.wait() == 143, u.stderr()

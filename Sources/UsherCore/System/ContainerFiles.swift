@@ -57,10 +57,6 @@ struct FileReader {
     static let usher = FileReader(uid: nil, gid: nil)
 }
 
-/// How much memory a read of `size` bytes asks for beforehand: the bytes, and what is built from
-/// them (an env file's entries as strings, the environment they join, its C copy for the spawn).
-private func memoryForReading(_ size: Int) -> UInt { UInt(size) * 8 + 64 * 1024 }
-
 /// Reads the regular file `path` below the directory `root`, as `reader` may, up to `limit`
 /// bytes (see the policy above).
 func readContainerFile(_ path: String, beneath root: String, as reader: FileReader, limit: Int) -> Result<[UInt8], FileProblem> {
@@ -81,7 +77,7 @@ func readContainerFile(_ path: String, beneath root: String, as reader: FileRead
     guard cusher_file_facts(fd, &facts) == 0 else { return .failure(.from(errno: cusher_errno(), uid: reader.uid)) }
     guard facts.regular != 0 else { return .failure(FileProblem("not a regular file")) }
     guard facts.size <= Int64(limit) else { return .failure(FileProblem("larger than \(limit) bytes")) }
-    guard cusher_can_allocate(memoryForReading(Int(facts.size))) != 0 else {
+    guard canBuildEnvironment(from: Int(facts.size)) else {
         return .failure(FileProblem("not enough memory to read it"))
     }
     var bytes: [UInt8] = []
