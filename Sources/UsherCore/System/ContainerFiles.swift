@@ -37,8 +37,9 @@ struct FileProblem: Error {
     }
 
     /// The words for a failed open or read.
-    static func from(errno e: Int32, uid: UInt32?) -> FileProblem {
+    static func from(errno e: Int32, uid: UInt32?, limit: Int = 0) -> FileProblem {
         switch e {
+        case EFBIG: return FileProblem("larger than \(limit) bytes")
         case ENOENT: return FileProblem("not found", missing: true)
         case ELOOP, EXDEV: return FileProblem("a symbolic link, or a path that leaves its directory through one")
         case ENOTDIR: return FileProblem("a part of its path is not a directory (or is a symbolic link)")
@@ -76,21 +77,11 @@ func readContainerFile(_ path: String, beneath root: String, as reader: FileRead
     var facts = cusher_file_facts()
     guard cusher_file_facts(fd, &facts) == 0 else { return .failure(.from(errno: cusher_errno(), uid: reader.uid)) }
     guard facts.regular != 0 else { return .failure(FileProblem("not a regular file")) }
-    guard facts.size <= Int64(limit) else { return .failure(FileProblem("larger than \(limit) bytes")) }
+    guard facts.size <= Int64(limit) else { return .failure(.from(errno: EFBIG, uid: nil, limit: limit)) }
     guard canBuildEnvironment(from: Int(facts.size)) else {
         return .failure(FileProblem("not enough memory to read it"))
     }
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(Int(facts.size))
-    var chunk = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let n = chunk.withUnsafeMutableBytes { buf in retryingEINTR { read(fd, buf.baseAddress, buf.count) } }
-        if n < 0 { return .failure(.from(errno: cusher_errno(), uid: reader.uid)) }
-        if n == 0 { return .success(bytes) }
-        // It grew while read: the limit holds for what is read, not only for what fstat said.
-        guard bytes.count + n <= limit else { return .failure(FileProblem("larger than \(limit) bytes")) }
-        bytes += chunk[0..<n]
-    }
+    return readAll(fd, limit: limit, expected: Int(facts.size)).mapError { .from(errno: $0.errno, uid: reader.uid, limit: limit) }
 }
 
 /// Opens `path` (inside `root`, or relative to it) read-only and non-blocking, never through a

@@ -7,15 +7,23 @@ func readWholeFile(_ path: String, limit: Int = 1 << 20) -> Result<[UInt8], Syst
     let fd = cusher_open_read(cPath)
     guard fd >= 0 else { return .failure(SystemError("open")) }
     defer { close(fd) }
+    return readAll(fd, limit: limit)
+}
+
+/// What is left to read from `fd`, up to `limit` bytes (EFBIG past it). The one read loop of
+/// usher's files, its own and its containers'.
+func readAll(_ fd: Int32, limit: Int, expected: Int = 0) -> Result<[UInt8], SystemError> {
     var bytes: [UInt8] = []
+    bytes.reserveCapacity(expected)
     var chunk = [UInt8](repeating: 0, count: 4096)
-    while bytes.count <= limit {
+    while true {
         let n = chunk.withUnsafeMutableBytes { buf in retryingEINTR { read(fd, buf.baseAddress, buf.count) } }
         if n < 0 { return .failure(SystemError("read")) }
         if n == 0 { return .success(bytes) }
+        // A file that grows while it is read: the limit holds for what is read.
+        guard bytes.count + n <= limit else { return .failure(SystemError("read", errno: EFBIG)) }
         bytes += chunk[0..<n]
     }
-    return .failure(SystemError("read", errno: EFBIG))
 }
 
 /// Writes `text` to the existing kernel file at `path` (a /proc setting); false when it cannot
