@@ -17,7 +17,7 @@ import signal
 import pytest
 
 from helpers.engine import ctr, engine, hog  # noqa: F401
-from helpers.memcg import LIMIT_SHOWN, hog_argv, host_pid, memory_cgroup, oom_lines  # noqa: F401
+from helpers.memcg import LIMIT_SHOWN, hog_argv, host_pid, limit_label, memory_cgroup, oom_lines  # noqa: F401
 from helpers.podfile import container, sidecar, write_pod
 
 MODES = pytest.mark.parametrize("pid1", [True, False], ids=["pid1", "subreaper"])
@@ -45,6 +45,9 @@ def test_the_json_log_has_an_oom_killed_event_with_the_limit(usher, hog, events_
     oom = [r for r in records if r.get("event") == "oom_killed"]
     assert oom, f"no oom_killed event:\n{u.stderr()}"
     assert oom[0].get("process") == "hog" and isinstance(oom[0].get("pid"), int), oom
+    # The limit's key is its file's name in this cgroup version (v1 used to get memory_max).
+    right, wrong = (k.replace(".", "_") for k in limit_label(cg))
+    assert right in oom[0] and wrong not in oom[0] and LIMIT_SHOWN.search(oom[0][right]), oom[0]
     assert LIMIT_SHOWN.search(json.dumps(oom[0])), f"the event should carry the limit: {oom[0]}"
 
 

@@ -10,7 +10,6 @@ usher runs in a 64 MiB memory cgroup of the test's own (helpers/memcg.py; the te
 the reason where none can be made). The main's worker is a hog (helpers/hog.c) started as a
 daemon: `( hog & )` from a shell that then execs the main, so the worker is no child usher
 started and is reparented to usher, which reaps it when the OOM killer has ended it."""
-import json
 import os
 import signal
 
@@ -18,7 +17,7 @@ import pytest
 
 from conftest import descendants
 from helpers.engine import hog  # noqa: F401
-from helpers.memcg import LIMIT_SHOWN, hog_argv, host_pid, memory_cgroup, oom_lines  # noqa: F401
+from helpers.memcg import LIMIT_SHOWN, hog_argv, host_pid, limit_label, memory_cgroup, oom_lines  # noqa: F401
 
 MODES = pytest.mark.parametrize("pid1", [True, False], ids=["pid1", "subreaper"])
 IN_CONTAINER = "an OOM kill in the container"
@@ -114,10 +113,6 @@ def test_a_tracked_childs_own_oom_kill_is_still_named(usher, act, hog, events_lo
     assert u.wait(timeout=30) == 143, u.stderr()
 
 
-def limit_label(cg):
-    return ("memory.limit_in_bytes", "memory.max") if cg.version == 1 else ("memory.max", "memory.limit_in_bytes")
-
-
 @MODES
 def test_the_limit_is_labelled_by_its_cgroup_versions_name(usher, hog, events_log, memory_cgroup, pid1):
     """Guards: the limit of a cgroup v1 memory controller was labelled `memory.max` (v2's
@@ -130,16 +125,3 @@ def test_the_limit_is_labelled_by_its_cgroup_versions_name(usher, hog, events_lo
     assert lines, f"no OOM line for the main process:\n{u.stderr()}"
     assert all(f"({right} " in l and wrong not in l and LIMIT_SHOWN.search(l) for l in lines), \
         f"cgroup v{cg.version}'s limit must be labelled {right}:\n{u.stderr()}"
-
-
-def test_the_json_log_keys_the_limit_by_its_cgroup_versions_name(usher, hog, events_log, memory_cgroup):
-    """Guards the same in the JSON log: the limit's key is the file's name (memory_max on v2,
-    memory_limit_in_bytes on v1)."""
-    cg = memory_cgroup()
-    u = usher(["--log-format", "json", "--", *hog_argv(hog, events_log, "main")], preexec_fn=cg.enter_and_setsid)
-    assert u.wait(timeout=60) == 137, u.stderr()
-    records = [json.loads(l) for l in u.stderr().splitlines()]
-    oom = [r for r in records if r.get("event") == "oom_killed"]
-    assert oom, f"no oom_killed event:\n{u.stderr()}"
-    right, wrong = (k.replace(".", "_") for k in limit_label(cg))
-    assert right in oom[0] and wrong not in oom[0] and LIMIT_SHOWN.search(oom[0][right]), oom[0]

@@ -113,3 +113,8 @@ def host_pid(u, name):
         if len(argv) > 1 and argv[1] == name.encode():
             return p
     raise AssertionError(f"no process {name} below usher")
+
+
+def limit_label(cg):
+    """(the name the limit's file has in cg's cgroup version, the other version's name)."""
+    return ("memory.limit_in_bytes", "memory.max") if cg.version == 1 else ("memory.max", "memory.limit_in_bytes")
