@@ -24,7 +24,7 @@ struct Driver {
     static var finalFlushLimit: Nanos { nanosPerSecond }
 
     init(plan: Plan, options: RunOptions, companion: (any Companion)? = nil) throws(SystemError) {
-        supervisor = Supervisor(plan: plan.withPrimaryGroups())
+        supervisor = Supervisor(plan: plan)
         self.companion = companion
         forwardsDirectly = !(companion?.seesForwardedSignals ?? false)
         signals = try SignalSource.takeOver()
@@ -458,22 +458,4 @@ func leaveStartDirectory() {
     let here = buffer.withUnsafeBufferPointer { OSString.decode(cString: $0.baseAddress!) }
     guard !same(here, "/"), chdir("/") == 0 else { return }
     Launch.startDirectory = here
-}
-
-extension Plan {
-    /// Each process that runs as another user without a group gets that user's primary group
-    /// from the image's /etc/passwd, or group 0 without an entry, as container runtimes do:
-    /// it must never keep usher's own supplementary groups or run with an unintended group.
-    func withPrimaryGroups() -> Plan {
-        guard processes.contains(where: { $0.user != nil && $0.group == nil }) else { return self }
-        let passwd: [UInt8]
-        if case .success(let bytes) = readWholeFile("/etc/passwd") { passwd = bytes } else { passwd = [] }
-        var plan = self
-        for i in plan.processes.indices {
-            if let uid = plan.processes[i].user, plan.processes[i].group == nil {
-                plan.processes[i].group = passwdPrimaryGroup(passwd, uid: uid) ?? 0
-            }
-        }
-        return plan
-    }
 }

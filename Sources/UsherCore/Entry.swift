@@ -25,7 +25,7 @@ public func usherMain() -> Int32 {
         writeAll(2, "usher: \(OSString.printable(error.message))\n")
         return 2
     }
-    switch invocation {
+    switch withPrimaryGroups(invocation) {
     case .help:
         return printResult(usageText)
     case .version:
@@ -55,6 +55,21 @@ public func usherMain() -> Int32 {
         }
     case .rehearse(let plan, let options, let rehearsal):
         return rehearse(plan, options, rehearsal)
+    }
+}
+
+/// The plan resolved against the image (primary groups from /etc/passwd), once, for whichever
+/// command shows or runs it: `usher check` prints the plan that runs.
+private func withPrimaryGroups(_ invocation: Invocation) -> Invocation {
+    let passwd = { () -> [UInt8] in
+        if case .success(let bytes) = readWholeFile("/etc/passwd") { return bytes }
+        return []
+    }
+    switch invocation {
+    case .run(let plan, let options): return .run(plan.withPrimaryGroups(passwd: passwd), options)
+    case .rehearse(let plan, let options, let r): return .rehearse(plan.withPrimaryGroups(passwd: passwd), options, r)
+    case .check(let plan): return .check(plan.withPrimaryGroups(passwd: passwd))
+    default: return invocation
     }
 }
 

@@ -246,3 +246,22 @@ def test_a_run_as_user_process_cannot_regain_root(usher, tmp_path, privcheck, es
     else:
         assert r["NoNewPrivs"] == ["0"]
         assert r["euid-after-setuid-exec"] == ["0"], "as in Kubernetes by default, a setuid-root binary runs as root"
+
+
+def test_usher_check_shows_the_group_a_run_as_user_process_runs_with(tmp_path, usher):
+    """runAsUser without runAsGroup: the process runs with the user's primary group from the
+    image's /etc/passwd, or 0 without an entry (as container runtimes choose it). `usher check`
+    must show that group: it printed `user 4242` alone while the process ran with group 0,
+    because the group was resolved inside the run only."""
+    shared = tempfile.mkdtemp(prefix="usher-group-")  # a folder uid 4242 can write to
+    os.chmod(shared, 0o777)
+    out = os.path.join(shared, "ids")
+    pod = write_pod(tmp_path, containers=[container("app", ["/bin/sh", "-c", f"id -g > {out}"],
+                                                    securityContext={"runAsUser": 4242})])
+    shown = subprocess.run([USHER, "check", "-f", pod], capture_output=True, text=True, timeout=10)
+    assert shown.returncode == 0, shown.stderr
+    assert "user 4242; group 0" in shown.stdout, shown.stdout
+    u = usher(["-f", pod])
+    assert u.wait() == 0, u.stderr()
+    assert open(out).read().strip() == "0"
+    shutil.rmtree(shared, ignore_errors=True)

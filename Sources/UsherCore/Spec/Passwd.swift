@@ -15,3 +15,22 @@ private func decimal(_ bytes: ArraySlice<UInt8>) -> UInt32? {
     let n = bytes.reduce(UInt64(0)) { $0 * 10 + UInt64($1 - 48) }
     return n <= UInt64(UInt32.max) ? UInt32(n) : nil
 }
+
+extension Plan {
+    /// Each process that runs as another user without a group gets that user's primary group
+    /// from the image's /etc/passwd (`passwd`, read only when some process needs it), or group 0
+    /// without an entry, as container runtimes do: it must never keep usher's own supplementary
+    /// groups or run with an unintended group. Resolved once, before `usher check` shows the
+    /// plan and before a run starts it, so that check shows the group that runs.
+    public func withPrimaryGroups(passwd: () -> [UInt8]) -> Plan {
+        guard processes.contains(where: { $0.user != nil && $0.group == nil }) else { return self }
+        let file = passwd()
+        var plan = self
+        for i in plan.processes.indices {
+            if let uid = plan.processes[i].user, plan.processes[i].group == nil {
+                plan.processes[i].group = passwdPrimaryGroup(file, uid: uid) ?? 0
+            }
+        }
+        return plan
+    }
+}
