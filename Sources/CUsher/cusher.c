@@ -5,7 +5,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/fsuid.h>
-#include <grp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -494,8 +493,10 @@ static gid_t saved_groups[256];
 static int saved_group_count = -1;
 
 int cusher_fs_become(uint32_t uid, uint32_t gid) {
-    int n = getgroups(256, saved_groups);
-    if (n < 0 || setgroups(0, NULL) != 0) return -1;
+    // The raw system calls: musl's setgroups runs __synccall to reach every thread (usher has
+    // one), which links its semaphores and signal machinery into the binary (1.3 kB).
+    int n = (int)syscall(SYS_getgroups, 256, saved_groups);
+    if (n < 0 || syscall(SYS_setgroups, 0, NULL) != 0) return -1;
     saved_group_count = n;
     setfsgid(gid);
     setfsuid(uid);
@@ -511,7 +512,7 @@ int cusher_fs_become(uint32_t uid, uint32_t gid) {
 void cusher_fs_restore(void) {
     setfsuid(geteuid());
     setfsgid(getegid());
-    if (saved_group_count >= 0) setgroups((size_t)saved_group_count, saved_groups);
+    if (saved_group_count >= 0) syscall(SYS_setgroups, saved_group_count, saved_groups);
     saved_group_count = -1;
 }
 

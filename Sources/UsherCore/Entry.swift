@@ -25,13 +25,13 @@ public func usherMain() -> Int32 {
         writeAll(2, "usher: \(OSString.printable(error.message))\n")
         return 2
     }
-    switch withPrimaryGroups(invocation) {
+    switch invocation {
     case .help:
         return printResult(usageText)
     case .version:
         return printResult("usher \(usherVersion) (commit \(String(cString: cusher_build_commit())))\n")
     case .check(let plan):
-        return printResult(OSString.printable(planText(plan, podAddress: ownAddress()), keepingLines: true))
+        return printResult(OSString.printable(planText(resolved(plan), podAddress: ownAddress()), keepingLines: true))
     case .status(let path, let json):
         return statusCommand(path: path, json: json)
     case .run(let plan, let options):
@@ -45,7 +45,7 @@ public func usherMain() -> Int32 {
             notifySocket: options.notifySocket, terminationLog: options.terminationLog,
             terminationLogNamed: options.terminationLogNamed))
         do {
-            var driver = try Driver(plan: plan, options: options, companion: reporter)
+            var driver = try Driver(plan: resolved(plan), options: options, companion: reporter)
             let status = driver.run()
             reporter.finish(status: status)
             return status
@@ -54,22 +54,16 @@ public func usherMain() -> Int32 {
             return 1
         }
     case .rehearse(let plan, let options, let rehearsal):
-        return rehearse(plan, options, rehearsal)
+        return rehearse(resolved(plan), options, rehearsal)
     }
 }
 
 /// The plan resolved against the image (primary groups from /etc/passwd), once, for whichever
 /// command shows or runs it: `usher check` prints the plan that runs.
-private func withPrimaryGroups(_ invocation: Invocation) -> Invocation {
-    let passwd = { () -> [UInt8] in
+private func resolved(_ plan: Plan) -> Plan {
+    plan.withPrimaryGroups {
         if case .success(let bytes) = readWholeFile("/etc/passwd") { return bytes }
         return []
-    }
-    switch invocation {
-    case .run(let plan, let options): return .run(plan.withPrimaryGroups(passwd: passwd), options)
-    case .rehearse(let plan, let options, let r): return .rehearse(plan.withPrimaryGroups(passwd: passwd), options, r)
-    case .check(let plan): return .check(plan.withPrimaryGroups(passwd: passwd))
-    default: return invocation
     }
 }
 
