@@ -176,13 +176,14 @@ long cusher_notify_send(int fd, const char *path, const void *message, unsigned 
 // Files opened on a container's behalf (System/ContainerFiles.swift holds the policy).
 // openat is variadic; this adds O_CLOEXEC and O_NOCTTY to `flags`.
 int cusher_openat(int dir, const char *path, int flags, int mode);
-// A directory as a place to open names in (O_PATH, which needs _GNU_SOURCE), following a
-// symbolic link only when `follow`.
-int cusher_open_directory(int dir, const char *path, int follow);
-// openat2 has no libc wrapper (and its request struct no musl header): opens `path` below `dir`
-// with RESOLVE_BENEATH and RESOLVE_NO_MAGICLINKS, adding O_CLOEXEC and O_NOCTTY. -1 with errno;
-// ENOSYS where the kernel (before 5.6), a seccomp filter or qemu-user lacks it.
-int cusher_openat2_beneath(int dir, const char *path, int flags);
+// A directory as a place to open names in (O_PATH, which needs _GNU_SOURCE).
+int cusher_open_directory(const char *path);
+// Opens `path` (inside the directory `root`, or relative to it) read-only and non-blocking, never
+// through a link that leads out of `root`: openat2 with RESOLVE_BENEATH, which has no libc
+// wrapper (nor its request struct a musl header); where the kernel (before 5.6), a seccomp
+// filter or qemu-user lacks it, a walk with O_NOFOLLOW that refuses every link below `root`.
+// In C rather than Swift for size: the Swift walk cost about 1 kB more. -1 with errno.
+int cusher_open_beneath(const char *root, const char *path);
 // What fstat says that the policy needs (the S_IS* tests are macros, struct stat's layout
 // differs per libc and architecture).
 struct cusher_file_facts {

@@ -69,10 +69,10 @@ func readContainerFile(_ path: String, beneath root: String, as reader: FileRead
             return .failure(FileProblem("usher cannot take the rights of uid \(reader.uid ?? 0) to read it"))
         }
     }
-    let opened = openBeneath(root, path)
+    let fd = withCString(root) { r in withCString(path) { cusher_open_beneath(r, $0) } }
+    let e = cusher_errno()
     if switched { cusher_fs_restore() }
-    guard opened.fd >= 0 else { return .failure(.from(errno: opened.errno, uid: reader.uid)) }
-    let fd = opened.fd
+    guard fd >= 0 else { return .failure(.from(errno: e, uid: reader.uid)) }
     defer { close(fd) }
     var facts = cusher_file_facts()
     guard cusher_file_facts(fd, &facts) == 0 else { return .failure(.from(errno: cusher_errno(), uid: reader.uid)) }
@@ -84,51 +84,12 @@ func readContainerFile(_ path: String, beneath root: String, as reader: FileRead
     return readAll(fd, limit: limit, expected: Int(facts.size)).mapError { .from(errno: $0.errno, uid: reader.uid, limit: limit) }
 }
 
-/// Opens `path` (inside `root`, or relative to it) read-only and non-blocking, never through a
-/// link that leaves `root`. The descriptor, or -1 and the errno.
-private func openBeneath(_ root: String, _ path: String) -> (fd: Int32, errno: Int32) {
-    let dir = withCString(root) { cusher_open_directory(AT_FDCWD, $0, 1) }
-    guard dir >= 0 else { return (-1, cusher_errno()) }
-    defer { close(dir) }
-    var relative = OSString.encode(path)[...]
-    let prefix = OSString.encode(root)
-    if relative.starts(with: prefix) { relative = relative.dropFirst(prefix.count) }
-    while relative.first == 47 { relative = relative.dropFirst() }  // "/"
-    let name = OSString.decode(relative)
-    let fd = withCString(name) { cusher_openat2_beneath(dir, $0, O_RDONLY | O_NONBLOCK) }
-    if fd >= 0 { return (fd, 0) }
-    let e = cusher_errno()
-    // A seccomp profile that does not know openat2 answers EPERM (Docker's before 20.10) or
-    // ENOSYS: the walk below decides then.
-    guard e == ENOSYS || e == EPERM else { return (-1, e) }
-    return openWithoutLinks(dir, relative)
-}
-
-/// The walk for kernels without openat2: each directory below `dir` opened with O_NOFOLLOW (a
-/// symbolic link there fails O_DIRECTORY), the file itself too; ".." is refused.
-private func openWithoutLinks(_ dir: Int32, _ relative: ArraySlice<UInt8>) -> (fd: Int32, errno: Int32) {
-    let parts = splitBytes(relative, 47).filter { !$0.elementsEqual(".".utf8) }
-    guard !parts.isEmpty, !parts.contains(where: { $0.elementsEqual("..".utf8) }) else { return (-1, EXDEV) }
-    var current = dir
-    for (n, part) in parts.enumerated() {
-        let last = n == parts.count - 1
-        let next = withCString(OSString.decode(part)) {
-            last ? cusher_openat(current, $0, O_RDONLY | O_NONBLOCK | O_NOFOLLOW, 0) : cusher_open_directory(current, $0, 0)
-        }
-        let e = cusher_errno()
-        if current != dir { close(current) }
-        guard next >= 0 else { return (-1, e) }
-        current = next
-    }
-    return (current, 0)
-}
-
 /// Replaces the file `name` in the directory `dir` with `text` at once (a temporary file renamed
 /// over it: a reader sees the old contents or the new). `dir` must be owned by usher's user and
 /// writable by no other (or sticky, as /tmp is): another user could otherwise swap the file.
 /// nil when written.
 func replaceOwnFile(_ dir: String, _ name: String, with text: String) -> FileProblem? {
-    let dfd = withCString(dir) { cusher_open_directory(AT_FDCWD, $0, 1) }
+    let dfd = withCString(dir) { cusher_open_directory($0) }
     guard dfd >= 0 else { return .from(errno: cusher_errno(), uid: nil) }
     defer { close(dfd) }
     var facts = cusher_file_facts()
