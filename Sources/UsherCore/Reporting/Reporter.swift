@@ -26,10 +26,9 @@ final class Reporter: Companion {
     private var written = ""
     private var wanted = ""
     /// A failed status write is tried again at this time (a second later): a full /run that
-    /// frees up must not leave the file saying what was true before it filled.
+    /// frees up must not leave the file saying what was true before it filled. Set exactly
+    /// while the last write failed.
     private var retryAt: Nanos?
-    /// The failure was logged (once, until a write succeeds again).
-    private var failureLogged = false
     /// Log lines for the driver, handed over at the next tick (`nextWakeup` is then now).
     private var notes: [LogRecord] = []
     private var sentReady = false
@@ -131,25 +130,21 @@ final class Reporter: Companion {
     /// ready) and tries again a second later, logging the first failure and the recovery.
     private func writeStatus(at now: Nanos) {
         guard let place = statusPlace else { return }
-        let path = OSString.printable(place.dir + "/" + place.name)
-        if let problem = replaceOwnFile(place.dir, place.name, with: wanted) {
-            if !written.isEmpty {
-                removeOwnFile(place.dir, place.name)
-                written = ""
-            }
-            retryAt = later(now, by: nanosPerSecond)
-            if !failureLogged {
-                failureLogged = true
-                notes.append(.statusFile(path: path, problem: problem.reason))
-            }
-        } else {
+        let problem = replaceOwnFile(place.dir, place.name, with: wanted)
+        // A change between failing and writing is logged: the first failure, the recovery.
+        if (problem == nil) == (retryAt != nil) {
+            notes.append(.statusFile(path: OSString.printable(place.dir + "/" + place.name), problem: problem?.reason))
+        }
+        if problem == nil {
             written = wanted
             retryAt = nil
-            if failureLogged {
-                failureLogged = false
-                notes.append(.statusFile(path: path, problem: nil))
-            }
+            return
         }
+        if !written.isEmpty {
+            removeOwnFile(place.dir, place.name)
+            written = ""
+        }
+        retryAt = later(now, by: nanosPerSecond)
     }
 
     var nextWakeup: Nanos? { notes.isEmpty ? retryAt : 0 }
