@@ -354,7 +354,7 @@ struct Performer {
             // itself does not reach its environment.
             let reader = FileReader(uid: process.user, gid: process.group)
             fromFiles = try readEnvFiles(process.envFiles) { ref in
-                let full = ref.path.utf8.first == 47 ? ref.path : (Launch.startDirectory ?? ".") + "/" + ref.path
+                let full = ref.path.utf8.first == 47 ? ref.path : joined(Launch.startDirectory ?? ".", "/", ref.path)
                 return readContainerFile(full, beneath: ref.root ?? directoryOf(full), as: reader, limit: maxEnvFileBytes)
             }
         } catch {

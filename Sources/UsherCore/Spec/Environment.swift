@@ -24,63 +24,78 @@ func layingIn(_ fromFiles: [(position: Int, entry: String)], among env: [String]
 /// Which entries a process gets, given the names (byte for byte) of usher's own entries and of
 /// the container's: the indices of the inherited entries kept (those whose name the container
 /// does not set) and of the container's entries kept (the last of each name), each in order.
+/// (`keptEntries` over names as lists of bytes, as the unit tests give them.)
 func composeEnvironment(inherited: [ArraySlice<UInt8>], container: [ArraySlice<UInt8>]) -> (inherited: [Int], container: [Int]) {
-    // The container's entries sorted by name, a name's entries in their order: each run of one
-    // name ends with the entry that counts.
-    var byName = Array(container.indices)
-    heapSort(&byName) { a, b in
-        let order = compareBytes(container[a], container[b])
-        return order != 0 ? order < 0 : a < b
+    let entries = (inherited + container).map { name in
+        let p = UnsafeMutablePointer<CChar>.allocate(capacity: name.count + 1)
+        for (k, b) in name.enumerated() { p[k] = CChar(bitPattern: b) }
+        p[name.count] = 0
+        return p
     }
-    var wins = [Bool](repeating: false, count: container.count)
-    for k in byName.indices where k + 1 == byName.count || compareBytes(container[byName[k]], container[byName[k + 1]]) != 0 {
-        wins[byName[k]] = true
-    }
-    let set = { (name: ArraySlice<UInt8>) -> Bool in
-        var low = 0, high = byName.count
-        while low < high {
-            let mid = (low + high) / 2
-            if compareBytes(container[byName[mid]], name) < 0 { low = mid + 1 } else { high = mid }
-        }
-        return low < byName.count && compareBytes(container[byName[low]], name) == 0
-    }
-    return (inherited.indices.filter { !set(inherited[$0]) }, container.indices.filter { wins[$0] })
+    defer { for p in entries { p.deallocate() } }
+    let keep = keptEntries(entries, inheritedCount: inherited.count)
+    return (inherited.indices.filter { keep[$0] }, container.indices.filter { keep[inherited.count + $0] })
 }
 
-/// -1, 0 or 1 as `a` sorts before, with or after `b`, byte by byte.
-private func compareBytes(_ a: ArraySlice<UInt8>, _ b: ArraySlice<UInt8>) -> Int {
-    var i = a.startIndex, j = b.startIndex
-    while i < a.endIndex && j < b.endIndex {
-        if a[i] != b[j] { return a[i] < b[j] ? -1 : 1 }
-        i += 1
-        j += 1
+/// `composeEnvironment` over the C strings `Environment` builds from: usher's own entries (the
+/// first `inheritedCount`), then the container's, each named by its bytes up to its first `=`
+/// (or all of them); true for each entry kept. One sort of every name: a name's run of entries
+/// then ends with its last entry, which alone is kept if it is the container's; a run of
+/// usher's own entries alone is kept whole.
+func keptEntries(_ entries: [UnsafeMutablePointer<CChar>], inheritedCount: Int) -> [Bool] {
+    // By name, a name's entries in their order (a heapsort is not stable).
+    var byName = Array(entries.indices)
+    heapSort(&byName) { a, b in
+        let order = compareNames(entries[a], entries[b])
+        return order != 0 ? order < 0 : a < b
     }
-    return a.count == b.count ? 0 : a.count < b.count ? -1 : 1
+    var keep = [Bool](repeating: false, count: entries.count)
+    var run = 0
+    for k in byName.indices where k + 1 == byName.count || compareNames(entries[byName[k]], entries[byName[k + 1]]) != 0 {
+        let last = byName[k]
+        if last >= inheritedCount {
+            keep[last] = true
+        } else {
+            for j in run...k { keep[byName[j]] = true }
+        }
+        run = k + 1
+    }
+    return keep
+}
+
+/// -1, 0 or 1 as the name of entry `a` sorts before, with or after that of `b`, byte by byte
+/// (a name ends at its first `=` or at the end: both read as a 0, which no name holds).
+private func compareNames(_ a: UnsafeMutablePointer<CChar>, _ b: UnsafeMutablePointer<CChar>) -> Int {
+    var i = 0
+    while true {
+        let x = a[i] == 61 ? 0 : UInt8(bitPattern: a[i]), y = b[i] == 61 ? 0 : UInt8(bitPattern: b[i])
+        if x != y { return x < y ? -1 : 1 }
+        if x == 0 { return 0 }
+        i += 1
+    }
 }
 
 /// Sorts `a` by `before` (a strict total order), in n log n in every case (the names come from
 /// files a container may write). A heapsort: the standard library's sort, specialised for this
-/// one use, made the release binary 2 KB larger.
+/// one use, made the release binary 2 KB larger. One loop, so that the sift is inlined once:
+/// first each parent from the last one up to the root is sifted down (building the heap), then
+/// the root is moved to the end, which the heap stops before, and the new root sifted down.
 private func heapSort(_ a: inout [Int], by before: (Int, Int) -> Bool) {
-    func siftDown(_ start: Int, _ end: Int) {
+    var start = a.count / 2, end = a.count
+    while end > 1 {
+        if start > 0 {
+            start -= 1
+        } else {
+            end -= 1
+            a.swapAt(0, end)
+        }
         var root = start
         while 2 * root + 1 < end {
             var child = 2 * root + 1
             if child + 1 < end && before(a[child], a[child + 1]) { child += 1 }
-            guard before(a[root], a[child]) else { return }
+            guard before(a[root], a[child]) else { break }
             a.swapAt(root, child)
             root = child
         }
-    }
-    var start = a.count / 2
-    while start > 0 {
-        start -= 1
-        siftDown(start, a.count)
-    }
-    var end = a.count
-    while end > 1 {
-        end -= 1
-        a.swapAt(0, end)
-        siftDown(0, end)
     }
 }

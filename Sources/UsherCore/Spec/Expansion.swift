@@ -61,27 +61,29 @@ public func expandReferences(_ text: String, _ variables: Variables, limit: Int)
     guard b.contains(36) else { return b.count <= limit ? text : nil }  // no "$"
     var out: [UInt8] = []
     var i = 0
-    func add<C: Collection>(_ bytes: C) -> Bool where C.Element == UInt8 {
+    // One element type for every append (bytes of `b` or of a value): a generic `add` was
+    // specialized for each.
+    func add(_ bytes: ArraySlice<UInt8>) -> Bool {
         guard out.count + bytes.count <= limit else { return false }
         out += bytes
         return true
     }
     while i < b.count {
         guard b[i] == 36, i + 1 < b.count else {
-            guard add(CollectionOfOne(b[i])) else { return nil }
+            guard add(b[i...i]) else { return nil }
             i += 1
             continue
         }
         if b[i + 1] == 36 {  // "$$"
-            guard add(CollectionOfOne(UInt8(36))) else { return nil }
+            guard add(b[i...i]) else { return nil }
             i += 2
         } else if b[i + 1] == 40, let close = b[(i + 2)...].firstIndex(of: 41) {  // "$(NAME)"
             let written = b[i...close]
-            let ok = variables.value(of: b[(i + 2)..<close]).map { add($0) } ?? add(written)
+            let ok = variables.value(of: b[(i + 2)..<close]).map { add($0[...]) } ?? add(written)
             guard ok else { return nil }
             i = close + 1
         } else {  // a lone "$", or an unclosed "$(": copied, and scanning resumes after the "$"
-            guard add(CollectionOfOne(UInt8(36))) else { return nil }
+            guard add(b[i...i]) else { return nil }  // the "$"
             i += 1
         }
     }

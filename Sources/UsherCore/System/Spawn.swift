@@ -138,33 +138,31 @@ final class Environment {
     init(_ entries: [String]) {
         // usher's own entries are passed as the pointers they are (byte for byte, whatever
         // their encoding): usher changes its environment only before its loop starts (Entry),
-        // so they stay valid for as long as this is kept.
-        var inherited: [UnsafeMutablePointer<CChar>] = []
-        var inheritedNames: [ArraySlice<UInt8>] = []
+        // so they stay valid for as long as this is kept. Then the container's, as copies.
+        var all: [UnsafeMutablePointer<CChar>] = []
         if var p = cusher_environ() {
             while let entry = p.pointee {
+                all.append(entry)
                 p += 1
-                var length = 0
-                while entry[length] != 0 && entry[length] != 61 { length += 1 }
-                inherited.append(entry)
-                inheritedNames.append(Array(UnsafeBufferPointer(start: UnsafeRawPointer(entry).assumingMemoryBound(to: UInt8.self), count: length))[...])
             }
         }
-        let own = entries.map(OSString.encode)
-        let (keptInherited, keptOwn) = composeEnvironment(
-            inherited: inheritedNames, container: own.map { $0[..<($0.firstIndex(of: 61) ?? $0.endIndex)] })
-        let count = keptInherited.count + keptOwn.count
-        envp = .allocate(capacity: count + 1)
-        for (k, i) in keptInherited.enumerated() { envp[k] = inherited[i] }
-        for (k, i) in keptOwn.enumerated() {
-            let bytes = own[i]
-            let copy = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
-            for (j, b) in bytes.enumerated() { copy[j] = CChar(bitPattern: b) }
-            copy[bytes.count] = 0
-            envp[keptInherited.count + k] = copy
+        let inheritedCount = all.count
+        for entry in entries { all.append(OSString.cString(entry)) }
+        let keep = keptEntries(all, inheritedCount: inheritedCount)
+        envp = .allocate(capacity: all.count + 1)
+        var count = 0
+        var firstCopy = 0
+        for i in all.indices {
+            if keep[i] {
+                envp[count] = all[i]
+                count += 1
+            } else if i >= inheritedCount {
+                all[i].deallocate()  // a copy of an entry a later one overrides
+            }
+            if i < inheritedCount { firstCopy = count }
         }
         envp[count] = nil
-        copies = keptInherited.count..<count
+        copies = firstCopy..<count
     }
 
     deinit {
