@@ -129,7 +129,9 @@ func redirect(to location: [UInt8], from url: HTTPURL, hostname: String) -> Redi
     } else if scheme >= 0 {
         return .unusable("the redirect's Location has no host")
     } else {
-        text += (hostname + ":" + String(url.port)).utf8
+        text += hostname.utf8
+        text.append(58)
+        text += String(url.port).utf8
     }
     // "http" in any case, as 4 bytes in one word.
     if scheme >= 0 && (scheme != 4 || location[..<4].reduce(0, { $0 << 8 | UInt32($1 | 32) }) != 0x6874_7470) {
