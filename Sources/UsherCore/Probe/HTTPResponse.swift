@@ -21,15 +21,17 @@ struct ResponseHead {
 
     private var line: [UInt8] = []
     private var lineCut = false
-    private var status: Int?
+    /// The status code of the head being read, -1 until its status line has come.
+    private var status = -1
     private var location: [UInt8]?
     /// The Location kept is only the start of a longer line: not a place to go.
     private(set) var locationCut = false
     private var informational = 0
     private var size = 0
 
-    // read, endOfLine and redirect stay out of line: inlined into HTTPCheck.progress they
-    // made the release binary larger.
+    // Stays out of line: inlined into HTTPCheck.progress it made the release binary larger.
+    // One function for the bytes and the lines they end: with the lines apart, the release
+    // binary was larger.
     @inline(never)
     mutating func read(_ bytes: ArraySlice<UInt8>) -> Reading {
         for b in bytes {
@@ -40,43 +42,37 @@ struct ResponseHead {
                 continue
             }
             if line.last == 13 && !lineCut { line.removeLast() }  // CR LF, or a bare LF as Go takes it
-            let end = endOfLine()
-            line.removeAll(keepingCapacity: true)
-            lineCut = false
-            if let end { return end }
+            defer {
+                line.removeAll(keepingCapacity: true)
+                lineCut = false
+            }
+            if status < 0 {
+                line.append(10)
+                guard case .status(let code) = parseStatusLine(line) else { return .failed("malformed HTTP status line") }
+                status = code
+            } else if line.isEmpty {  // the end of this response's head
+                guard status >= 100 && status < 200 && status != 101 else { return .response(status, location: location) }
+                informational += 1
+                if informational > 5 { return .failed("too many 1xx informational responses") }
+                status = -1
+                location = nil
+                size = 0  // Go gives each head the whole limit
+            } else if line[0] != 32 && line[0] != 9 {  // not the continuation of the line before
+                // textproto.ReadMIMEHeader: a header line without a colon fails the response.
+                guard let colon = line.firstIndex(of: 58) else { return .failed("malformed HTTP header line") }
+                // "location" in any case, as 8 bytes in one word.
+                if location == nil && colon == 8 && line[..<8].reduce(0, { $0 << 8 | UInt64($1 | 32) }) == 0x6c6f_6361_7469_6f6e {
+                    // Header.Get: the first one, without the blanks around it.
+                    var from = 9
+                    var to = line.count
+                    while from < to && (line[from] == 32 || line[from] == 9) { from += 1 }
+                    while to > from && (line[to - 1] == 32 || line[to - 1] == 9) { to -= 1 }
+                    location = Array(line[from..<to])
+                    locationCut = lineCut
+                }
+            }
         }
         return .more
-    }
-
-    @inline(never)
-    private mutating func endOfLine() -> Reading? {
-        guard let code = status else {
-            guard case .status(let code) = parseStatusLine(line + [10]) else { return .failed("malformed HTTP status line") }
-            status = code
-            return nil
-        }
-        if line.isEmpty {  // the end of this response's head
-            guard code >= 100 && code < 200 && code != 101 else { return .response(code, location: location) }
-            informational += 1
-            if informational > 5 { return .failed("too many 1xx informational responses") }
-            status = nil
-            location = nil
-            size = 0  // Go gives each head the whole limit
-            return nil
-        }
-        if line[0] == 32 || line[0] == 9 { return nil }  // a continuation of the line before
-        // textproto.ReadMIMEHeader: a header line without a colon fails the response.
-        guard let colon = line.firstIndex(of: 58) else { return .failed("malformed HTTP header line") }
-        if location == nil && colon == 8 && line[..<colon].map({ $0 | 32 }) == Array("location".utf8) {  // any case
-            // Header.Get: the first one, without the blanks around it.
-            var from = colon + 1
-            var to = line.count
-            while from < to && (line[from] == 32 || line[from] == 9) { from += 1 }
-            while to > from && (line[to - 1] == 32 || line[to - 1] == 9) { to -= 1 }
-            location = Array(line[from..<to])
-            locationCut = lineCut
-        }
-        return nil
     }
 }
 
@@ -101,54 +97,61 @@ func isRedirect(_ status: Int) -> Bool {
 /// Where `location` (a Location header's value) leads from `url`, the URL just asked; `hostname`
 /// is the probe's first URL's host name, which every followed redirect must keep. Host names
 /// are compared as Go compares them, as strings; usher's are IPv4 addresses or `localhost`, so
-/// an IPv6 or DNS name is always another host.
+/// an IPv6 or DNS name is always another host. Index loops over the bytes, no slices copied:
+/// the release binary is smaller so.
 @inline(never)
 func redirect(to location: [UInt8], from url: HTTPURL, hostname: String) -> Redirect {
     let end = location.firstIndex(of: 35) ?? location.count  // a fragment is never sent
-    var i = 0
-    // A scheme: what comes before a ':' that comes before any '/' or '?'.
-    var scheme: ArraySlice<UInt8>?
-    for (k, b) in location[..<end].enumerated() {
-        if b == 47 || b == 63 { break }
-        if b == 58 {
-            scheme = location[..<k]
-            i = k + 1
+    // A scheme: what comes before a ':' that comes before any '/' or '?'; -1 for none, else
+    // the index of its ':'.
+    var scheme = -1
+    for k in 0..<end {
+        if location[k] == 47 || location[k] == 63 { break }
+        if location[k] == 58 {
+            scheme = k
             break
         }
     }
-    var authority: [UInt8]?
-    if end - i >= 2 && location[i] == 47 && location[i + 1] == 47 {  // "//user@host:port"
+    var i = scheme + 1  // where the authority or the path starts
+    var text = Array("http://".utf8)
+    let authority = end - i >= 2 && location[i] == 47 && location[i + 1] == 47  // "//user@host:port"
+    if authority {
         i += 2
-        var a: [UInt8] = []
+        var host = i
         while i < end && location[i] != 47 && location[i] != 63 {
-            a.append(location[i])
+            if location[i] == 64 { host = i + 1 }
             i += 1
         }
-        if let at = a.lastIndex(of: 64) { a.removeSubrange(...at) }
-        guard (a.lastIndex(of: 58).map { Array(a[..<$0]) } ?? a) == Array(hostname.utf8) else { return .otherHost }
-        authority = a
-    } else if scheme != nil {
+        var port = i
+        for k in host..<i where location[k] == 58 { port = k }
+        guard location[host..<port].elementsEqual(hostname.utf8) else { return .otherHost }
+        text += location[host..<i]
+    } else if scheme >= 0 {
         return .unusable("the redirect's Location has no host")
+    } else {
+        text += hostname.utf8
+        text.append(58)
+        text += String(url.port).utf8
     }
-    if let scheme, scheme.map({ $0 | 32 }) != Array("http".utf8) {  // any case
-        return .unusable("a redirect to " + String(decoding: scheme, as: UTF8.self) + ", which usher cannot follow")
+    // "http" in any case, as 4 bytes in one word.
+    if scheme >= 0 && (scheme != 4 || location[..<4].reduce(0, { $0 << 8 | UInt32($1 | 32) }) != 0x6874_7470) {
+        return .unusable("a redirect to " + String(decoding: location[..<scheme], as: UTF8.self) + ", which usher cannot follow")
     }
     // Path and query: the Location's, its path resolved against the one asked (Go's
     // ResolveReference); a Location of only a fragment asks the same URL again.
-    let rest = Array(location[i..<end])
-    let q = rest.firstIndex(of: 63) ?? rest.count
-    var path = Array(url.path.utf8)
-    let baseQuery = path.firstIndex(of: 63) ?? path.count
-    if authority != nil || q > 0 {
-        path = resolvePath(authority == nil ? Array(path[..<baseQuery]) : [], Array(rest[..<q])) + rest[q...]
-    } else if q < rest.count {
-        path = resolvePath(Array(path[..<baseQuery]), []) + rest[q...]
+    if authority || i < end {
+        let q = location[i..<end].firstIndex(of: 63) ?? end
+        var base = authority ? [] : Array(url.path.utf8)
+        base.removeSubrange((base.firstIndex(of: 63) ?? base.count)...)
+        text += resolvePath(base, Array(location[i..<q]))
+        text += location[q..<end]
+    } else {
+        text += url.path.utf8
     }
-    let hostPort = authority.map { String(decoding: $0, as: UTF8.self) } ?? (hostname + ":" + String(url.port))
-    guard let next = HTTPURL("http://" + hostPort + String(decoding: path, as: UTF8.self)) else {
+    guard let next = HTTPURL(String(decoding: text, as: UTF8.self)) else {
         return .unusable("the redirect's Location is not a URL usher can follow")
     }
-    return .follow(next, keepsHost: scheme == nil)
+    return .follow(next, keepsHost: scheme < 0)
 }
 
 /// Go's url.resolvePath: `ref` merged onto `base` (after its last '/'), "." and ".." segments
@@ -158,24 +161,23 @@ func resolvePath(_ base: [UInt8], _ ref: [UInt8]) -> [UInt8] {
     if ref.isEmpty {
         full = base
     } else if ref[0] != 47 {
-        full = Array(base[..<(base.lastIndex(of: 47).map { $0 + 1 } ?? 0)]) + ref
+        full = base
+        full.removeSubrange((full.lastIndex(of: 47).map { $0 + 1 } ?? 0)...)
+        full += ref
     }
     var out: [UInt8] = []
-    var segment: [UInt8] = []
+    var start = 0  // of the segment ending at i
     var dots = false
-    for b in full + [47] {  // each segment ends at a '/'
-        guard b == 47 else {
-            segment.append(b)
-            continue
-        }
-        dots = segment == [46] || segment == [46, 46]
-        if segment == [46, 46], let k = out.lastIndex(of: 47) {
-            out.removeSubrange(k...)
+    for i in 0...full.count where i == full.count || full[i] == 47 {  // each segment ends at a '/'
+        let n = i - start
+        dots = n >= 1 && n <= 2 && full[start] == 46 && full[i - 1] == 46
+        if dots && n == 2 {
+            out.removeSubrange((out.lastIndex(of: 47) ?? out.count)...)
         } else if !dots {
             out.append(47)
-            out += segment
+            out += full[start..<i]
         }
-        segment.removeAll()
+        start = i + 1
     }
     if dots || out.isEmpty { out.append(47) }
     if out.count > 1 && out[1] == 47 { out.removeFirst() }

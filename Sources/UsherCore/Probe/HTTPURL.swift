@@ -74,21 +74,23 @@ public enum StatusLine: Equatable {
 }
 
 public func parseStatusLine(_ head: [UInt8]) -> StatusLine {
-    guard let end = head.firstIndex(of: 10) else { return .incomplete }
-    var line = head[..<end]
-    if line.last == 13 { line = line.dropLast() }  // CR LF, or a bare LF as Go takes it too
-    func isDigit(_ b: UInt8) -> Bool { b >= 48 && b <= 57 }
-    // The version: HTTP/X.Y with one digit each (Go's ParseHTTPVersion).
-    let version = Array("HTTP/".utf8)
-    let s = line.startIndex
-    guard line.count >= 8, line.starts(with: version), isDigit(line[s + 5]), line[s + 6] == 46, isDigit(line[s + 7])
+    guard var end = head.firstIndex(of: 10) else { return .incomplete }
+    if end > 0 && head[end - 1] == 13 { end -= 1 }  // CR LF, or a bare LF as Go takes it too
+    // Byte by byte by index: the release binary is smaller so than with slices.
+    func isDigit(_ i: Int) -> Bool { i < end && head[i] >= 48 && head[i] <= 57 }
+    // The version: HTTP/X.Y with one digit each (Go's ParseHTTPVersion), then a blank.
+    guard end > 8, head[0] == 72, head[1] == 84, head[2] == 84, head[3] == 80, head[4] == 47, isDigit(5), head[6] == 46,
+          isDigit(7), head[8] == 32
     else { return .malformed }
-    var i = s + 8
-    guard i < line.endIndex, line[i] == 32 else { return .malformed }
-    while i < line.endIndex, line[i] == 32 { i += 1 }
-    let codeStart = i
-    while i < line.endIndex, line[i] != 32 { i += 1 }
-    let code = line[codeStart..<i]
-    guard code.count == 3, code.allSatisfy(isDigit) else { return .malformed }
-    return .status(code.reduce(0) { $0 * 10 + Int($1 - 48) })
+    var i = 9
+    while i < end && head[i] == 32 { i += 1 }
+    var code = 0
+    var digits = 0
+    while i < end && head[i] != 32 {  // the code: up to the next blank
+        guard digits < 3, isDigit(i) else { return .malformed }
+        code = code * 10 + Int(head[i] - 48)
+        digits += 1
+        i += 1
+    }
+    return digits == 3 ? .status(code) : .malformed
 }
