@@ -488,17 +488,6 @@ func words(_ text: StaticString) -> [String] {
     return out
 }
 
-/// Byte-wise equality ignoring ASCII case, for HTTP header names.
-func sameIgnoringCase(_ a: String, _ b: String) -> Bool {
-    func lower(_ c: UInt8) -> UInt8 { c >= 65 && c <= 90 ? c + 32 : c }
-    // Index loops rather than zip(...).allSatisfy, whose iterator Embedded Swift specializes
-    // for this one use (0.9 kB).
-    let x = Array(a.utf8), y = Array(b.utf8)
-    guard x.count == y.count else { return false }
-    for k in x.indices where lower(x[k]) != lower(y[k]) { return false }
-    return true
-}
-
 /// The last path component, used as the main process's name in the log.
 public func baseName(_ path: String) -> String {
     let bytes = Array(path.utf8)
