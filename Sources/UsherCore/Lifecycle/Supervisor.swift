@@ -323,7 +323,9 @@ public struct Supervisor {
         return code
     }
 
-    /// Records main container `i`'s final end (not one it is restarted after).
+    /// Records main container `i`'s final end (not one it is restarted after). Out of line: it
+    /// is called from exited() (inlined into handle()) and from beginShutdown().
+    @inline(never)
     mutating func mainEnded(_ i: Int, _ status: ExitStatus, stop: Stop?) {
         var end = MainEnd(code: status.code)
         if let stop, stop.requested, stop.signaledAt != nil { end.stoppedBy = plan.processes[i].stopSignal }
