@@ -54,9 +54,9 @@ public func logText(_ record: LogRecord) -> String {
         if role == .initStep && !shuttingDown && status == .exited(0) { text += ": init done" }
         return text
     case .oomKilled(let name, let pid, let limit):
-        return tagged(name, pid, " was killed by the kernel's OOM killer") + (limit.map { " (\($0.file) \($0.value))" } ?? "")
+        return tagged(name, pid, " was killed by the kernel's OOM killer") + limitSuffix(limit)
     case .oomKillInContainer(let limit):
-        return "an OOM kill in the container" + (limit.map { " (\($0.file) \($0.value))" } ?? "")
+        return "an OOM kill in the container" + limitSuffix(limit)
     case .startupProbePassed(let name, let pid, let after):
         return tagged(name, pid, " startup probe passed \(formatSeconds(after)) after its start")
     case .ready(let name, let pid):
@@ -90,6 +90,10 @@ public func logText(_ record: LogRecord) -> String {
 /// `app[12]` and `rest`: out of line, as the 18 texts that begin so would each build it.
 @inline(never)
 func tagged(_ name: String, _ pid: Int32, _ rest: String) -> String { "\(name)[\(pid)]\(rest)" }
+
+/// ` (memory.max 1048576)`, or nothing without a limit: out of line, for the two OOM texts.
+@inline(never)
+func limitSuffix(_ limit: MemoryLimit?) -> String { limit.map { " (\($0.file) \($0.value))" } ?? "" }
 
 /// `once`, `3 times`.
 func times(_ n: Int) -> String { n == 1 ? "once" : "\(n) times" }
