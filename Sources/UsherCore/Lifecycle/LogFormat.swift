@@ -19,12 +19,10 @@ public func logText(_ record: LogRecord) -> String {
     case .hookStarted(let name, let pid, let kind, let hookPid):
         return tagged(name, pid, " \(hookName(kind)): ") + (hookPid.map { "hook[\($0)] started" } ?? "hook started")
     case .hookEnded(let name, let kind, let hookPid, let result, let ran):
-        let hook = hookPid.map { "hook[\($0)]" } ?? "hook"
-        if let status = result.status {
-            return "\(name) \(hookName(kind)): \(hook) exited with \(status.description) after \(formatSeconds(ran))"
-        }
-        if result.passed { return "\(name) \(hookName(kind)): \(hook) answered \(result.detail) after \(formatSeconds(ran))" }
-        return "\(name) \(hookName(kind)): \(hook) failed: \(result.detail)"
+        let hook = "\(name) \(hookName(kind)): " + (hookPid.map { "hook[\($0)]" } ?? "hook")
+        if let status = result.status { return hook + " exited with \(status.description) after \(formatSeconds(ran))" }
+        if result.passed { return hook + " answered \(result.detail) after \(formatSeconds(ran))" }
+        return hook + " failed: \(result.detail)"
     case .stopping(let name, let pid, let sig):
         return tagged(name, pid, " stopping with \(signalName(sig))")
     case .stopWindow(let name, let pid, let sig, let window, let cutShort):
@@ -35,11 +33,9 @@ public func logText(_ record: LogRecord) -> String {
     case .mainDone(let name, let remaining):
         return "\(name) is done and not restarted (restart policy); \(remaining) main container(s) still to finish"
     case .stoppingForRestart(let name, let pid, let reason, let restart):
-        switch restart {
-        case true?: return tagged(name, pid, " is stopped to be restarted: \(reason)")
-        case false?: return tagged(name, pid, " is stopped and not restarted (restart policy Never): \(reason)")
-        case nil: return tagged(name, pid, " is stopped: \(reason); its restart rules decide by its exit status")
-        }
+        let head = restart == nil ? " is stopped: "
+            : restart == true ? " is stopped to be restarted: " : " is stopped and not restarted (restart policy Never): "
+        return tagged(name, pid, head + reason + (restart == nil ? "; its restart rules decide by its exit status" : ""))
     case .restartCancelled(let name, let last):
         return "\(name) is not restarted: the shutdown began during its restart back-off; its last run's \(last.description) is its final status"
     case .leftoversKilled(let name, let pid, let count):
