@@ -335,7 +335,11 @@ struct Performer {
             // The leader led its session too when children get one each; with a terminal they
             // share usher's session, and only its group is the container's.
             let count = killLeftovers([leader], sessions: sessionPerChild, sparing: pids)
-            startedGroups.removeAll { kill(-$0, 0) != 0 }
+            // A loop and append rather than removeAll(where:), which would be specialized
+            // with its closure for this one use.
+            var kept: [Int32] = []
+            for g in startedGroups where groupHasMembers(g) { kept.append(g) }
+            startedGroups = kept
             if count > 0 { return .leftoversKilled(i, leader: leader, count: count) }
         case .log(let record):
             log(record)

@@ -3,7 +3,7 @@
 public func logText(_ record: LogRecord) -> String {
     switch record {
     case .started(let name, let pid):
-        return "\(name)[\(pid)] started"
+        return tagged(name, pid, " started")
     case .startFailed(let name, let failure):
         return "\(name) could not be started: \(failure.reason)"
     case .signalReceived(let sig, let grace):
@@ -14,38 +14,34 @@ public func logText(_ record: LogRecord) -> String {
         return "received \(signalName(sig)); the shutdown already under way continues"
     case .hookSleep(let name, let pid, let kind, let wait):
         return kind == .preStop
-            ? "\(name)[\(pid)] preStop: waiting \(formatDuration(wait)) before its stop signal"
-            : "\(name)[\(pid)] postStart: waiting \(formatDuration(wait))"
+            ? tagged(name, pid, " preStop: waiting \(formatDuration(wait)) before its stop signal")
+            : tagged(name, pid, " postStart: waiting \(formatDuration(wait))")
     case .hookStarted(let name, let pid, let kind, let hookPid):
-        return "\(name)[\(pid)] \(hookName(kind)): " + (hookPid.map { "hook[\($0)] started" } ?? "hook started")
+        return tagged(name, pid, " \(hookName(kind)): ") + (hookPid.map { "hook[\($0)] started" } ?? "hook started")
     case .hookEnded(let name, let kind, let hookPid, let result, let ran):
-        let hook = hookPid.map { "hook[\($0)]" } ?? "hook"
-        if let status = result.status {
-            return "\(name) \(hookName(kind)): \(hook) exited with \(status.description) after \(formatSeconds(ran))"
-        }
-        if result.passed { return "\(name) \(hookName(kind)): \(hook) answered \(result.detail) after \(formatSeconds(ran))" }
-        return "\(name) \(hookName(kind)): \(hook) failed: \(result.detail)"
+        let hook = "\(name) \(hookName(kind)): " + (hookPid.map { "hook[\($0)]" } ?? "hook")
+        if let status = result.status { return hook + " exited with \(status.description) after \(formatSeconds(ran))" }
+        if result.passed { return hook + " answered \(result.detail) after \(formatSeconds(ran))" }
+        return hook + " failed: \(result.detail)"
     case .stopping(let name, let pid, let sig):
-        return "\(name)[\(pid)] stopping with \(signalName(sig))"
+        return tagged(name, pid, " stopping with \(signalName(sig))")
     case .stopWindow(let name, let pid, let sig, let window, let cutShort):
-        return "\(name)[\(pid)] stopping with \(signalName(sig)) \(formatDuration(window)) before its deadline, "
+        return tagged(name, pid, " stopping with \(signalName(sig)) \(formatDuration(window)) before its deadline, ")
             + (cutShort ? "its preStop cut short" : "before its turn") + " (stop window)"
     case .graceShorterThanWindow(let grace, let window):
         return "the grace period (\(formatDuration(grace))) is no longer than the stop window (\(formatDuration(window))): every stop signal goes out now"
     case .mainDone(let name, let remaining):
         return "\(name) is done and not restarted (restart policy); \(remaining) main container(s) still to finish"
     case .stoppingForRestart(let name, let pid, let reason, let restart):
-        switch restart {
-        case true?: return "\(name)[\(pid)] is stopped to be restarted: \(reason)"
-        case false?: return "\(name)[\(pid)] is stopped and not restarted (restart policy Never): \(reason)"
-        case nil: return "\(name)[\(pid)] is stopped: \(reason); its restart rules decide by its exit status"
-        }
+        let head = restart == nil ? " is stopped: "
+            : restart == true ? " is stopped to be restarted: " : " is stopped and not restarted (restart policy Never): "
+        return tagged(name, pid, head + reason + (restart == nil ? "; its restart rules decide by its exit status" : ""))
     case .restartCancelled(let name, let last):
         return "\(name) is not restarted: the shutdown began during its restart back-off; its last run's \(last.description) is its final status"
     case .leftoversKilled(let name, let pid, let count):
-        return "\(name)[\(pid)] left \(count) process(es) behind in its process group or session: SIGKILL"
+        return tagged(name, pid, " left \(count) process(es) behind in its process group or session: SIGKILL")
     case .exited(let name, let pid, let status, let ran, let afterSignal, let role, let shuttingDown):
-        var text = "\(name)[\(pid)] exited with \(status.description)"
+        var text = tagged(name, pid, " exited with \(status.description)")
         if let afterSignal {
             text += " \(formatSeconds(afterSignal)) after its stop signal"
         } else {
@@ -54,17 +50,17 @@ public func logText(_ record: LogRecord) -> String {
         if role == .initStep && !shuttingDown && status == .exited(0) { text += ": init done" }
         return text
     case .oomKilled(let name, let pid, let limit):
-        return "\(name)[\(pid)] was killed by the kernel's OOM killer" + (limit.map { " (\($0.file) \($0.value))" } ?? "")
+        return tagged(name, pid, " was killed by the kernel's OOM killer") + limitSuffix(limit)
     case .oomKillInContainer(let limit):
-        return "an OOM kill in the container" + (limit.map { " (\($0.file) \($0.value))" } ?? "")
+        return "an OOM kill in the container" + limitSuffix(limit)
     case .startupProbePassed(let name, let pid, let after):
-        return "\(name)[\(pid)] startup probe passed \(formatSeconds(after)) after its start"
+        return tagged(name, pid, " startup probe passed \(formatSeconds(after)) after its start")
     case .ready(let name, let pid):
-        return "\(name)[\(pid)] is ready"
+        return tagged(name, pid, " is ready")
     case .notReady(let name, let pid, let detail):
-        return "\(name)[\(pid)] is not ready: \(detail)"
+        return tagged(name, pid, " is not ready: \(detail)")
     case .probeFailed(let name, let pid, let kind, let failures, let detail):
-        return "\(name)[\(pid)] \(probeName(kind)) probe failed \(times(failures))"
+        return tagged(name, pid, " \(probeName(kind)) probe failed \(times(failures))")
             + (failures == 1 ? "" : " in a row") + " (last: \(detail))"
     case .restartScheduled(let name, let delay, let restart):
         return delay == 0
@@ -75,9 +71,9 @@ public func logText(_ record: LogRecord) -> String {
     case .forcedStop(let sig, let times):
         return "received \(signalName(sig)) \(times) times: SIGKILL to everything now"
     case .killedOnRequest(let name, let pid):
-        return "\(name)[\(pid)] killed: SIGKILL"
+        return tagged(name, pid, " killed: SIGKILL")
     case .killedAtDeadline(let name, let pid):
-        return "\(name)[\(pid)] still running at the deadline: SIGKILL"
+        return tagged(name, pid, " still running at the deadline: SIGKILL")
     case .exiting(let code):
         return "exiting with status \(code)"
     case .statusFile(let path, let problem?):
@@ -86,6 +82,14 @@ public func logText(_ record: LogRecord) -> String {
         return "the status file \(path) is written again"
     }
 }
+
+/// `app[12]` and `rest`: out of line, as the 18 texts that begin so would each build it.
+@inline(never)
+func tagged(_ name: String, _ pid: Int32, _ rest: String) -> String { "\(name)[\(pid)]\(rest)" }
+
+/// ` (memory.max 1048576)`, or nothing without a limit: out of line, for the two OOM texts.
+@inline(never)
+func limitSuffix(_ limit: MemoryLimit?) -> String { limit.map { " (\($0.file) \($0.value))" } ?? "" }
 
 /// `once`, `3 times`.
 func times(_ n: Int) -> String { n == 1 ? "once" : "\(n) times" }

@@ -84,7 +84,10 @@ private func timeline(_ run: Rehearsal) -> String {
         }
         if let stopAt = run.stopAt, !run.answeredBeforeStop(u) {
             out += "; no answer before the stop signal"
-            if let last = run.requests.last(where: { $0.url == u && !$0.passed && $0.endedAt <= stopAt }) { out += " (last: \(last.detail))" }
+            // A loop rather than last(where:), which would be specialized for this one use.
+            var last: String?
+            for r in run.requests where r.url == u && !r.passed && r.endedAt <= stopAt { last = r.detail }
+            if let last { out += " (last: \(last))" }
         }
         out += "\n"
     }

@@ -261,11 +261,11 @@ public struct Supervisor {
     /// reap, so a later SIGKILL death (an operator's `kill -9` of a sidecar) is not credited
     /// with it.
     private func oomKills(reaped: Int?, _ status: ExitStatus, limit: MemoryLimit?, into out: inout [Action]) {
+        var record = LogRecord.oomKillInContainer(limit: limit)
         if let i = reaped, let pid = pid(i), status == .signaled(sigkill), !killedByUsher(i) {
-            out.append(.log(.oomKilled(name: name(i), pid: pid, limit: limit)))
-        } else {
-            out.append(.log(.oomKillInContainer(limit: limit)))
+            record = .oomKilled(name: name(i), pid: pid, limit: limit)
         }
+        out.append(.log(record))  // one append: each inlined copy of one costs code
     }
 
     /// usher sent this run of container `i` SIGKILL: its stop's time was up, or the pod's
@@ -323,7 +323,9 @@ public struct Supervisor {
         return code
     }
 
-    /// Records main container `i`'s final end (not one it is restarted after).
+    /// Records main container `i`'s final end (not one it is restarted after). Out of line: it
+    /// is called from exited() (inlined into handle()) and from beginShutdown().
+    @inline(never)
     mutating func mainEnded(_ i: Int, _ status: ExitStatus, stop: Stop?) {
         var end = MainEnd(code: status.code)
         if let stop, stop.requested, stop.signaledAt != nil { end.stoppedBy = plan.processes[i].stopSignal }

@@ -35,7 +35,9 @@ extension Supervisor {
 
     /// Whether container `i`, stopped because a probe failed (`killedByProbe`) or its postStart
     /// did, is restarted once it has exited, for the log that announces the stop: `afterExit`'s
-    /// answer where it does not depend on the exit status to come, else nil.
+    /// answer where it does not depend on the exit status to come, else nil. Out of line: three
+    /// callers (two probes, postStart), all inlined into handle().
+    @inline(never)
     func restartsAfterStop(_ i: Int, killedByProbe: Bool) -> Bool? {
         let process = plan.processes[i]
         if process.role == .sidecar { return true }

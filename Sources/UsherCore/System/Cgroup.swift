@@ -84,16 +84,21 @@ struct MemoryCgroup {
         let fd = eventsFD
         let n = buffer.withUnsafeMutableBytes { buf in retryingEINTR { pread(fd, buf.baseAddress, buf.count, 0) } }
         guard n > 0 else { return nil }
-        let key = "oom_kill ".utf8
+        // A byte loop against the key's bytes: elementsEqual of a slice and a String's UTF-8
+        // would be specialized for this one use.
+        let key: StaticString = "oom_kill "
         var lineStart = 0
-        while lineStart < n {
-            var end = lineStart
-            while end < n && buffer[end] != 10 { end += 1 }
-            if end - lineStart > key.count && buffer[lineStart..<(lineStart + key.count)].elementsEqual(key) {
-                var count: Int64 = 0
-                for b in buffer[(lineStart + key.count)..<end] where b >= 48 && b <= 57 { count = count &* 10 &+ Int64(b &- 48) }
-                return count
+        while lineStart + 9 < n {
+            var k = 0
+            while k < 9 && buffer[lineStart + k] == key.utf8Start[k] { k += 1 }
+            var end = lineStart + k
+            var count: Int64 = 0
+            while end < n && buffer[end] != 10 {
+                let b = buffer[end]
+                if b >= 48 && b <= 57 { count = count &* 10 &+ Int64(b &- 48) }
+                end += 1
             }
+            if k == 9 { return count }
             lineStart = end + 1
         }
         return nil

@@ -87,67 +87,75 @@ func killRemainingChildren(outside groups: [Int32]) -> Int {
 /// The scan reads /proc/PID/stat of every process usher can see: the container's few as PID 1; a
 /// whole machine's (a few milliseconds) as a subreaper. It runs once per container run that
 /// ends outside the shutdown, and once as a subreaper exits, never while usher is idle.
+///
+/// Plain loops over bytes and Int32s, no closures or string building: the Embedded build would
+/// specialize each of those for this one caller.
 func killLeftovers(_ started: [Int32], sessions: Bool, sparing: [Int32?]) -> Int {
-    var groups = started.filter { g in g > 1 && !sparing.contains(where: { $0.map(getpgid) == g }) }
-    if !sessions { groups.removeAll { kill(-$0, 0) != 0 } }
+    var groups: [Int32] = []
+    for g in started where g > 1 && (sessions || groupHasMembers(g)) {
+        var joined = false
+        for case let pid? in sparing where getpgid(pid) == g { joined = true }
+        if !joined { groups.append(g) }
+    }
     guard !groups.isEmpty else { return 0 }
-    let sessionIDs = sessions ? groups : []
+    // The groups so far are the sessions too (their leaders led both); others are appended.
+    let sessionCount = sessions ? groups.count : 0
     var left = 0
     if let dir = opendir("/proc") {
-        var stat = [UInt8](repeating: 0, count: 1024)
+        var buffer = [UInt8](repeating: 0, count: 1024)
         while let entry = readdir(dir) {
-            let pid = withUnsafeBytes(of: &entry.pointee.d_name) { name -> Int32 in
-                var n: Int32 = 0
-                for b in name {
-                    if b == 0 { break }
-                    guard b >= 48 && b <= 57, n < 100_000_000 else { return 0 }
-                    n = n * 10 + Int32(b - 48)
+            // "PID/stat" beneath /proc, in `buffer`; a name not all digits is no process.
+            var k = withUnsafeBytes(of: &entry.pointee.d_name) { name -> Int in
+                var k = 0
+                while k < 12 && name[k] >= 48 && name[k] <= 57 {
+                    buffer[k] = name[k]
+                    k += 1
                 }
-                return n
+                return k > 0 && name[k] == 0 ? k : 0
             }
-            guard pid > 0, let p = processStat(pid, &stat), groups.contains(p.group) || sessionIDs.contains(p.session)
-            else { continue }
-            if !p.dying { left += 1 }
-            if !groups.contains(p.group) { groups.append(p.group) }
+            guard k > 0 else { continue }
+            for b: UInt8 in [47, 115, 116, 97, 116, 0] {  // "/stat"
+                buffer[k] = b
+                k += 1
+            }
+            let fd = buffer.withUnsafeBytes { cusher_openat(dirfd(dir), $0.baseAddress!.assumingMemoryBound(to: CChar.self), O_RDONLY, 0) }
+            guard fd >= 0 else { continue }
+            let n = buffer.withUnsafeMutableBytes { buf in retryingEINTR { read(fd, buf.baseAddress, buf.count) } }
+            close(fd)
+            // The fields after the name (from the last ')'), from field 3 (the state letter):
+            // 5 pgrp, 6 session, 31 signal (its own pending signals, a decimal bit mask).
+            k = n
+            while k > 0 && buffer[k - 1] != 41 { k -= 1 }
+            guard k > 0 else { continue }
+            var field = 2, group: Int32 = 0, session: Int32 = 0, state: UInt8 = 0
+            var value: Int64 = 0
+            while k < n && field <= 31 {
+                let b = buffer[k]
+                k += 1
+                if b == 32 {
+                    if field == 5 { group = Int32(truncatingIfNeeded: value) }
+                    if field == 6 { session = Int32(truncatingIfNeeded: value) }
+                    field += 1
+                    if field <= 31 { value = 0 }
+                } else if field == 3 {
+                    state = b
+                } else if b >= 48 && b <= 57 {
+                    value = value &* 10 &+ Int64(b - 48)
+                }
+            }
+            guard field > 31 else { continue }
+            var known = false, inSession = false
+            for j in 0..<groups.count {
+                if groups[j] == group { known = true }
+                if j < sessionCount && groups[j] == session { inSession = true }
+            }
+            guard known || inSession else { continue }
+            // Not already dying: Z, X, or SIGKILL pending (`value` holds field 31).
+            if state != 90 && state != 88 && value & (1 << (Int64(sigkill) - 1)) == 0 { left += 1 }
+            if !known { groups.append(group) }
         }
         closedir(dir)
     }
     for g in groups where g > 1 { signalGroup(g, sigkill) }
     return left
-}
-
-/// The group, session and state of process `pid` from /proc/PID/stat (read into `buffer`).
-private func processStat(_ pid: Int32, _ buffer: inout [UInt8]) -> (group: Int32, session: Int32, dying: Bool)? {
-    let path = OSString.cString("/proc/\(pid)/stat")
-    defer { path.deallocate() }
-    let fd = cusher_open_read(path)
-    guard fd >= 0 else { return nil }
-    let n = buffer.withUnsafeMutableBytes { buf in retryingEINTR { read(fd, buf.baseAddress, buf.count) } }
-    close(fd)
-    guard n > 0, var k = buffer[..<n].lastIndex(of: 41) else { return nil }  // the ')' ending the name
-    // The fields after the name, from field 3 (the state letter): 5 pgrp, 6 session, 31 signal
-    // (its own pending signals, a decimal bit mask).
-    var field = 2, group: Int64 = 0, session: Int64 = 0, pending: Int64 = 0, state: UInt8 = 0
-    var value: Int64 = 0
-    while k < n && field <= 31 {
-        let b = buffer[k]
-        k += 1
-        if b == 32 {
-            switch field {
-            case 5: group = value
-            case 6: session = value
-            case 31: pending = value
-            default: break
-            }
-            field += 1
-            value = 0
-        } else if field == 3 {
-            state = b
-        } else if b >= 48 && b <= 57 {
-            value = value &* 10 &+ Int64(b - 48)
-        }
-    }
-    guard field > 31 else { return nil }
-    let dying = state == 90 || state == 88 || pending & (1 << (Int64(sigkill) - 1)) != 0  // Z, X, SIGKILL
-    return (Int32(truncatingIfNeeded: group), Int32(truncatingIfNeeded: session), dying)
 }
