@@ -224,14 +224,14 @@ struct Performer {
         exitCode = nil
     }
 
-    /// The cgroup's oom_kill count when it grew since the last reap, read as a child (`event`'s,
+    /// Whether the cgroup's oom_kill count grew since the last reap, read as a child (`event`'s,
     /// or any other) was reaped with `status`. Read at every reap, so that a growth is seen at the
     /// death it came with and at no later one; whom it concerns is the supervisor's decision.
     mutating func oomKills(reaped event: Event?, _ status: ExitStatus) -> Event? {
-        guard let count = memory?.grownCount() else { return nil }
+        guard memory?.grownCount() != nil else { return nil }
         var reaped: Int?
         if case .exited(let i, _)? = event { reaped = i }
-        return .oomKills(count, limit: memory?.limit, reaped: reaped, status)
+        return .oomKills(limit: memory?.limit, reaped: reaped, status)
     }
 
     /// One reaped child: its pid is forgotten at once (see `pids`); returns the event for

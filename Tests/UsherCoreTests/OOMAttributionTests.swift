@@ -22,7 +22,7 @@ import Testing
     @Test func aGrowthSeenAtAChildsOwnSigkillDeathNamesIt() {
         var h = Harness(twoSidecars())
         let mark = h.actions.count
-        h.send(.oomKills(1, limit: v2, reaped: 1, .signaled(sigkill)))
+        h.send(.oomKills(limit: v2, reaped: 1, .signaled(sigkill)))
         h.send(.exited(1, .signaled(sigkill)))
         let logs = h.logs(since: mark)
         #expect(logs.first == .oomKilled(name: "b", pid: 101, limit: v2), "named, before its exit line")
@@ -33,7 +33,7 @@ import Testing
         var h = Harness(twoSidecars())
         let mark = h.actions.count
         // A worker of the main, reparented to usher, reaped: the count grew there.
-        h.send(.oomKills(1, limit: v2, reaped: nil, .signaled(sigkill)))
+        h.send(.oomKills(limit: v2, reaped: nil, .signaled(sigkill)))
         #expect(oomRecords(h, since: mark) == [.oomKillInContainer(limit: v2)])
         // Later an operator's kill -9 of a sidecar: the count did not grow at its reap.
         h.send(.exited(0, .signaled(sigkill)))
@@ -45,7 +45,7 @@ import Testing
         for status: UsherCore.ExitStatus in [.exited(0), .exited(137), .signaled(sigterm)] {
             var h = Harness(twoSidecars())
             let mark = h.actions.count
-            h.send(.oomKills(2, limit: nil, reaped: 0, status))
+            h.send(.oomKills(limit: nil, reaped: 0, status))
             h.send(.exited(0, status))
             #expect(oomRecords(h, since: mark) == [.oomKillInContainer(limit: nil)], "\(status.description)")
         }
@@ -57,7 +57,7 @@ import Testing
         h.advance(to: 5 * second)
         #expect(h.signals().contains(.signalGroup(2, sigkill)))
         let mark = h.actions.count
-        h.send(.oomKills(1, limit: v2, reaped: 2, .signaled(sigkill)))
+        h.send(.oomKills(limit: v2, reaped: 2, .signaled(sigkill)))
         h.send(.exited(2, .signaled(sigkill)))
         #expect(oomRecords(h, since: mark) == [.oomKillInContainer(limit: v2)])
     }
@@ -71,12 +71,12 @@ import Testing
         h.advance(to: 6 * second)
         #expect(h.signals().last == .signalGroup(0, sigkill))
         let mark = h.actions.count
-        h.send(.oomKills(1, limit: v2, reaped: 0, .signaled(sigkill)))
+        h.send(.oomKills(limit: v2, reaped: 0, .signaled(sigkill)))
         h.send(.exited(0, .signaled(sigkill)))
         #expect(oomRecords(h, since: mark) == [.oomKillInContainer(limit: v2)])
         // Its next run is the OOM killer's again to name.
         let again = h.actions.count
-        h.send(.oomKills(2, limit: v2, reaped: 0, .signaled(sigkill)))
+        h.send(.oomKills(limit: v2, reaped: 0, .signaled(sigkill)))
         #expect(oomRecords(h, since: again) == [.oomKilled(name: "proxy", pid: 102, limit: v2)])
     }
 }

@@ -13,12 +13,12 @@ public enum Event: Equatable {
     /// One run of a probe's or hook's handler of the process at this index is over (a timeout,
     /// or a command that could not be started, is a failure).
     case handlerDone(Int, Plan.HandlerUse, HandlerResult)
-    /// usher's memory cgroup's oom_kill count grew to `count` (cgroup-wide: any process of the
-    /// container), read as a child was reaped that ended with `status`: the process at index
-    /// `reaped`, whose `.exited` follows at once, or, with nil, a probe's or hook's command or an
-    /// orphan. `limit` is the cgroup's memory limit, when readable. The supervisor decides whom
-    /// the kill concerns.
-    case oomKills(Int64, limit: MemoryLimit?, reaped: Int?, ExitStatus)
+    /// usher's memory cgroup's oom_kill count grew (cgroup-wide: any process of the container),
+    /// read as a child was reaped that ended with `status`: the process at index `reaped`, whose
+    /// `.exited` follows at once, or, with nil, a probe's or hook's command or an orphan.
+    /// `limit` is the cgroup's memory limit, when readable. The supervisor decides whom the kill
+    /// concerns. (Not the count itself: no decision reads it, and every Event copy carried it.)
+    case oomKills(limit: MemoryLimit?, reaped: Int?, ExitStatus)
     /// What the run of the process at this index led by `leader` left behind: `count`
     /// processes, killed (the answer to `.killLeftovers`).
     case leftoversKilled(Int, leader: Int32, count: Int)
@@ -26,9 +26,10 @@ public enum Event: Equatable {
     case signal(Int32)
     /// Time passed; the supervisor checks its own deadlines against `now`.
     case tick
-    /// A line for the lifecycle log from what runs on top of the loop (a status file that
-    /// cannot be written): logged as it is, decides nothing.
-    case note(LogRecord)
+    /// The status file, kept by what runs on top of the loop, could not be written (`problem`),
+    /// or, with nil, is written again: logged as `.statusFile`, decides nothing. (Its two
+    /// strings rather than a LogRecord: that payload would make every Event larger.)
+    case statusFileWrite(path: String, problem: String?)
 }
 
 /// A memory cgroup's limit as the kernel writes it (`max`, or bytes), named as its cgroup version

@@ -194,14 +194,14 @@ public struct Supervisor {
             postStartDone(i, result, now: now, into: &out)
         case .handlerDone(let i, .hook(.preStop), let result):
             preStopDone(i, result, now: now, into: &out)
-        case .oomKills(_, let limit, let reaped, let status):
+        case .oomKills(let limit, let reaped, let status):
             oomKills(reaped: reaped, status, limit: limit, into: &out)
         case .leftoversKilled(let i, let leader, let count):
             out.append(.log(.leftoversKilled(name: name(i), pid: leader, count: count)))
         case .signal(let sig):
             signal(sig, now: now, into: &out)
-        case .note(let record):
-            out.append(.log(record))
+        case .statusFileWrite(let path, let problem):
+            out.append(.log(.statusFile(path: path, problem: problem)))
         }
         advance(now: now, into: &out)
     }

@@ -30,7 +30,7 @@ final class Reporter: Companion {
     /// while the last write failed.
     private var retryAt: Nanos?
     /// Log lines for the driver, handed over at the next tick (`nextWakeup` is then now).
-    private var notes: [LogRecord] = []
+    private var notes: [Event] = []
     private var sentReady = false
     private var sentStopping = false
     /// A log record went by since the last look: the state others see may have changed.
@@ -133,7 +133,7 @@ final class Reporter: Companion {
         let problem = replaceOwnFile(place.dir, place.name, with: wanted)
         // A change between failing and writing is logged: the first failure, the recovery.
         if (problem == nil) == (retryAt != nil) {
-            notes.append(.statusFile(path: OSString.printable(place.dir + "/" + place.name), problem: problem?.reason))
+            notes.append(.statusFileWrite(path: OSString.printable(place.dir + "/" + place.name), problem: problem?.reason))
         }
         if problem == nil {
             written = wanted
@@ -152,7 +152,7 @@ final class Reporter: Companion {
     func tick(at now: Nanos, poller: Poller) -> [Event] {
         if let at = retryAt, at <= now { writeStatus(at: now) }
         defer { notes.removeAll() }
-        return notes.map { .note($0) }
+        return notes
     }
     func ready(token: UInt64, at now: Nanos, poller: Poller) {}
     func keepsLoopRunning(at now: Nanos) -> Bool { false }
