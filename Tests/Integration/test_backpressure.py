@@ -33,7 +33,8 @@ def test_a_full_destination_holds_up_neither_signals_nor_the_deadline(usher, act
     `stream` is a pipe that nobody reads, so it fills up. While it is full, a SIGUSR1 to usher
     is forwarded to the main; SIGTERM reaches the main at once; the deadline's SIGKILL comes on
     time (--grace 2s) and usher exits near it (status 137), without waiting for the pipe.
-    Today usher blocks in write() on the full pipe (wchan anon_pipe_write) and does none of it."""
+    Guards the regression where usher blocked in write() on the full pipe (wchan
+    anon_pipe_write) and did none of it."""
     flag = "--out-lines" if stream == "stdout" else "--err-lines"
     r, w, io = unread_pipe(stream)
     try:

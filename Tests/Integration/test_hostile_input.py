@@ -29,8 +29,8 @@ def hexes(words):
 @MODES
 def test_a_program_at_a_path_that_is_not_utf8_runs(usher, act, actor, tmp_path, pid1):
     """A copy of the actor in a directory named caf\\xe9 (Latin-1): it runs, as under tini, and
-    usher exits with its status. Today usher turns the byte into U+FFFD before exec and exits
-    127 (command not found)."""
+    usher exits with its status. Guards the regression where usher turned the byte into U+FFFD
+    before exec and exited 127 (command not found)."""
     folder = tmp_path / LATIN1
     folder.mkdir()
     program = str(folder / "actor")

@@ -17,8 +17,8 @@ MODES = pytest.mark.parametrize("pid1", [True, False], ids=["pid1", "subreaper"]
 def test_usher_moves_to_root_and_its_children_start_where_they_should(usher, act, tmp_path, how, pid1):
     """usher is started in a directory of its own. Its cwd (read from /proc) is /, while the
     sidecar and the main start in that directory (with a pod file, also an exec probe's command
-    and a preStop hook), and a container with a workingDir starts there. Today usher stays in
-    the directory it was started in."""
+    and a preStop hook), and a container with a workingDir starts there. Guards the regression
+    where usher stayed in the directory it was started in, keeping its mount busy."""
     here, own = tmp_path / "started-here", tmp_path / "own-dir"
     here.mkdir()
     own.mkdir()
