@@ -100,7 +100,9 @@ func replaceOwnFile(_ dir: String, _ name: String, with text: String) -> FilePro
     guard facts.others_may_write == 0 else {
         return FileProblem("its directory can be written by other users and is not sticky")
     }
-    let tmp = name + ".tmp"
+    // A temporary name of this write's own (the instant, in nanoseconds): ushers that share a
+    // directory (tests' PID 1s in one /run) must not take each other's for a planted file.
+    let tmp = name + ".tmp.\(monotonicNow())"
     return withCString(tmp) { cTmp in
         // Whatever stands at the temporary name (a link, a FIFO, a stale file) is removed, never
         // opened: O_EXCL then creates a new file or fails.
