@@ -459,39 +459,3 @@ private func parseCount(_ text: String) -> Int? {
     guard !bytes.isEmpty, bytes.count <= 6, bytes.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
     return bytes.reduce(0) { $0 * 10 + Int($1 - 48) }
 }
-
-/// Byte-wise string equality. `==` on String compares canonical equivalence, which links
-/// Swift's Unicode normalization tables into the release binary; command-line words and names
-/// are compared as the bytes the user typed.
-@inline(never)
-func same(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
-
-/// `bytes` cut at each `separator`, as Collection.split cuts them: one non-generic copy of it,
-/// called from the dozen places that split bytes, rather than a specialization inlined at each.
-@inline(never)
-func splitBytes(_ bytes: ArraySlice<UInt8>, _ separator: UInt8, maxSplits: Int = Int.max, omittingEmpty: Bool = true) -> [ArraySlice<UInt8>] {
-    bytes.split(separator: separator, maxSplits: maxSplits, omittingEmptySubsequences: omittingEmpty)
-}
-
-/// The words of `text` (spaces or newlines between them), for the constant lists of names. With
-/// the SIL inliner setting of SIZE_FLAGS, a global array literal of strings is built element by
-/// element by code at its first use (a kilobyte for a list of thirty names); from one literal
-/// the list's initializer is about 250 bytes (the compiler expands this loop in each).
-func words(_ text: StaticString) -> [String] {
-    let bytes = UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
-    var out: [String] = []
-    var start = 0
-    for i in 0...bytes.count where i == bytes.count || bytes[i] == 32 || bytes[i] == 10 {
-        if i > start { out.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)) }
-        start = i + 1
-    }
-    return out
-}
-
-/// The last path component, used as the main process's name in the log.
-public func baseName(_ path: String) -> String {
-    let bytes = Array(path.utf8)
-    guard let slash = bytes.lastIndex(of: 47) else { return path }
-    let tail = bytes[(slash + 1)...]
-    return tail.isEmpty ? path : String(decoding: tail, as: UTF8.self)
-}

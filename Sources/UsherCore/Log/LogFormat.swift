@@ -134,3 +134,20 @@ public func formatTimestamp(unixNanos: Nanos) -> String {
     return "\(year)-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):"
         + "\(pad(secondOfDay % 3600 / 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(ms, 3))Z"
 }
+
+/// `N log line(s) dropped`, in the log's own format, for the line that follows a gap.
+func droppedNotice(_ count: Int, format: RunOptions.LogFormat, unixNanos: Nanos) -> String {
+    let text = "\(count) log line(s) dropped: stderr was not being read"
+    switch format {
+    case .text:
+        return "\(formatTimestamp(unixNanos: unixNanos)) usher: \(text)\n"
+    case .json:
+        var o = JSONObject()
+        o.string("time", formatTimestamp(unixNanos: unixNanos))
+        o.string("level", "warn")
+        o.string("event", "log_dropped")
+        o.number("dropped", Int64(count))
+        o.string("message", text)
+        return o.text + "}\n"
+    }
+}

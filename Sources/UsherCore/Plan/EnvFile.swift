@@ -103,8 +103,3 @@ func readEnvFiles(_ refs: [EnvFileRef], read: (EnvFileRef) -> Result<[UInt8], Fi
     }
     return out
 }
-
-/// `a + b + c`: one copy of the concatenation, called where env entries, their files' paths
-/// and their messages are put together (`+` inlined at each of them made 0.5 kB more).
-@inline(never)
-func joined(_ a: String, _ b: String, _ c: String) -> String { a + b + c }
