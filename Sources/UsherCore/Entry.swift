@@ -1,20 +1,10 @@
-import CUsher
-
 /// usher's entry point: parse, take over signals, then run the supervisor in one
 /// single-threaded event loop until it says exit. Returns usher's exit status.
 public func usherMain() -> Int32 {
     // Every argument and variable byte for byte, whatever its encoding (see OSString).
-    var arguments: [String] = []
-    let argv = cusher_argv()
-    for i in 1..<max(1, Int(cusher_argc())) {
-        if let arg = argv?[i] { arguments.append(OSString.decode(cString: arg)) }
-    }
     let invocation: Invocation
     do {
-        invocation = try parseInvocation(arguments, env: { name in
-            guard let value = getenv(name) else { return nil }
-            return OSString.decode(cString: value)
-        }, readFile: { path throws(UsageError) in
+        invocation = try parseInvocation(processArguments(), env: environmentValue, readFile: { path throws(UsageError) in
             switch readWholeFile(path) {
             case .success(let bytes): return bytes
             case .failure(let e):
@@ -29,30 +19,33 @@ public func usherMain() -> Int32 {
     case .help:
         return printResult(usageText)
     case .version:
-        return printResult("usher \(usherVersion) (commit \(String(cString: cusher_build_commit())))\n")
+        return printResult("usher \(usherVersion) (commit \(buildCommit()))\n")
     case .check(let plan):
         return printResult(OSString.printable(planText(resolved(plan), podAddress: ownAddress()), keepingLines: true))
     case .status(let path, let json):
         return statusCommand(path: path, json: json)
     case .run(let plan, let options):
         // The children must not inherit usher's own notify socket: they would report for it.
-        if options.notifySocket != nil { unsetenv("NOTIFY_SOCKET") }
+        if options.notifySocket != nil { removeEnvironmentValue("NOTIFY_SOCKET") }
         // The default status file is a container's (usher as PID 1): on a laptop, several
         // ushers would share /run/usher; there, --status-file names one.
-        let statusFile = options.statusFileNamed || getpid() == 1 ? options.statusFile : nil
+        let statusFile = options.statusFileNamed || isProcessOne() ? options.statusFile : nil
         let reporter = Reporter(Reporter.Options(
             statusFile: statusFile, statusFileNamed: options.statusFileNamed,
             notifySocket: options.notifySocket, terminationLog: options.terminationLog,
             terminationLogNamed: options.terminationLogNamed))
+        let loop: EventLoop
         do {
-            var driver = try Driver(plan: resolved(plan), options: options, companion: reporter)
-            let status = driver.run()
-            reporter.finish(status: status)
-            return status
+            loop = try EventLoop()
         } catch {
             writeAll(2, "usher: \(error.message)\n")
             return 1
         }
+        var driver = Driver(plan: resolved(plan), options: options, loop: loop, companion: reporter)
+        let status = driver.run() ?? 1
+        loop.sweepLeftovers()
+        reporter.finish(status: status)
+        return status
     case .rehearse(let plan, let options, let rehearsal):
         return rehearse(resolved(plan), options, rehearsal)
     }
@@ -89,7 +82,7 @@ func statusCommand(path: String, json: Bool) -> Int32 {
     }
     // A file left by an usher that is gone says nothing about now. (kill(0, 0) would ask about
     // this command's own process group, which always exists.)
-    guard report.pid > 0, kill(report.pid, 0) == 0 || cusher_errno() == EPERM else {
+    guard processExists(report.pid) else {
         writeAll(2, "usher: the usher that wrote \(OSString.printable(path)) (pid \(report.pid)) is not running\n")
         return 1
     }

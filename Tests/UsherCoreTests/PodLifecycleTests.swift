@@ -806,14 +806,35 @@ struct Timeline {
     /// the main holding the terminal dies of it, it counts, so two more at usher force the stop.
     @Test(arguments: [true, false])
     func aCtrlCThatEndedTheTerminalsMainCountsAsTheFirst(diedOfIt: Bool) {
-        var h = Harness(twoSidecars(grace: 30 * second))
-        h.supervisor.terminalHolder = 2
+        var h = Harness(twoSidecars(grace: 30 * second), terminal: true)
+        #expect(h.supervisor.terminalHolder == 2)
         h.send(.exited(2, diedOfIt ? .signaled(sigint) : .exited(130)))
         h.send(.signal(sigint))
         #expect(!h.logs().contains(.forcedStop(sigint, times: 3)))
         h.send(.signal(sigint))
         #expect(h.logs().contains(.forcedStop(sigint, times: 3)))
         #expect(h.signals().contains(.signalGroup(1, sigkill)) && h.signals().contains(.signalGroup(0, sigkill)))
+    }
+
+    /// Guards that the terminal goes back to usher's group when its holder exits, before
+    /// anything else is done for that exit, and only for the holder: without it the next Ctrl-C
+    /// goes to a group that is gone, and usher never counts it.
+    @Test func theHoldersExitTakesTheTerminalBackFirst() {
+        var h = Harness(twoSidecars(grace: 30 * second), terminal: true)
+        let mark = h.actions.count
+        h.send(.exited(1, .exited(0)))  // a sidecar
+        #expect(!h.actions[mark...].contains { if case .takeTerminalBack = $0 { return true } else { return false } })
+        let holderMark = h.actions.count
+        guard case .running(let pid, _) = h.supervisor.containers[2].state else { Issue.record("main not running"); return }
+        h.send(.exited(2, .exited(0)))
+        #expect(h.actions[holderMark] == .takeTerminalBack(group: pid))
+        #expect(h.actions[(holderMark + 1)...].allSatisfy { $0 != .takeTerminalBack(group: pid) })
+    }
+
+    @Test func withoutATerminalNothingIsTakenBack() {
+        var h = Harness(twoSidecars(grace: 30 * second))
+        h.send(.exited(2, .exited(0)))
+        #expect(!h.actions.contains { if case .takeTerminalBack = $0 { return true } else { return false } })
     }
 
     @Test func aMainThatDoesNotHoldTheTerminalDoesNotCount() {

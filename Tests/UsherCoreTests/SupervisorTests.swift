@@ -14,8 +14,9 @@ struct Harness {
     /// Watches the exchange as the driver's rehearsal observer does.
     var observer: Rehearsal?
 
-    init(_ plan: Plan, failSpawn: [Int: SpawnFailure] = [:], failHook: [Int: SpawnFailure] = [:], observe: Bool = false) {
-        supervisor = Supervisor(plan: plan)
+    init(_ plan: Plan, failSpawn: [Int: SpawnFailure] = [:], failHook: [Int: SpawnFailure] = [:], observe: Bool = false,
+         terminal: Bool = false) {
+        supervisor = Supervisor(plan: plan, terminal: terminal)
         self.failSpawn = failSpawn
         self.failHook = failHook
         if observe { observer = Rehearsal(plan: plan, startedAt: 0) }

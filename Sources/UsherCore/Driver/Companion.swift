@@ -20,7 +20,7 @@ protocol Companion: AnyObject {
     /// The timer fired: work that was due, and events for the driver to feed (a rehearsal's
     /// stop signal, as if sent from outside).
     func tick(at now: Nanos, poller: Poller) -> [Event]
-    /// A poller token at or above `tokenBase` became ready.
+    /// A poller token of its own (`PollerToken.companion` and up) became ready.
     func ready(token: UInt64, at now: Nanos, poller: Poller)
     /// Whether the loop must go on after the supervisor has said exit.
     func keepsLoopRunning(at now: Nanos) -> Bool
@@ -33,7 +33,4 @@ protocol Companion: AnyObject {
 extension Companion {
     var seesForwardedSignals: Bool { true }
 }
-
-/// Poller tokens a companion may use: from here up to the probe runner's.
-let companionTokenBase: UInt64 = 1 << 32
 

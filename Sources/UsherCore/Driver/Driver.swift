@@ -1,91 +1,80 @@
-/// Connects the pure Supervisor to the system: feeds it events from the signalfd, the reaper,
-/// the timer, the probes and the output pipes, has its actions performed (`Performer`), and
-/// blocks in epoll with no timeout when nothing is due. It decides nothing: every lifecycle rule
-/// is the Supervisor's. A companion, when there is one, adds what a run needs on top of the loop
-/// (see `Companion`).
+/// One run of the plan on the event loop: feeds the pure Supervisor the events of the signalfd,
+/// the reaper, the timer, the probes and the output pipes, has its actions performed
+/// (`Performer`), and blocks in epoll with no timeout when nothing is due. It decides nothing:
+/// every lifecycle rule is the Supervisor's. A companion, when there is one, adds what a run
+/// needs on top of the loop (see `Companion`). A rehearsal makes one driver per run.
 struct Driver {
     var supervisor: Supervisor
-    var companion: (any Companion)?
+    let companion: (any Companion)?
     var performer: Performer
-    let signals: SignalSource
-    var timer: Timer
+    let loop: EventLoop
     /// A forwarded signal goes straight to its processes (no companion must see it).
     let forwardsDirectly: Bool
     /// `feed`'s buffers, reused.
     private var actions: [Action] = []
     private var answers: [Event] = []
-    var poller: Poller { performer.poller }
 
-    private static var signalToken: UInt64 { 1 }
-    private static var timerToken: UInt64 { 2 }
-    /// How long usher's exit waits at most for a full stdout or stderr to take what is left.
-    static var finalFlushLimit: Nanos { nanosPerSecond }
-
-    init(plan: Plan, options: RunOptions, companion: (any Companion)? = nil) throws(SystemError) {
-        supervisor = Supervisor(plan: plan)
+    init(plan: Plan, options: RunOptions, loop: EventLoop, companion: (any Companion)? = nil) {
+        supervisor = Supervisor(plan: plan, terminal: loop.foreground)
         self.companion = companion
+        self.loop = loop
         forwardsDirectly = !(companion?.seesForwardedSignals ?? false)
-        signals = try SignalSource.takeOver()
-        timer = try Timer()
-        let poller = try Poller()
-        try poller.add(signals.fd, token: Self.signalToken)
-        try poller.add(timer.fd, token: Self.timerToken)
-        performer = Performer(plan: plan, options: options, poller: poller)
-        if performer.foreground { supervisor.terminalHolder = plan.mainIndices.first }
-        leaveStartDirectory()
+        performer = Performer(plan: plan, options: options, loop: loop)
     }
 
-    mutating func run() -> Int32 {
+    /// The run: start, the loop until the supervisor says exit (and the companion has nothing
+    /// left under way), then what is left of the children's output written. Returns usher's exit
+    /// status, or nil when the loop itself failed (reported on stderr).
+    mutating func run() -> Int32? {
         feed(.start)
         if performer.exitCode == nil { releaseStartupCode() }
-        let code = loop()
-        performer.outputs.finish(until: later(monotonicNow(), by: Self.finalFlushLimit))
-        performer.sweepLeftovers()
-        return code < 0 ? 1 : code
+        let ran = runLoop()
+        loop.flushOutputs()
+        return ran ? performer.exitCode ?? 1 : nil
     }
 
     /// The event loop: until the supervisor says exit (and the companion has nothing left under
-    /// way). Returns its exit status, or -1 when the loop itself failed (reported on stderr).
-    mutating func loop() -> Int32 {
+    /// way). False when the loop itself failed (reported on stderr).
+    private mutating func runLoop() -> Bool {
         // Whether the timer is still armed for what is due: a wake-up that only forwarded
         // signals changed nothing the next wake-up depends on, and the next wait skips working it
         // out again (a walk over every container and its probes).
         var wakeupSettled = false
         while performer.exitCode == nil || companion?.keepsLoopRunning(at: monotonicNow()) == true {
-            if !wakeupSettled { timer.set(nextWakeup) }
+            if !wakeupSettled { loop.timer.set(nextWakeup) }
             wakeupSettled = forwardsDirectly
             // The signalfd is read and its signals handled after the wake-up's other
             // descriptors (epoll reports them in no particular order anyway): one place reads
             // them, in line.
             var signalsReady = true
-            if timer.armedAt == nil && Poller.watchesOnly(2) {
+            if loop.timer.armedAt == nil && Poller.watchesOnly(PollerToken.loopDescriptors) {
                 // Nothing but a signal can wake usher (the timer is disarmed, nothing else is
                 // watched): it waits in the signalfd's read (below), one system call instead of
                 // two (epoll_wait, then the read). Blocked with no timeout, as epoll would be.
             } else {
                 let tokens: UnsafeBufferPointer<UInt64>
                 do {
-                    tokens = try poller.wait()
+                    tokens = try loop.poller.wait()
                 } catch {
                     writeAll(2, "usher: \(error.message)\n")
-                    return -1
+                    return false
                 }
                 signalsReady = false
                 for token in tokens {
-                    switch token {
-                    case Self.signalToken: signalsReady = true
-                    case Self.timerToken: timerFired()
-                    case HandlerRunner.tokenBase...:
-                        if let result = performer.handlers.ready(token: token, poller: poller) { feed(result) }
-                    case companionTokenBase...: companion?.ready(token: token, at: monotonicNow(), poller: poller)
-                    default: performer.outputs.ready(token: token, poller: poller)
+                    switch PollerToken.owner(of: token) {
+                    case .signals: signalsReady = true
+                    case .timer: timerFired()
+                    case .handlers:
+                        if let result = performer.handlers.ready(token: token, poller: loop.poller) { feed(result) }
+                    case .companion: companion?.ready(token: token, at: monotonicNow(), poller: loop.poller)
+                    case .outputs: loop.outputs.ready(token: token, poller: loop.poller)
                     }
                 }
                 if tokens.count != (signalsReady ? 1 : 0) { wakeupSettled = false }
             }
-            if signalsReady && !signalsArrived(signals.drain()) { wakeupSettled = false }
+            if signalsReady && !signalsArrived(loop.signals.drain()) { wakeupSettled = false }
         }
-        return performer.exitCode ?? 1
+        return true
     }
 
     private var nextWakeup: Nanos? {
@@ -95,19 +84,18 @@ struct Driver {
         return next
     }
 
-    /// The `count` signals just read from the signalfd: SIGCHLD reaps; a signal to forward goes straight to
-    /// the processes the supervisor names (`Supervisor.forward`: no event, no action list, no
-    /// state change); a stop request is a full event. Returns true when only signals were
-    /// forwarded (nothing changed), false when anything else happened.
+    /// The `count` signals just read from the signalfd: SIGCHLD reaps; a signal to forward goes
+    /// straight to the processes the supervisor names (`Supervisor.forward`: no event, no action
+    /// list, no state change); a stop request is a full event. Returns true when only signals
+    /// were forwarded (nothing changed), false when anything else happened.
     private mutating func signalsArrived(_ count: Int) -> Bool {
         var onlyForwarded = true
         for k in 0..<count {
-            let sig = signals.signal(k)
+            let sig = loop.signals.signal(k)
             if sig == sigchld {
                 onlyForwarded = false
-                let mainIndex = supervisor.mains.first
                 reapAll { pid, status in
-                    let event = performer.reaped(pid, status, mainIndex: mainIndex)
+                    let event = performer.reaped(pid, status)
                     // Before the death's own event: the supervisor credits an OOM kill to the
                     // process whose `.exited` follows, while it still has its pid.
                     if let oom = performer.oomKills(reaped: event, status) { feed(oom) }
@@ -123,11 +111,11 @@ struct Driver {
     }
 
     private mutating func timerFired() {
-        timer.acknowledge()
+        loop.timer.acknowledge()
         let now = monotonicNow()
         for result in performer.handlers.expire(now: now) { feed(result) }
         if let companion {
-            for event in companion.tick(at: now, poller: poller) { feed(event) }
+            for event in companion.tick(at: now, poller: loop.poller) { feed(event) }
         }
         feed(.tick)
     }
@@ -145,7 +133,7 @@ struct Driver {
             supervisor.handle(e, now: now, into: &actions)
             for k in actions.indices {
                 companion?.observe(actions[k], at: now)
-                if let answer = performer.perform(actions[k], plan: supervisor.plan, now: now) { answers.append(answer) }
+                if let answer = performer.perform(actions[k], of: supervisor, now: now) { answers.append(answer) }
             }
             next = answers.isEmpty ? nil : answers.removeFirst()
         }

@@ -7,10 +7,6 @@ import CUsher
 /// timeouts into `.handlerDone` events. One mechanism for all of them: a probe's exec check and a
 /// preStop's command are started, tracked and killed the same way.
 struct HandlerRunner {
-    /// Poller tokens: the run in slot k is `tokenBase + k` (above the companion's and the
-    /// output pipes' tokens).
-    static let tokenBase: UInt64 = 1 << 33
-
     enum Work {
         case exec(pid: Int32)
         case tcp(fd: Int32)
@@ -53,7 +49,7 @@ struct HandlerRunner {
                         timeout: Nanos, now: Nanos, poller: Poller) -> Event? {
         let slot = slots.firstIndex { $0 == nil } ?? slots.count
         if slot == slots.count { slots.append(nil) }
-        let token = HandlerRunner.tokenBase + UInt64(slot)
+        let token = PollerToken.handlers + UInt64(slot)
         func failed(_ detail: String) -> Event { .handlerDone(i, use, HandlerResult(passed: false, detail: detail)) }
         let work: Work
         var started: Event?
@@ -95,8 +91,8 @@ struct HandlerRunner {
 
     /// A handler's socket is ready: the connect finished, or the HTTP exchange moved on.
     mutating func ready(token: UInt64, poller: Poller) -> Event? {
-        guard token >= HandlerRunner.tokenBase else { return nil }
-        let slot = Int(token - HandlerRunner.tokenBase)
+        guard token >= PollerToken.handlers else { return nil }
+        let slot = Int(token - PollerToken.handlers)
         guard slot < slots.count, let run = slots[slot] else { return nil }
         switch run.work {
         case .tcp(let fd):

@@ -31,10 +31,6 @@ struct OutputPipes {
     private(set) var droppedLogLines = 0
     private var buffer = [UInt8](repeating: 0, count: OutputPipes.chunk)
 
-    /// Poller tokens: sink fd k is `sinkTokenBase + k`; a stream's token is its fd plus
-    /// `tokenBase`.
-    static let sinkTokenBase: UInt64 = 3
-    static let tokenBase: UInt64 = 16
     /// The most read from one pipe per wake-up.
     static let chunk = 4096
     /// How much of stderr's queue log lines may fill.
@@ -80,7 +76,7 @@ struct OutputPipes {
             }
             _ = cusher_set_nonblocking(fds[0])
             do {
-                try poller.add(fds[0], token: OutputPipes.tokenBase + UInt64(fds[0]))
+                try poller.add(fds[0], token: PollerToken.streams + UInt64(fds[0]))
             } catch {
                 close(fds[0])
                 close(fds[1])
@@ -98,15 +94,15 @@ struct OutputPipes {
 
     /// A poller token of ours became ready: a pipe to read, or a sink with room again.
     mutating func ready(token: UInt64, poller: Poller) {
-        if token < OutputPipes.tokenBase {
-            let k = Int32(token - OutputPipes.sinkTokenBase)
+        if token < PollerToken.streams {
+            let k = Int32(token - PollerToken.sinks)
             guard k == 1 || k == 2, var s = sinks[Int(k)] else { return }
             s.flush()
             sinks[Int(k)] = s
             update(k, poller: poller)
             return
         }
-        guard let s = streams.firstIndex(where: { UInt64($0.fd) + OutputPipes.tokenBase == token }) else { return }
+        guard let s = streams.firstIndex(where: { UInt64($0.fd) + PollerToken.streams == token }) else { return }
         let destination = streams[s].destination
         _ = readOnce(s)
         update(destination, poller: poller)
@@ -224,7 +220,7 @@ struct OutputPipes {
     /// pipes feeding it paused while it is full and resumed once it has drained to half.
     private mutating func update(_ k: Int32, poller: Poller) {
         guard let s = sinks[Int(k)] else { return }
-        let token = OutputPipes.sinkTokenBase + UInt64(k)
+        let token = PollerToken.sinks + UInt64(k)
         let wantWatch = !s.isEmpty && !s.closed
         if wantWatch != watched[Int(k)] {
             if wantWatch {
@@ -237,7 +233,7 @@ struct OutputPipes {
         let full = !s.closed && s.pending + OutputPipes.chunk > Sink.capacity
         let drained = s.closed || s.pending <= Sink.capacity / 2
         for i in streams.indices where streams[i].destination == k {
-            let token = OutputPipes.tokenBase + UInt64(streams[i].fd)
+            let token = PollerToken.streams + UInt64(streams[i].fd)
             if full && !streams[i].paused {
                 streams[i].paused = true
                 poller.watch(streams[i].fd, token: token, interest: .none)

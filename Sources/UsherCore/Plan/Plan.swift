@@ -95,6 +95,12 @@ public struct Plan: Equatable {
     }
 
     public struct Process: Equatable {
+        /// The oom_score_adj it gets when sidecars get `sidecars` (`--oom-score-adj`), so that
+        /// the kernel picks a sidecar before the main process: sidecars only.
+        func oomScoreAdj(sidecars: Int32?) -> Int32? {
+            role == .sidecar ? sidecars : nil
+        }
+
         public var name: String
         public var argv: [String]
         /// The command as the file wrote it, when `$(VAR)` expansion changed it: `usher check`

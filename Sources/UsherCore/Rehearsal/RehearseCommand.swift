@@ -3,19 +3,18 @@
 /// 0 only when every run passed. The lifecycle itself is the same Supervisor, driven by the same
 /// loop; what a rehearsal adds is its companion, `RehearsalCompanion`.
 func rehearse(_ plan: Plan, _ options: RunOptions, _ rehearsal: RehearseOptions) -> Int32 {
-    var driver: Driver
+    let loop: EventLoop
     do {
-        driver = try Driver(plan: plan, options: options)
+        loop = try EventLoop(childStdout: 2)
     } catch {
         writeAll(2, "usher: \(error.message)\n")
         return 1
     }
-    driver.performer.childStdout = 2
     var runs: [Rehearsal] = []
     for _ in 0..<rehearsal.repeatCount {
         let probeFor = rehearsal.probeFor ?? longestPreStopSleep(plan)
-        guard var run = driver.rehearseOnce(after: rehearsal.after, signal: rehearsal.signal,
-                                            probes: rehearsal.probes, probeFor: probeFor)
+        guard var run = rehearseOnce(plan, options, on: loop, after: rehearsal.after, signal: rehearsal.signal,
+                                     probes: rehearsal.probes, probeFor: probeFor)
         else { return 1 }
         run.probeURLs = rehearsal.probeTexts
         runs.append(run)
@@ -27,6 +26,28 @@ func rehearse(_ plan: Plan, _ options: RunOptions, _ rehearsal: RehearseOptions)
     case .json: report = rehearsalJSON(runs)
     }
     return printResult(report, status: runs.allSatisfy { $0.passed } ? 0 : 1)
+}
+
+/// One rehearsal run on `loop`: a run of its own (a fresh driver: supervisor, performer and
+/// companion), the stop signal `after` every main container is ready, and what the observer
+/// saw; orphans are checked and killed before returning. nil if the loop failed.
+private func rehearseOnce(_ plan: Plan, _ options: RunOptions, on loop: EventLoop, after: Nanos, signal: Int32,
+                          probes: [HTTPURL], probeFor: Nanos) -> Rehearsal? {
+    let start = monotonicNow()
+    var observer = Rehearsal(plan: plan, startedAt: start)
+    observer.probeFor = probeFor
+    let rehearsal = RehearsalCompanion(
+        after: after, signal: signal, readyBy: later(start, by: RehearsalCompanion.readyTimeout),
+        observer: observer, prober: probes.isEmpty ? nil : RequestProber(urls: probes, startAt: start),
+        probeFor: probeFor)
+    var driver = Driver(plan: plan, options: options, loop: loop, companion: rehearsal)
+    guard driver.run() != nil, var run = rehearsal.observer else { return nil }
+    if var p = rehearsal.prober {
+        p.stop()
+        run.requests = p.records
+    }
+    noteOrphans(of: driver.performer.groups, in: &run)
+    return run
 }
 
 /// What a rehearsal run adds on top of the PID-1 loop: the stop signal, sent `after` once every
@@ -111,53 +132,6 @@ final class RehearsalCompanion: Companion {
 
     func keepsLoopRunning(at now: Nanos) -> Bool {
         prober?.stillSending(at: now) == true
-    }
-}
-
-extension Driver {
-    /// How long a member of a stopped process group may take to die of the stop signal it got
-    /// with its leader before it counts as left behind: the kernel ends a process that has a
-    /// fatal signal pending as soon as it runs, which on a loaded machine is milliseconds.
-    static var orphanSettle: Nanos { nanosPerSecond / 10 }
-
-    /// One rehearsal run: a fresh supervisor, the stop signal `after` every main container is
-    /// ready, and what the observer saw; orphans are checked and killed before returning. nil if
-    /// the loop failed.
-    mutating func rehearseOnce(after: Nanos, signal: Int32, probes: [HTTPURL], probeFor: Nanos) -> Rehearsal? {
-        let holder = supervisor.terminalHolder
-        supervisor = Supervisor(plan: supervisor.plan)
-        supervisor.terminalHolder = holder
-        performer.reset()
-        let start = monotonicNow()
-        var observer = Rehearsal(plan: supervisor.plan, startedAt: start)
-        observer.probeFor = probeFor
-        let rehearsal = RehearsalCompanion(
-            after: after, signal: signal, readyBy: later(start, by: RehearsalCompanion.readyTimeout),
-            observer: observer, prober: probes.isEmpty ? nil : RequestProber(urls: probes, startAt: start),
-            probeFor: probeFor)
-        companion = rehearsal
-        defer { companion = nil }
-        feed(.start)
-        guard loop() >= 0 else { return nil }
-        performer.outputs.finish(until: later(monotonicNow(), by: Self.finalFlushLimit))
-        guard var run = rehearsal.observer else { return nil }
-        if var p = rehearsal.prober {
-            p.stop()
-            run.requests = p.records
-        }
-        // What outlived the shutdown: members left in a process group usher started, and
-        // children of usher in no such group (daemons that left their group). The loop ends
-        // as the last tracked process is reaped; a member that got the same stop signal may
-        // still be dying then, or be a zombie reparented to usher and not yet reaped, and
-        // kill(-pgid, 0) finds both: they are given `orphanSettle` to go before they count.
-        let settleBy = later(monotonicNow(), by: Self.orphanSettle)
-        for (i, pgid) in performer.groups.enumerated() {
-            if let pgid, groupOutlives(pgid, settleBy) { run.processes[i].leftOrphans = true }
-        }
-        let started = performer.groups.compactMap { $0 }
-        run.strayOrphans = killRemainingChildren(outside: started)
-        for pgid in started { signalGroup(pgid, sigkill) }
-        return run
     }
 }
 

@@ -14,8 +14,6 @@ struct RequestProber {
     let urls: [HTTPURL]
     let interval: Nanos
     let timeout: Nanos
-    /// Tokens for the poller: URL i's request is token `tokenBase + i`.
-    static let tokenBase: UInt64 = 1 << 32
     private(set) var records: [Record] = []
     private var inFlight: [HTTPCheck?]
     private var nextStart: [Nanos]
@@ -72,8 +70,8 @@ struct RequestProber {
                 case .success(let check):
                     inFlight[i] = check
                     do {
-                        try poller.add(check.fd, token: RequestProber.tokenBase + UInt64(i))
-                        poller.watch(check.fd, token: RequestProber.tokenBase + UInt64(i), writable: true)
+                        try poller.add(check.fd, token: PollerToken.companion + UInt64(i))
+                        poller.watch(check.fd, token: PollerToken.companion + UInt64(i), writable: true)
                     } catch {
                         finish(i, .failed(error.message), now: now)
                     }
@@ -84,10 +82,10 @@ struct RequestProber {
         }
     }
 
-    /// The socket of URL `token - tokenBase` is ready.
+    /// The socket of URL `token - PollerToken.companion` is ready (URL i's request is that base + i).
     mutating func ready(token: UInt64, now: Nanos, poller: Poller) {
-        let i = Int(token - RequestProber.tokenBase)
-        guard token >= RequestProber.tokenBase, i < urls.count, var check = inFlight[i] else { return }
+        let i = Int(token - PollerToken.companion)
+        guard token >= PollerToken.companion, i < urls.count, var check = inFlight[i] else { return }
         if let outcome = check.progress() {
             finish(i, outcome, now: now)
         } else {

@@ -83,6 +83,9 @@ public enum Action: Equatable {
     /// is left of its process group and session, as the container runtime ends every process
     /// of a container that ends. The driver answers `.leftoversKilled` when it killed any.
     case killLeftovers(Int, leader: Int32)
+    /// The process that held the terminal (`terminalHolder`), leader of `group`, was reaped:
+    /// the terminal goes back to usher's own group if that group still holds it.
+    case takeTerminalBack(group: Int32)
     /// Record a lifecycle event.
     case log(LogRecord)
     /// Stop the event loop and exit with this status.

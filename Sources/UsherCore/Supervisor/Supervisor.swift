@@ -123,10 +123,11 @@ public struct Supervisor {
     var stopRequested = false
     /// SIGINTs received: the third kills everything at once (see `signal`).
     var interrupts = 0
-    /// The main container that holds the terminal (the driver sets it when usher hands the
-    /// terminal on). A Ctrl-C reaches only the terminal's foreground group, so when this one
-    /// dies of SIGINT before usher has seen one, that Ctrl-C counts as the first of three.
-    public var terminalHolder: Int?
+    /// The main container that holds the terminal, when usher has one to hand on: the first
+    /// main container, the one a user types at. A Ctrl-C reaches only the terminal's foreground
+    /// group, so when this one dies of SIGINT before usher has seen one, that Ctrl-C counts as
+    /// the first of three; when it exits, the terminal goes back to usher (`.takeTerminalBack`).
+    public let terminalHolder: Int?
     /// The deadline was brought forward by a forced stop: kills are logged as such.
     var forced = false
     /// usher's exit status where something settled it outright (a start that failed, an init
@@ -136,9 +137,11 @@ public struct Supervisor {
     var firstMainExit: MainEnd?
     var firstMainFailure: MainEnd?
 
-    public init(plan: Plan) {
+    /// `terminal`: usher holds the foreground of a terminal, which its first main container takes.
+    public init(plan: Plan, terminal: Bool = false) {
         self.plan = plan
         self.mains = plan.mainIndices
+        terminalHolder = terminal ? mains.first : nil
         self.containers = Array(repeating: Container(), count: plan.processes.count)
     }
 

@@ -90,6 +90,9 @@ extension Supervisor {
         containers[i].stop = nil
         let role = plan.processes[i].role
         let shuttingDown = deadline != nil
+        // Before anything else, so that the next Ctrl-C reaches usher (a third one forces the
+        // stop) and not a group that is gone.
+        if i == terminalHolder { out.append(.takeTerminalBack(group: pid)) }
         out.append(.log(.exited(
             name: name(i), pid: pid, status, ran: now - since,
             afterSignal: stop?.signaledAt.map { now - $0 }, role: role, shuttingDown: shuttingDown)))

@@ -43,3 +43,14 @@ func makeDirectory(_ path: String) -> Bool {
     defer { cPath.deallocate() }
     return cusher_make_directory(cPath) == 0
 }
+
+/// Closes `fd` (the one place outside the system wrappers that gives a descriptor back).
+func closeDescriptor(_ fd: Int32) {
+    _ = close(fd)
+}
+
+/// Opens `path` write-only, close-on-exec (for /dev/null as a probe command's output); negative
+/// when it cannot be opened.
+func openForWriting(_ path: String) -> Int32 {
+    cusher_open_write(path)
+}

@@ -28,8 +28,8 @@ struct Poller {
     /// which only ever sends the loop to epoll when it need not (see `watchesOnly`).
     nonisolated(unsafe) private static var registered = 0
 
-    /// True when nothing but the first `count` descriptors added (the driver's signalfd and
-    /// timerfd) can be watched: the driver may then wait on the signalfd alone.
+    /// True when nothing but the first `count` descriptors added (the loop's own, which never go
+    /// away) can be watched: the loop may then wait on the signalfd alone.
     static func watchesOnly(_ count: Int) -> Bool { registered <= count }
 
     init() throws(SystemError) {

@@ -28,45 +28,43 @@ func groupHasMembers(_ pgid: Int32) -> Bool {
     kill(-pgid, 0) == 0
 }
 
-/// Whether process group `pgid` still has members at `deadline`: its zombies (orphans usher
-/// inherited) are reaped as they come, and it is looked at every 2 ms until then. For after the
-/// shutdown only (it sleeps).
-func groupOutlives(_ pgid: Int32, _ deadline: Nanos) -> Bool {
-    while true {
-        reapAll { _, _ in }
-        if !groupHasMembers(pgid) { return false }
-        if monotonicNow() >= deadline { return true }
-        var pause = timespec(tv_sec: 0, tv_nsec: 2_000_000)
-        _ = nanosleep(&pause, nil)
-    }
-}
-
-/// Kills and reaps every child usher still has (orphans reparented to it), and returns how many
-/// were outside the process groups in `groups` (those are already accounted for). They are found
-/// in /proc/self/task/<pid>/children; a child is usher's own and not yet reaped, so its pid
-/// cannot have been reused. Without /proc, nothing is found.
-func killRemainingChildren(outside groups: [Int32]) -> Int {
-    guard case .success(let bytes) = readWholeFile("/proc/self/task/\(getpid())/children") else { return 0 }
-    var strays = 0
+/// The children usher has now (orphans reparented to it included), from
+/// /proc/self/task/<pid>/children; none without /proc.
+func ownChildren() -> [Int32] {
+    guard case .success(let bytes) = readWholeFile("/proc/self/task/\(getpid())/children") else { return [] }
+    var children: [Int32] = []
     var pid: Int32 = 0
     for b in bytes + [32] {
         if b >= 48 && b <= 57 {
             pid = pid * 10 + Int32(b - 48)
         } else if pid > 0 {
-            if !groups.contains(getpgid(pid)) { strays += 1 }
-            signalProcess(pid, sigkill)
-            var status: Int32 = 0
-            _ = retryingEINTR { waitpid(pid, &status, 0) }
+            children.append(pid)
             pid = 0
         }
     }
-    reapAll { _, _ in }
-    return strays
+    return children
+}
+
+/// The process group of `pid` (-1 when it is gone).
+func processGroup(of pid: Int32) -> Int32 {
+    getpgid(pid)
+}
+
+/// Waits for child `pid` to end and reaps it (after a SIGKILL: it does not wait long).
+func reapChild(_ pid: Int32) {
+    var status: Int32 = 0
+    _ = retryingEINTR { waitpid(pid, &status, 0) }
+}
+
+/// Sleeps `nanos` (for after the shutdown only: the event loop never sleeps).
+func pause(nanos: Nanos) {
+    var pause = timespec(tv_sec: Int(nanos / nanosPerSecond), tv_nsec: Int(nanos % nanosPerSecond))
+    _ = nanosleep(&pause, nil)
 }
 
 /// Kills what is left of the process groups `started` (each led by a process usher started and
 /// has reaped), and with `sessions` (each leader led a session of the same number too: see
-/// `Performer.sessionPerChild`) every other group of those sessions, whose members left the
+/// `EventLoop.sessionPerChild`) every other group of those sessions, whose members left the
 /// leader's group (setpgid) but cannot have left the session without a setsid of their own.
 /// Returns how many processes were left that were not already dying: neither a zombie nor one
 /// with SIGKILL pending in its own set, which the kernel sets on every thread of a process it is

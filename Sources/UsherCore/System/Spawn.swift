@@ -1,6 +1,7 @@
 import CUsher
 
-/// How to start one child: what `Plan.Process` says about it, plus where its output goes.
+/// How to start one child: its command and what it runs as, and where its output goes (the
+/// driver makes one from a plan's process: `Launch(process)`).
 struct Launch {
     var argv: [String]
     /// The command as messages name it: as written, when `$(VAR)` expansion changed it, so
@@ -14,10 +15,13 @@ struct Launch {
     var noNewPrivileges = false
     /// Take the terminal on stdin as its foreground process group.
     var foreground = false
-    /// Lead a session of its own, not only a process group (see `Performer.sessionPerChild`).
+    /// Lead a session of its own, not only a process group (see `EventLoop.sessionPerChild`).
     var newSession = false
     /// Its stdout and stderr, instead of usher's own.
     var output: (Int32, Int32)?
+    /// `output` is a pair of pipes opened for this child alone: usher closes its copies once
+    /// the child is started.
+    var outputIsPipes = false
 
     /// The directory usher was started in (the image's WORKDIR), where a child without a
     /// `workingDir` of its own starts. usher itself moves to `/` once it has noted this, so
@@ -28,16 +32,6 @@ struct Launch {
     init(argv: [String]) {
         self.argv = argv
         shownCommand = argv.first ?? ""
-    }
-
-    /// `argv`: a hook's or a probe's command instead of the process's own.
-    init(_ process: Plan.Process, argv: [String]? = nil) {
-        self.argv = argv ?? process.argv
-        shownCommand = (argv == nil ? process.writtenArgv?.first : nil) ?? self.argv.first ?? ""
-        workingDir = process.workingDir
-        user = process.user
-        group = process.group
-        noNewPrivileges = process.noNewPrivileges
     }
 }
 
@@ -169,23 +163,6 @@ final class Environment {
         for k in copies { envp[k]?.deallocate() }
         envp.deallocate()
     }
-}
-
-/// True when stdin is a terminal whose foreground process group is usher's own: then the main
-/// process should take it over. (usher in the background of an interactive shell must not steal
-/// the terminal from it, and a terminal that is not usher's controlling one cannot be handed on.)
-func ownsForegroundTerminal() -> Bool {
-    guard isatty(0) == 1 else { return false }
-    let fg = tcgetpgrp(0)
-    return fg >= 0 && fg == getpgrp()
-}
-
-/// True when usher has a controlling terminal (`/dev/tty` opens only then): an interactive run,
-/// or a container started with a terminal (`docker run -t`).
-func hasControllingTerminal() -> Bool {
-    let fd = cusher_open_read("/dev/tty")
-    if fd >= 0 { close(fd) }
-    return fd >= 0
 }
 
 /// Writes `value` to /proc/PID/oom_score_adj of a child usher just started (a vfork'd child has
