@@ -1,5 +1,3 @@
-import CUsher
-
 /// Runs the handlers the supervisor asks for (`.runHandler`), for every probe and every hook,
 /// inside the one event loop: a non-blocking connect for tcpSocket, a non-blocking GET for
 /// httpGet, a child for exec; each given its timeout. The supervisor decides when to run what
@@ -63,7 +61,7 @@ struct HandlerRunner {
             case .failure(let f): return failed(f.reason)
             }
         case .tcp(let url):
-            switch TCP.connect(resolved(url)) {
+            switch TCP.connect(resolved(url).address, resolved(url).port) {
             case .success(let fd): work = .tcp(fd: fd)
             case .failure(let e): return failed(errorText(e.errno))
             }

@@ -1,5 +1,3 @@
-import CUsher
-
 /// usher's two destinations (its stdout and stderr, each a non-blocking `Sink`), the lifecycle
 /// log written to stderr, and `--prefix`: each child's stdout and stderr go through a pipe that
 /// usher reads in its event loop and copies, line by line and labelled, to its own stdout and
@@ -69,25 +67,24 @@ struct OutputPipes {
     mutating func open(for index: Int, name: String, width: Int, stdoutTo: Int32, poller: Poller) throws(SystemError) -> (Int32, Int32) {
         var childEnds: [Int32] = []
         for destination: Int32 in [stdoutTo, 2] {
-            var fds: [Int32] = [-1, -1]
-            guard cusher_pipe_cloexec(&fds) == 0 else {
-                for fd in childEnds { close(fd) }
-                throw SystemError("pipe2")
-            }
-            _ = cusher_set_nonblocking(fds[0])
-            do {
-                try poller.add(fds[0], token: PollerToken.streams + UInt64(fds[0]))
-            } catch {
-                close(fds[0])
-                close(fds[1])
-                for fd in childEnds { close(fd) }
+            guard let fds = makeOutputPipe() else {
+                let error = SystemError("pipe2")
+                for fd in childEnds { closeDescriptor(fd) }
                 throw error
             }
-            let colour = isatty(destination) == 1
+            do {
+                try poller.add(fds.read, token: PollerToken.streams + UInt64(fds.read))
+            } catch {
+                closeDescriptor(fds.read)
+                closeDescriptor(fds.write)
+                for fd in childEnds { closeDescriptor(fd) }
+                throw error
+            }
+            let colour = isTerminal(destination)
                 ? LinePrefixer.colours[index % LinePrefixer.colours.count] : nil
-            streams.append(Stream(fd: fds[0], process: index, destination: destination,
+            streams.append(Stream(fd: fds.read, process: index, destination: destination,
                                   prefixer: LinePrefixer(name: name, width: width, colour: colour)))
-            childEnds.append(fds[1])
+            childEnds.append(fds.write)
         }
         return (childEnds[0], childEnds[1])
     }
@@ -133,7 +130,7 @@ struct OutputPipes {
         // writes without pause keeps its pipe from ever being empty, and reading until empty
         // would read for as long as it writes. Where the amount is unknown, `until` bounds it.
         for s in streams.indices {
-            let queued = cusher_pipe_queued(streams[s].fd)
+            let queued = queuedBytes(streams[s].fd)
             streams[s].unflushed = queued >= 0 ? Int(queued) : Int.max
         }
         while true {
@@ -167,7 +164,7 @@ struct OutputPipes {
             // Room comes when a reader reads: wait for it, never longer than what is left.
             let ms = Int32(min(100, max(1, (until - now) / 1_000_000)))
             if waitFor.isEmpty { continue }
-            _ = waitFor.withUnsafeBufferPointer { cusher_poll_writable_any($0.baseAddress, Int32($0.count), ms) }
+            waitUntilWritable(waitFor, ms: ms)
         }
         for s in streams.indices.reversed() { closeStream(s) }
     }
@@ -194,7 +191,7 @@ struct OutputPipes {
         guard out.closed || room >= perByte else { return .noRoom }
         let size = min(limit, out.closed ? OutputPipes.chunk : min(OutputPipes.chunk, room / perByte))
         let fd = streams[s].fd
-        let n = buffer.withUnsafeMutableBytes { buf in retryingEINTR { read(fd, buf.baseAddress, size) } }
+        let n = readSome(fd, into: &buffer, count: size)
         if n > 0 {
             out.put(streams[s].prefixer.feed(buffer[0..<n]))
             sinks[Int(destination)] = out
@@ -212,7 +209,7 @@ struct OutputPipes {
         var out = sink(destination)
         out.put(streams[s].prefixer.finish())
         sinks[Int(destination)] = out
-        close(streams[s].fd)  // closing also takes it out of epoll
+        closeDescriptor(streams[s].fd)  // closing also takes it out of epoll
         streams.remove(at: s)
     }
 

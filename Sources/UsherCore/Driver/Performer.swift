@@ -84,7 +84,7 @@ struct Performer {
                     return .spawnFailed(i, SpawnFailure(code: 126, reason: "not enough memory to build its environment"))
                 }
             }
-            launch.environment = environment(i, plan: plan)
+            launch.environment = environment(i, plan: plan)?.envp
             launch.foreground = i == supervisor.terminalHolder
             launch.newSession = loop.sessionPerChild
             switch wireOutput(&launch, for: i, name: process.name) {
@@ -122,7 +122,7 @@ struct Performer {
                     command.shownCommand = written  // a probe's command expanded: messages name it as written
                 }
                 command.newSession = loop.sessionPerChild
-                command.environment = environment(i, plan: plan)  // its hooks and probes see what it saw
+                command.environment = environment(i, plan: plan)?.envp  // its hooks and probes see what it saw
                 if case .hook = use {
                     // A hook's output is its container's (labelled with its name under --prefix).
                     if case .failure(let failure) = wireOutput(&command, for: i, name: process.name) {

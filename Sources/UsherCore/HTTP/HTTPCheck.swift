@@ -1,5 +1,3 @@
-import CUsher
-
 /// One HTTP GET, non-blocking, driven by the event loop: connect, send the request, read the
 /// response's head (see ResponseHead). For a probe 200-399 passes, as for a Kubernetes httpGet
 /// probe, and a redirect to the same host is followed on a new connection (see `Redirect`); for
@@ -41,7 +39,7 @@ struct HTTPCheck {
     /// port, say) comes back as `.failure` with its reason.
     static func start(_ url: HTTPURL, headers: [Plan.Header] = [], asker: Asker = .rehearsal,
                       at now: Nanos) -> Result<HTTPCheck, HTTPCheck.Failure> {
-        switch TCP.connect(url) {
+        switch TCP.connect(url.address, url.port) {
         case .success(let fd): return .success(HTTPCheck(url: url, headers: headers, asker: asker, fd: fd, startedAt: now))
         case .failure(let e): return .failure(Failure(reason: errorText(e.errno)))
         }
@@ -135,13 +133,13 @@ struct HTTPCheck {
                 stage = .sending(offset: 0)
             case .sending(let offset):
                 let n = TCP.send(fd, request[offset...])
-                if n < 0 { return cusher_errno() == EAGAIN ? nil : .failed(errorText(cusher_errno())) }
+                if n < 0 { return TCP.lastFailure().map { .failed($0) } }
                 stage = offset + n < request.count ? .sending(offset: offset + n) : .reading
                 if offset + n < request.count { return nil }
             case .reading:
                 var buffer = [UInt8](repeating: 0, count: 1024)
                 let n = TCP.receive(fd, into: &buffer)
-                if n < 0 { return cusher_errno() == EAGAIN ? nil : .failed(errorText(cusher_errno())) }
+                if n < 0 { return TCP.lastFailure().map { .failed($0) } }
                 if n == 0 { return .failed("connection closed before a response") }
                 switch head.read(buffer[0..<n]) {
                 case .more: continue
@@ -171,7 +169,7 @@ struct HTTPCheck {
             fd = -1
             var headers = headers
             while !keepsHost, let k = HTTPCheck.header("host", in: headers) { headers.remove(at: k) }
-            switch TCP.connect(next) {
+            switch TCP.connect(next.address, next.port) {
             case .success(let socket):
                 // A new check on the new socket, which counts the requests before it.
                 let sent = requests

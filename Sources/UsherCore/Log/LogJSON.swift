@@ -170,3 +170,8 @@ func escapeJSON(_ s: String) -> String {
     }
     return String(decoding: out, as: UTF8.self)
 }
+
+extension MemoryLimit {
+    /// Its key in the JSON log.
+    var jsonKey: String { cgroupV1 ? "memory_limit_in_bytes" : "memory_max" }
+}

@@ -1,9 +1,3 @@
-/// Durations and instants in nanoseconds. The supervisor's clock is CLOCK_MONOTONIC, read by the
-/// driver and passed in, so the lifecycle can be tested with a fake clock.
-public typealias Nanos = Int64
-
-public let nanosPerSecond: Nanos = 1_000_000_000
-
 /// Parses a duration as Go and Kubernetes write them: `500ms`, `10s`, `1m30s`, `1.5h`, `0`.
 /// A bare number is seconds. Units: ns, us (or µs), ms, s, m, h. Works over UTF-8 bytes on
 /// purpose: Unicode-aware String calls would pull Swift's Unicode tables into the release binary.

@@ -99,3 +99,49 @@ private func heapSort(_ a: inout [Int], by before: (Int, Int) -> Bool) {
         }
     }
 }
+
+/// A container's environment as the C array its processes get (see `composeEnvironment`):
+/// composed once per start of the container and handed to its every spawn, its hooks' and exec
+/// probes' too, as it is. (Composed at each spawn, a large environment made every exec probe a
+/// long stall of the loop.)
+final class Environment {
+    let envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
+    /// The entries of `envp` this owns (the container's copies).
+    private let copies: Range<Int>
+
+    /// `entries`: the container's `NAME=value` entries, laid over usher's own environment.
+    init(_ entries: [String]) {
+        // usher's own entries are passed as the pointers they are (byte for byte, whatever
+        // their encoding): usher changes its environment only before its loop starts (Entry),
+        // so they stay valid for as long as this is kept. Then the container's, as copies.
+        var all: [UnsafeMutablePointer<CChar>] = []
+        if var p = inheritedEnvironment() {
+            while let entry = p.pointee {
+                all.append(entry)
+                p += 1
+            }
+        }
+        let inheritedCount = all.count
+        for entry in entries { all.append(OSString.cString(entry)) }
+        let keep = keptEntries(all, inheritedCount: inheritedCount)
+        envp = .allocate(capacity: all.count + 1)
+        var count = 0
+        var firstCopy = 0
+        for i in all.indices {
+            if keep[i] {
+                envp[count] = all[i]
+                count += 1
+            } else if i >= inheritedCount {
+                all[i].deallocate()  // a copy of an entry a later one overrides
+            }
+            if i < inheritedCount { firstCopy = count }
+        }
+        envp[count] = nil
+        copies = firstCopy..<count
+    }
+
+    deinit {
+        for k in copies { envp[k]?.deallocate() }
+        envp.deallocate()
+    }
+}

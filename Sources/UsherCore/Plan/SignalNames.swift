@@ -1,5 +1,3 @@
-import CUsher
-
 /// Signal names, both ways: signal N is the Nth name, Linux's numbering 1 to 31 (x86_64 and
 /// arm64 agree on these).
 private let signalNames = words("""
@@ -16,7 +14,7 @@ public func parseSignal(_ text: String) -> Int32? {
         if bytes.count > 3 { return nil }
         var n: Int32 = 0
         for b in bytes { n = n * 10 + Int32(b - 48) }
-        return n >= 1 && n <= cusher_sigrtmax() ? n : nil
+        return n >= 1 && n <= realtimeSignalMax() ? n : nil
     }
     // Case-insensitive over ASCII only.
     for i in 0..<bytes.count where bytes[i] >= 97 && bytes[i] <= 122 { bytes[i] -= 32 }
@@ -59,4 +57,14 @@ func apiStopSignal(_ text: String) -> Int32? {
     if let n = offset(after: "RTMIN", sign: 43, max: 15) { return 34 + n }  // "+"
     if let n = offset(after: "RTMAX", sign: 45, max: 14) { return 64 - n }  // "-"
     return nil
+}
+
+extension ExitStatus {
+    /// How it reads in the log and in messages: `status 1`, `signal SIGTERM`.
+    public var description: String {
+        switch self {
+        case .exited(let c): return "status \(c)"
+        case .signaled(let s): return "signal \(signalName(s))"
+        }
+    }
 }

@@ -1,5 +1,3 @@
-import CUsher
-
 /// What a normal run tells the world beyond its log, on top of the PID-1 loop (a `Companion`):
 /// the status file that `usher status` reads, sd_notify's datagrams when usher runs under
 /// `NOTIFY_SOCKET` (podman `--sdnotify=container`, systemd), and the termination message that
@@ -50,7 +48,7 @@ final class Reporter: Companion {
             // root filesystem, a directory another user owns) means no status file, said once
             // on stderr when it was asked for.
             let place = (dir: directoryOf(path), name: lastComponent(path))
-            let text = statusFileText(pid: getpid(), up: false, [])
+            let text = statusFileText(pid: ownProcessID(), up: false, [])
             if let problem = replaceOwnFile(place.dir, place.name, with: text) {
                 if options.statusFileNamed {
                     writeAll(2, "usher: the status file \(OSString.printable(path)) cannot be written (\(problem.reason)); running without one\n")
@@ -62,7 +60,7 @@ final class Reporter: Companion {
             }
         }
         if let socket = options.notifySocket, !socket.isEmpty {
-            notifyFD = cusher_notify_socket()
+            notifyFD = openNotifySocket()
         }
     }
 
@@ -102,7 +100,7 @@ final class Reporter: Companion {
         dirty = false
         let up = supervisor.isUp
         if statusPlace != nil {
-            wanted = statusFileText(pid: getpid(), up: up, supervisor.statuses())
+            wanted = statusFileText(pid: ownProcessID(), up: up, supervisor.statuses())
             if !same(wanted, written) { writeStatus(at: now) }
         }
         if notifyFD >= 0 {
@@ -119,10 +117,7 @@ final class Reporter: Companion {
 
     private func notify(_ message: String) {
         guard let socket = options.notifySocket else { return }
-        var text = message
-        let path = OSString.cString(socket)
-        defer { path.deallocate() }
-        _ = text.withUTF8 { buf in cusher_notify_send(notifyFD, path, buf.baseAddress, UInt(buf.count)) }
+        sendNotify(notifyFD, to: socket, message)
     }
 
     /// Writes what the status file should say; on failure removes it (a file that says "ready"

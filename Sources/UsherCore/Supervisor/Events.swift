@@ -32,23 +32,6 @@ public enum Event: Equatable {
     case statusFileWrite(path: String, problem: String?)
 }
 
-/// A memory cgroup's limit as the kernel writes it (`max`, or bytes), named as its cgroup version
-/// names it: `memory.max` on cgroup v2, `memory.limit_in_bytes` on v1.
-public struct MemoryLimit: Equatable {
-    public var value: String
-    public var cgroupV1: Bool
-
-    public init(_ value: String, cgroupV1: Bool) {
-        self.value = value
-        self.cgroupV1 = cgroupV1
-    }
-
-    /// The file it is read from, which names it in the log.
-    public var file: String { cgroupV1 ? "memory.limit_in_bytes" : "memory.max" }
-    /// Its key in the JSON log.
-    var jsonKey: String { cgroupV1 ? "memory_limit_in_bytes" : "memory_max" }
-}
-
 /// How one run of a handler ended.
 public struct HandlerResult: Equatable {
     public var passed: Bool

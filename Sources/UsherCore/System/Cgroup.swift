@@ -104,3 +104,18 @@ struct MemoryCgroup {
         return nil
     }
 }
+
+/// A memory cgroup's limit as the kernel writes it (`max`, or bytes), named as its cgroup version
+/// names it: `memory.max` on cgroup v2, `memory.limit_in_bytes` on v1.
+public struct MemoryLimit: Equatable {
+    public var value: String
+    public var cgroupV1: Bool
+
+    public init(_ value: String, cgroupV1: Bool) {
+        self.value = value
+        self.cgroupV1 = cgroupV1
+    }
+
+    /// The file it is read from, which names it in the log.
+    public var file: String { cgroupV1 ? "memory.limit_in_bytes" : "memory.max" }
+}

@@ -1,5 +1,11 @@
 import CUsher
 
+/// Durations and instants in nanoseconds. The supervisor's clock is CLOCK_MONOTONIC, read by the
+/// driver and passed in, so the lifecycle can be tested with a fake clock.
+public typealias Nanos = Int64
+
+public let nanosPerSecond: Nanos = 1_000_000_000
+
 /// CLOCK_MONOTONIC in nanoseconds: the supervisor's clock. It does not jump with the wall clock.
 public func monotonicNow() -> Nanos {
     var ts = timespec()

@@ -10,13 +10,6 @@ public enum ExitStatus: Equatable {
         case .signaled(let s): return 128 + s
         }
     }
-
-    public var description: String {
-        switch self {
-        case .exited(let c): return "status \(c)"
-        case .signaled(let s): return "signal \(signalName(s))"
-        }
-    }
 }
 
 /// Why a process could not be started: usher exits 127 for a command that is not found and

@@ -90,3 +90,8 @@ func signalTracked(_ pid: Int32, _ signal: Int32) {
     _ = kill(-pid, signal)
     if getpgid(pid) != pid { _ = kill(pid, signal) }
 }
+
+/// The highest signal number of this system (SIGRTMAX: a macro over a libc call).
+func realtimeSignalMax() -> Int32 {
+    cusher_sigrtmax()
+}

@@ -2,10 +2,8 @@ import CUsher
 
 /// Non-blocking TCP for probes: every socket call usher makes, wrapped once.
 enum TCP {
-    /// Starts connecting; the socket becomes writable when the connect has finished.
-    static func connect(_ url: HTTPURL) -> Result<Int32, SystemError> { connect(url.address, url.port) }
-
-    /// The same for an IPv4 address in network byte order.
+    /// Starts connecting to an IPv4 address in network byte order; the socket becomes writable
+    /// when the connect has finished.
     static func connect(_ address: UInt32, _ port: UInt16) -> Result<Int32, SystemError> {
         let fd = cusher_tcp_connect(address, port)
         return fd >= 0 ? .success(fd) : .failure(SystemError("connect"))
@@ -24,7 +22,28 @@ enum TCP {
         buffer.withUnsafeMutableBytes { buf in retryingEINTR { read(fd, buf.baseAddress, buf.count) } }
     }
 
+    /// Why the last send or receive returned -1; nil when it only would have blocked (EAGAIN:
+    /// try again when the socket is ready).
+    static func lastFailure() -> String? {
+        let e = cusher_errno()
+        return e == EAGAIN ? nil : errorText(e)
+    }
+
     static func close(_ fd: Int32) { _ = CUsher.close(fd) }
+}
+
+/// A datagram socket for sd_notify messages: unbound, close-on-exec, non-blocking (a full socket
+/// drops the message rather than stopping usher). Negative when it cannot be made.
+func openNotifySocket() -> Int32 {
+    cusher_notify_socket()
+}
+
+/// Sends `message` to the notify socket at `path` (a file path, or `@name` for an abstract one).
+func sendNotify(_ fd: Int32, to path: String, _ message: String) {
+    var text = message
+    let cPath = OSString.cString(path)
+    defer { cPath.deallocate() }
+    _ = text.withUTF8 { buf in cusher_notify_send(fd, cPath, buf.baseAddress, UInt(buf.count)) }
 }
 
 /// The container's own IPv4 address, as the kubelet would use the pod's IP: the first address of

@@ -7,8 +7,9 @@ struct Launch {
     /// The command as messages name it: as written, when `$(VAR)` expansion changed it, so
     /// that an expanded value (perhaps a secret) never reaches the log.
     var shownCommand: String
-    /// The environment it gets: its container's, composed once per start; nil for usher's own.
-    var environment: Environment?
+    /// The environment it gets as a C array: its container's (`Environment`, composed once per
+    /// start, whose owner keeps it alive until the spawn has returned); nil for usher's own.
+    var environment: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
     var workingDir: String?
     var user: UInt32?
     var group: UInt32?
@@ -52,7 +53,7 @@ func spawn(_ launch: Launch) -> Result<Int32, SpawnFailure> {
     cArgs.append(nil)
     defer { for p in cArgs { p?.deallocate() } }
     // Composed before (see Environment): a spawn only hands the array on.
-    let envp = launch.environment?.envp ?? cusher_environ()
+    let envp = launch.environment ?? cusher_environ()
 
     var pid: Int32 = 0
     if cusher_spawn_needs_vfork() != 0 || launch.workingDir != nil || launch.user != nil || launch.group != nil
@@ -119,54 +120,13 @@ private func execFailure(_ command: String, _ rc: Int32) -> SpawnFailure {
     return SpawnFailure(code: 126, reason: "cannot execute \(command): \(errorText(rc))")
 }
 
-/// A container's environment as the C array its processes get (see `composeEnvironment`):
-/// composed once per start of the container and handed to its every spawn, its hooks' and exec
-/// probes' too, as it is. (Composed at each spawn, a large environment made every exec probe a
-/// long stall of the loop.)
-final class Environment {
-    let envp: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>
-    /// The entries of `envp` this owns (the container's copies).
-    private let copies: Range<Int>
-
-    /// `entries`: the container's `NAME=value` entries, laid over usher's own environment.
-    init(_ entries: [String]) {
-        // usher's own entries are passed as the pointers they are (byte for byte, whatever
-        // their encoding): usher changes its environment only before its loop starts (Entry),
-        // so they stay valid for as long as this is kept. Then the container's, as copies.
-        var all: [UnsafeMutablePointer<CChar>] = []
-        if var p = cusher_environ() {
-            while let entry = p.pointee {
-                all.append(entry)
-                p += 1
-            }
-        }
-        let inheritedCount = all.count
-        for entry in entries { all.append(OSString.cString(entry)) }
-        let keep = keptEntries(all, inheritedCount: inheritedCount)
-        envp = .allocate(capacity: all.count + 1)
-        var count = 0
-        var firstCopy = 0
-        for i in all.indices {
-            if keep[i] {
-                envp[count] = all[i]
-                count += 1
-            } else if i >= inheritedCount {
-                all[i].deallocate()  // a copy of an entry a later one overrides
-            }
-            if i < inheritedCount { firstCopy = count }
-        }
-        envp[count] = nil
-        copies = firstCopy..<count
-    }
-
-    deinit {
-        for k in copies { envp[k]?.deallocate() }
-        envp.deallocate()
-    }
-}
-
 /// Writes `value` to /proc/PID/oom_score_adj of a child usher just started (a vfork'd child has
 /// exec'd by then; raising the value needs no privilege). A failure changes nothing else.
 func setOOMScoreAdj(_ pid: Int32, _ value: Int32) {
     _ = writeProcFile("/proc/\(pid)/oom_score_adj", "\(value)\n")
+}
+
+/// usher's own environment as the C array it was started with.
+func inheritedEnvironment() -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? {
+    cusher_environ()
 }
