@@ -40,30 +40,16 @@ swift_defines.aarch64 := -Xcc -D__linux__
 USHER_COMMIT ?= $(shell if git rev-parse --git-dir >/dev/null 2>&1; then \
   c=$$(git rev-parse --short=12 HEAD); git diff --quiet HEAD -- || c=$$c-dirty; echo $$c; \
   else echo unknown; fi)
-# Size: full LTO (-lto=llvm-full here, -flto for the shim, linked by lld at --lto-O2) with the
-# machine outliner and identical code folding, and a SIL inliner that gives a call's removal
-# no benefit of its own (-sil-inline-removed-call-benefit, default 20): it then inlines only
-# where that also constant-folds a closure, drops retains and releases, or specializes.
-# Measured on amd64: 398,712 bytes without LTO; 381,000 with LTO; 364,000 with the outliner
-# too; 361,256 with ICF and the rest; 342,312 with the inliner setting.
-# Then (measured together on a later base, 433,640 -> 420,664 bytes): no lexical lifetimes
-# (objects may be released after their last use rather than at the end of their scope: usher has
-# no deinit, so nothing observes the difference); no inliner benefit for removing retains and
-# releases (-sil-inline-ref-count-benefit, default 10); and swift_retain kept out of line by
-# LLVM (-force-attribute ...:noinline): the Embedded runtime's swift_retain is small Swift code
-# that LLVM otherwise inlines at each of about 700 call sites, its atomic increment with it.
-# And no inliner benefit for the loads and stores an inlining removes (-sil-inline-removed-load-
-# and -store-benefit): 401,464 -> 396,488. (Measured and left out: the other -sil-inline-*-benefit
-# settings, which change nothing or add up to 5 kB; -sil-inline-trivial-function-threshold=0,
-# +408; -disable-stack-protector, -536, and -z norelro, -208, which would trade hardening for it.)
-# Without LLVM's MergeFunctions pass (lld's ICF still folds identical functions): 1,144 bytes less
-# on amd64 and 944 on arm64, with the same instructions per forwarded signal (why merging makes
-# the binary larger was not looked into). (Measured and left out: frame pointers on x86_64, -Xcc
-# -fno-omit-frame-pointer, 2 kB smaller, as LLVM's x86 outliner may move code that reaches locals
-# through %rbp but not through %rsp, but 13 more instructions per forwarded signal (90 -> 103,
-# callgrind), one push, move and pop per call on the path; and lld's LTO with
-# -disable-block-placement, -split-spill-mode=size, -min-jump-table-entries=6 or
-# -enable-misched=false, 0.2 to 2 kB each; -machine-outliner-reruns, --lto-O1/O3: no less.)
+# Size: -Osize, full LTO (-lto=llvm-full here, -flto for the shim, lld at --lto-O2), the machine
+# outliner and identical code folding at the link. What each flag saved, and the flags measured
+# and left out: Sources/UsherCore/UsherCore.docc/Sizes.md. One line of why per flag:
+#   -sil-inline-removed-call-benefit=0: inline only where that also folds a closure, drops
+#     retains and releases, or specializes, not for a call's removal alone;
+#   -enable-lexical-lifetimes=false: release after the last use (usher has no deinit to see it);
+#   -sil-inline-ref-count-benefit=0: no inlining for the retains and releases it removes alone;
+#   -force-attribute=swift_retain:noinline: one swift_retain, not one inlined at each of ~700 calls;
+#   -sil-inline-removed-load-/-store-benefit=0: no inlining for the loads and stores it removes;
+#   -disable-llvm-merge-functions-pass: smaller without it (lld's ICF still folds identical code).
 SIZE_FLAGS := -Xllvm -sil-inline-removed-call-benefit=0 -Xfrontend -enable-lexical-lifetimes=false \
   -Xllvm -sil-inline-ref-count-benefit=0 -Xllvm -force-attribute=swift_retain:noinline \
   -Xllvm -sil-inline-removed-load-benefit=0 -Xllvm -sil-inline-removed-store-benefit=0 \
@@ -111,12 +97,10 @@ $(MUSL)/%/cusher.o: Sources/CUsher/cusher.c Sources/CUsher/include/cusher.h Make
 
 # libyaml for the release binary: Debian's own source package of the installed libyaml-dev
 # (the same upstream version, which Debian does not patch), compiled here for musl and each
-# machine with -Oz, LTO and function sections. Debian's libyaml.a is compiled against glibc,
-# with -O2 and without function sections (its api.o brings the emitter along): built here it
-# takes 29 kB less of the binary (-Os; -Oz, which inlines less, 3 kB less again), and is built
-# for the libc it is linked with. The source is
-# fetched once through apt (deb-src of the system's own Debian sources, with a private state
-# directory: the system's apt setup is not changed) into $(MUSL)/libyaml-src.
+# machine with -Oz, LTO and function sections: smaller than Debian's glibc-built libyaml.a (see
+# Sizes.md), and built for the libc it is linked with. The source is fetched once through apt
+# (deb-src of the system's own Debian sources, with a private state directory: the system's apt
+# setup is not changed) into $(MUSL)/libyaml-src.
 LIBYAML_SRC := $(MUSL)/libyaml-src
 LIBYAML_FILES := api reader scanner parser
 $(LIBYAML_SRC)/src/api.c: | build-deps
@@ -318,7 +302,7 @@ demo: static
 clean:
 	rm -rf .build .build-musl dist
 
-# --- Fuzzing and sanitizers (issue 7) -------------------------------------------------------------
+# --- Fuzzing and sanitizers ----------------------------------------------------------------------
 # libFuzzer targets over the parsers (command line, word splitting, durations, signal names, HTTP
 # URLs, the YAML config), built with ASan from the normal-mode sources into .build-fuzz/; see
 # Tests/Fuzz/README.md. fuzz: FUZZ_SECONDS per target. fuzz-quick, for CI: every seed of the
