@@ -133,7 +133,7 @@ public struct Rehearsal: Equatable {
 
     /// The worst thing that can be said of one process: being killed at the deadline outweighs
     /// leaving orphans, which outweighs a non-zero status.
-    @inline(never)
+    @inline(never)  // size: shared
     public func verdict(_ i: Int) -> Verdict {
         let p = processes[i]
         if let failure = p.startFailure { return .couldNotStart(failure) }
@@ -166,7 +166,7 @@ public struct Rehearsal: Equatable {
 
     /// For URL `url`: requests that belong to the shutdown, how many of those failed (dropped),
     /// and how many failed before the stop signal (the app was not up yet; not counted).
-    @inline(never)
+    @inline(never)  // size: shared
     func requestCounts(_ url: Int) -> (duringShutdown: Int, dropped: Int, failedBefore: Int) {
         var during = 0, dropped = 0, before = 0
         for r in requests where r.url == url {
@@ -188,12 +188,12 @@ public struct Rehearsal: Equatable {
         return requests.contains { $0.url == url && $0.passed && $0.endedAt <= stopAt }
     }
 
-    @inline(never)
+    @inline(never)  // size: shared
     public var droppedRequests: Int {
         probeURLs.indices.reduce(0) { $0 + requestCounts($1).dropped }
     }
 
-    @inline(never)
+    @inline(never)  // size: shared
     public var passed: Bool {
         interruptedBy == nil && strayOrphans == 0 && stopAt != nil && droppedRequests == 0
             && processes.indices.allSatisfy { verdict($0).passes } && probeURLs.indices.allSatisfy(answeredBeforeStop)

@@ -102,7 +102,7 @@ struct RequestProber {
         }
     }
 
-    @inline(never)
+    @inline(never)  // size: shared
     private mutating func finish(_ i: Int, _ outcome: HTTPCheck.Outcome, now: Nanos) {
         guard let check = inFlight[i] else { return }
         TCP.close(check.fd)  // closing also takes it out of epoll

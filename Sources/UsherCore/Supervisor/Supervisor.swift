@@ -328,7 +328,7 @@ public struct Supervisor {
 
     /// Records main container `i`'s final end (not one it is restarted after). Out of line: it
     /// is called from exited() (inlined into handle()) and from beginShutdown().
-    @inline(never)
+    @inline(never)  // size: shared
     mutating func mainEnded(_ i: Int, _ status: ExitStatus, stop: Stop?) {
         var end = MainEnd(code: status.code)
         if let stop, stop.requested, stop.signaledAt != nil { end.stoppedBy = plan.processes[i].stopSignal }

@@ -37,7 +37,7 @@ extension Supervisor {
     /// did, is restarted once it has exited, for the log that announces the stop: `afterExit`'s
     /// answer where it does not depend on the exit status to come, else nil. Out of line: three
     /// callers (two probes, postStart), all inlined into handle().
-    @inline(never)
+    @inline(never)  // size: shared
     func restartsAfterStop(_ i: Int, killedByProbe: Bool) -> Bool? {
         let process = plan.processes[i]
         if process.role == .sidecar { return true }
@@ -206,7 +206,7 @@ extension Supervisor {
 
     // MARK: - Hooks
 
-    @inline(never)
+    @inline(never)  // size: frame
     mutating func hookStarted(_ i: Int, _ kind: Plan.HookKind, hookPid: Int32, into out: inout [Action]) {
         guard let pid = pid(i) else { return }
         switch kind {

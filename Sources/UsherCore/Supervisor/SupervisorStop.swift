@@ -94,7 +94,7 @@ extension Supervisor {
     }
 
     /// A preStop handler ended (its result does not hold back the stop signal, as in Kubernetes).
-    @inline(never)
+    @inline(never)  // size: frame
     mutating func preStopDone(_ i: Int, _ result: HandlerResult, now: Nanos, into out: inout [Action]) {
         guard case .running(let since, let hookPid)? = containers[i].stop?.preStop else { return }
         out.append(.log(.hookEnded(name: name(i), .preStop, hookPid: hookPid, result, ran: now - since)))

@@ -109,7 +109,7 @@ func spawn(_ launch: Launch) -> Result<Int32, SpawnFailure> {
 }
 
 /// 127 for a command that is not there, 126 for one that cannot be run, as shells do.
-@inline(never)
+@inline(never)  // size: shared
 private func execFailure(_ command: String, _ rc: Int32) -> SpawnFailure {
     if rc == ENOENT || rc == ENOTDIR {
         return SpawnFailure(code: 127, reason: "command not found: \(command)")
