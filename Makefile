@@ -103,7 +103,7 @@ $(MUSL)/%/main.o: Sources/usher/main.swift $(MUSL)/%/UsherCore.o Makefile
 	  -Xfrontend -entry-point-function-name -Xfrontend usher_swift_main -c -o $@ $< 2>&1 \
 	  | { grep -v "warning: libc not found for '$(swift_triple.$*)'" || true; }; test -s $@
 
-$(MUSL)/%/cusher.o: Sources/CUsher/cusher.c Sources/CUsher/include/cusher.h Makefile $(MUSL)/commit | $$(deps.$$*)
+$(MUSL)/%/cusher.o: Sources/CUsher/files.c Sources/CUsher/include/cusher.h Makefile $(MUSL)/commit | $$(deps.$$*)
 	mkdir -p $(@D)
 	$(CLANG) --target=$*-linux-musl -nostdinc $(call musl_includes,$*) -ISources/CUsher/include \
 	  -Os -flto -Wall -DUSHER_C_MAIN -DUSHER_COMMIT='"$(USHER_COMMIT)"' \
@@ -167,7 +167,7 @@ $(GLIBC)/UsherCore.o: $(CORE_SOURCES) Sources/CUsher/include/cusher.h Makefile $
 $(GLIBC)/main.o: Sources/usher/main.swift $(GLIBC)/UsherCore.o Makefile
 	$(SWIFTC) $(glibc_swift_flags) -I $(@D) -module-name usher \
 	  -Xfrontend -entry-point-function-name -Xfrontend usher_swift_main -c -o $@ $<
-$(GLIBC)/cusher.o: Sources/CUsher/cusher.c Sources/CUsher/include/cusher.h Makefile $(MUSL)/commit
+$(GLIBC)/cusher.o: Sources/CUsher/files.c Sources/CUsher/include/cusher.h Makefile $(MUSL)/commit
 	mkdir -p $(@D)
 	$(CLANG) -ISources/CUsher/include -Os -flto -Wall -DUSHER_C_MAIN -DUSHER_COMMIT='"$(USHER_COMMIT)"' -c -o $@ $<
 $(GLIBC)/usher: $(GLIBC)/main.o $(GLIBC)/UsherCore.o $(GLIBC)/cusher.o

@@ -27,7 +27,7 @@ build() {
         printf 'module CUsher {\n  header "%s/Sources/CUsher/include/cusher.h"\n  export *\n}\n' "$ROOT" \
             > "$OUT/obj/CUsher/module.modulemap"
         clang -c -g -O1 -fsanitize=fuzzer-no-link,address -I Sources/CUsher/include \
-            Sources/CUsher/cusher.c -o "$OUT/obj/cusher.o"
+            Sources/CUsher/files.c -o "$OUT/obj/cusher.o"
         # shellcheck disable=SC2086
         swiftc -module-name UsherCore -parse-as-library -wmo -O -g -sanitize=fuzzer,address \
             -emit-module -emit-module-path "$OUT/obj/UsherCore.swiftmodule" \
