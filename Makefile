@@ -82,8 +82,8 @@ deps.$(ARCH) := musl-deps
 deps.$(if $(filter x86_64,$(ARCH)),aarch64,x86_64) := release-deps
 CORE_SOURCES := $(shell find Sources/UsherCore -name '*.swift' | LC_ALL=C sort)
 
-# Rebuilt only when the commit changes, so cusher/entry.o (which holds it) is too. (Every object also
-# depends on this Makefile, so a changed flag rebuilds.)
+# Rebuilt only when the commit changes, so cusher/entry.o (which holds it) is too. (Every object
+# also depends on this Makefile, so a changed flag rebuilds.)
 $(MUSL)/commit: FORCE
 	@mkdir -p $(MUSL); echo '$(USHER_COMMIT)' | cmp -s - $@ || echo '$(USHER_COMMIT)' > $@
 
@@ -150,8 +150,8 @@ $(MUSL)/%/libyaml.a: $(LIBYAML_SRC)/src/api.c Makefile | $$(deps.$$*)
 	done
 	$(SWIFT_ROOT)/bin/llvm-ar rcs $@ $(addprefix $(@D)/yaml/,$(addsuffix .o,$(LIBYAML_FILES)))
 
-$(MUSL)/%/usher: $(MUSL)/%/main.o $(MUSL)/%/UsherCore.o $$(addprefix $(MUSL)/$$*/cusher/,$(CUSHER_OBJECTS)) \
-  $(MUSL)/%/libyaml.a Sources/usher/release.ld
+$(MUSL)/%/usher: $(MUSL)/%/main.o $(MUSL)/%/UsherCore.o \
+  $$(addprefix $(MUSL)/$$*/cusher/,$(CUSHER_OBJECTS)) $(MUSL)/%/libyaml.a Sources/usher/release.ld
 	$(CLANG) --target=$*-linux-musl -fuse-ld=lld -static -nostdlib -o $@ \
 	  /usr/lib/$*-linux-musl/crt1.o /usr/lib/$*-linux-musl/crti.o $(filter %.o,$^) \
 	  $(MUSL)/$*/libyaml.a $(SWIFT_ROOT)/lib/swift/embedded/$(swift_triple.$*)/libswiftUnicodeDataTables.a \
