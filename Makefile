@@ -20,7 +20,8 @@ all: static
 # each library linked is in plain sight. Per machine, in .build-musl/<arch>/:
 #   1. UsherCore.o: the library, one whole-module object (-wmo), and its .swiftmodule;
 #   2. main.o: Sources/usher/main.swift, whose entry is renamed usher_swift_main, because
-#      3. cusher.o, the C shim, holds main (USHER_C_MAIN): musl passes ELF constructors no argv;
+#      3. cusher/*.o, the C shim, one object per file of Sources/CUsher; its entry.c holds main
+#         (USHER_C_MAIN): musl passes ELF constructors no argv;
 #   4. usher: linked by lld with musl's crt files and libc.a, libyaml (see LIBYAML) for that
 #      machine, Swift's Unicode tables and libgcc (aarch64 musl's long double needs its
 #      soft-float helpers). --gc-sections and release.ld (no unwind tables) keep it small.
@@ -67,8 +68,8 @@ deps.$(ARCH) := musl-deps
 deps.$(if $(filter x86_64,$(ARCH)),aarch64,x86_64) := release-deps
 CORE_SOURCES := $(shell find Sources/UsherCore -name '*.swift' | LC_ALL=C sort)
 
-# Rebuilt only when the commit changes, so cusher.o (which holds it) is too. (Every object also
-# depends on this Makefile, so a changed flag rebuilds.)
+# Rebuilt only when the commit changes, so cusher/entry.o (which holds it) is too. (Every object
+# also depends on this Makefile, so a changed flag rebuilds.)
 $(MUSL)/commit: FORCE
 	@mkdir -p $(MUSL); echo '$(USHER_COMMIT)' | cmp -s - $@ || echo '$(USHER_COMMIT)' > $@
 
@@ -89,11 +90,21 @@ $(MUSL)/%/main.o: Sources/usher/main.swift $(MUSL)/%/UsherCore.o Makefile
 	  -Xfrontend -entry-point-function-name -Xfrontend usher_swift_main -c -o $@ $< 2>&1 \
 	  | { grep -v "warning: libc not found for '$(swift_triple.$*)'" || true; }; test -s $@
 
-$(MUSL)/%/cusher.o: Sources/CUsher/cusher.c Sources/CUsher/include/cusher.h Makefile $(MUSL)/commit | $$(deps.$$*)
-	mkdir -p $(@D)
-	$(CLANG) --target=$*-linux-musl -nostdinc $(call musl_includes,$*) -ISources/CUsher/include \
-	  -Os -flto -Wall -DUSHER_C_MAIN -DUSHER_COMMIT='"$(USHER_COMMIT)"' \
-	  -c -o $@ $<
+# The C shim: each file of Sources/CUsher (split by concern) compiled to an object of its own,
+# as LLVM bitcode (-flto), which the link's LTO merges into one module with the Swift code, so
+# the split costs nothing in size. Only entry.c reads USHER_COMMIT and USHER_C_MAIN, and only
+# entry.o is rebuilt when the commit changes. The rules per machine (cusher_rules) come from one
+# template, as a pattern rule's stem cannot hold both the machine and the file.
+CUSHER_OBJECTS := $(patsubst Sources/CUsher/%.c,%.o,$(sort $(wildcard Sources/CUsher/*.c)))
+cusher_defines = $(if $(filter entry,$(1)),-DUSHER_C_MAIN -DUSHER_COMMIT='"$(USHER_COMMIT)"')
+define cusher_rules
+$(MUSL)/$(1)/cusher/%.o: Sources/CUsher/%.c Sources/CUsher/include/cusher.h Makefile | $(deps.$(1))
+	mkdir -p $$(@D)
+	$$(CLANG) --target=$(1)-linux-musl -nostdinc $$(call musl_includes,$(1)) -ISources/CUsher/include \
+	  -Os -flto -Wall $$(call cusher_defines,$$*) -c -o $$@ $$<
+$(MUSL)/$(1)/cusher/entry.o: $(MUSL)/commit
+endef
+$(foreach machine,x86_64 aarch64,$(eval $(call cusher_rules,$(machine))))
 
 # libyaml for the release binary: Debian's own source package of the installed libyaml-dev
 # (the same upstream version, which Debian does not patch), compiled here for musl and each
@@ -123,7 +134,8 @@ $(MUSL)/%/libyaml.a: $(LIBYAML_SRC)/src/api.c Makefile | $$(deps.$$*)
 	done
 	$(SWIFT_ROOT)/bin/llvm-ar rcs $@ $(addprefix $(@D)/yaml/,$(addsuffix .o,$(LIBYAML_FILES)))
 
-$(MUSL)/%/usher: $(MUSL)/%/main.o $(MUSL)/%/UsherCore.o $(MUSL)/%/cusher.o $(MUSL)/%/libyaml.a Sources/usher/release.ld
+$(MUSL)/%/usher: $(MUSL)/%/main.o $(MUSL)/%/UsherCore.o \
+  $$(addprefix $(MUSL)/$$*/cusher/,$(CUSHER_OBJECTS)) $(MUSL)/%/libyaml.a Sources/usher/release.ld
 	$(CLANG) --target=$*-linux-musl -fuse-ld=lld -static -nostdlib -o $@ \
 	  /usr/lib/$*-linux-musl/crt1.o /usr/lib/$*-linux-musl/crti.o $(filter %.o,$^) \
 	  $(MUSL)/$*/libyaml.a $(SWIFT_ROOT)/lib/swift/embedded/$(swift_triple.$*)/libswiftUnicodeDataTables.a \
@@ -151,10 +163,11 @@ $(GLIBC)/UsherCore.o: $(CORE_SOURCES) Sources/CUsher/include/cusher.h Makefile $
 $(GLIBC)/main.o: Sources/usher/main.swift $(GLIBC)/UsherCore.o Makefile
 	$(SWIFTC) $(glibc_swift_flags) -I $(@D) -module-name usher \
 	  -Xfrontend -entry-point-function-name -Xfrontend usher_swift_main -c -o $@ $<
-$(GLIBC)/cusher.o: Sources/CUsher/cusher.c Sources/CUsher/include/cusher.h Makefile $(MUSL)/commit
+$(GLIBC)/cusher/%.o: Sources/CUsher/%.c Sources/CUsher/include/cusher.h Makefile
 	mkdir -p $(@D)
-	$(CLANG) -ISources/CUsher/include -Os -flto -Wall -DUSHER_C_MAIN -DUSHER_COMMIT='"$(USHER_COMMIT)"' -c -o $@ $<
-$(GLIBC)/usher: $(GLIBC)/main.o $(GLIBC)/UsherCore.o $(GLIBC)/cusher.o
+	$(CLANG) -ISources/CUsher/include -Os -flto -Wall $(call cusher_defines,$*) -c -o $@ $<
+$(GLIBC)/cusher/entry.o: $(MUSL)/commit
+$(GLIBC)/usher: $(GLIBC)/main.o $(GLIBC)/UsherCore.o $(addprefix $(GLIBC)/cusher/,$(CUSHER_OBJECTS))
 	$(CLANG) -fuse-ld=lld -static -o $@.full $^ /usr/lib/$(ARCH)-linux-gnu/libyaml.a \
 	  $(SWIFT_ROOT)/lib/swift/embedded/$(swift_triple.$(ARCH))/libswiftUnicodeDataTables.a -lm \
 	  -Wl,--gc-sections -Wl,--icf=all -Wl,--lto-O2 -Wl,-mllvm,-enable-machine-outliner=always \

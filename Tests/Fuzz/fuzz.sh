@@ -26,8 +26,12 @@ build() {
     if [ ! -f "$stamp" ] || [ -n "$(find Sources -newer "$stamp" -type f | head -1)" ]; then
         printf 'module CUsher {\n  header "%s/Sources/CUsher/include/cusher.h"\n  export *\n}\n' "$ROOT" \
             > "$OUT/obj/CUsher/module.modulemap"
-        clang -c -g -O1 -fsanitize=fuzzer-no-link,address -I Sources/CUsher/include \
-            Sources/CUsher/cusher.c -o "$OUT/obj/cusher.o"
+        # The C shim, one object per file (beside its module map).
+        rm -f "$OUT/obj/CUsher/"*.o
+        for c in Sources/CUsher/*.c; do
+            clang -c -g -O1 -fsanitize=fuzzer-no-link,address -I Sources/CUsher/include \
+                "$c" -o "$OUT/obj/CUsher/$(basename "$c" .c).o"
+        done
         # shellcheck disable=SC2086
         swiftc -module-name UsherCore -parse-as-library -wmo -O -g -sanitize=fuzzer,address \
             -emit-module -emit-module-path "$OUT/obj/UsherCore.swiftmodule" \
@@ -41,7 +45,7 @@ build() {
             swiftc -parse-as-library -O -g -sanitize=fuzzer,address \
                 -I "$OUT/obj" -I "$OUT/obj/CUsher" -I Sources/CYAML \
                 "$FUZZ/Common.swift" "$FUZZ/Targets/$t.swift" \
-                "$OUT/obj/UsherCore.o" "$OUT/obj/cusher.o" -lyaml -use-ld=lld -o "$bin"
+                "$OUT/obj/UsherCore.o" "$OUT/obj/CUsher/"*.o -lyaml -use-ld=lld -o "$bin"
         fi
     done
 }
