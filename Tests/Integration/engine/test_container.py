@@ -1,126 +1,23 @@
 """usher in a real container engine: podman with runc (../shared/container-env.sh sets it up).
-The images are FROM scratch: the usher image from images/Dockerfile.local plus the static actor
-helper, which plays the app and the sidecars and writes its events to a mounted folder.
-If podman cannot run a container here, these tests fail and say so; they never skip."""
+The image is the one users build, images/Dockerfile.local, plus the static actor helper, which
+plays the app and the sidecars and writes its events to a mounted folder (helpers/engine.py's
+`dockerfile` images, tagged for this run only). If podman cannot run a container here, these
+tests fail and say so; they never skip."""
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
-import uuid
 
-import pytest
-
-from conftest import ROOT, USHER
-
-
-def podman(*args, check=True, timeout=120, **kw):
-    r = subprocess.run(["podman", *args], capture_output=True, text=True, timeout=timeout, **kw)
-    if check and r.returncode != 0:
-        raise AssertionError(f"podman {' '.join(args)} failed ({r.returncode}):\n{r.stderr}")
-    return r
-
-
-@pytest.fixture(scope="session")
-def images(actor):
-    """Builds usher:test (images/Dockerfile.local) and usher-actor:test (it plus the actor)."""
-    if shutil.which("podman") is None:
-        pytest.fail("podman is not installed: run ../shared/container-env.sh (make test does)")
-    probe = podman("info", "--format", "{{.Host.OCIRuntime.Name}}", check=False)
-    if probe.returncode != 0:
-        pytest.fail(f"the container engine cannot start on this machine:\n{probe.stderr}")
-    context = tempfile.mkdtemp(prefix="usher-image-")
-    try:
-        # The usher image, built exactly as users on a machine without a registry build it.
-        os.makedirs(os.path.join(context, "dist"))
-        shutil.copy(USHER, os.path.join(context, "dist/usher"))
-        shutil.copy(os.path.join(ROOT, "LICENSE"), context)
-        podman("build", "-q", "-f", os.path.join(ROOT, "images/Dockerfile.local"), "-t", "usher:test", context)
-        shutil.copy(actor, os.path.join(context, "actor"))
-        with open(os.path.join(context, "Containerfile.actor"), "w") as f:
-            f.write("FROM localhost/usher:test\nCOPY actor /actor\n")
-        podman("build", "-q", "-f", os.path.join(context, "Containerfile.actor"), "-t", "usher-actor:test", context)
-    finally:
-        shutil.rmtree(context)
-    return "localhost/usher-actor:test"
-
-
-class Container:
-    def __init__(self, image, args, tty=False):
-        self.name = "usher-test-" + uuid.uuid4().hex[:10]
-        self.dir = tempfile.mkdtemp(prefix="usher-ctr-")
-        os.chmod(self.dir, 0o777)
-        self.log = os.path.join(self.dir, "events.log")
-        self.image, self.args, self.tty = image, args, tty
-
-    def actor(self, name, *options):
-        return ["/actor", name, "--log", "/log/events.log", *[str(o) for o in options]]
-
-    def actor_line(self, name, *options):
-        return " ".join(self.actor(name, *options))
-
-    def run_detached(self, *usher_args):
-        # Flags for usher: the image's ENTRYPOINT is `usher --`, so set the entrypoint to usher.
-        podman("run", "-d", "--name", self.name, "-v", f"{self.dir}:/log",
-               "--entrypoint", "/usr/bin/usher", self.image, *usher_args)
-
-    def events(self):
-        try:
-            lines = open(self.log).read().splitlines()
-        except FileNotFoundError:
-            return []
-        return [tuple(l.split(" ")) for l in lines if len(l.split(" ")) == 5]
-
-    def find(self, name, event, detail=None):
-        return [e for e in self.events() if e[0] == name and e[1] == event and (detail is None or e[2] == detail)]
-
-    def first(self, name, event, detail=None):
-        found = self.find(name, event, detail)
-        assert found, f"{name} never logged {event}\nevents: {self.events()}\nlogs:\n{self.logs()}"
-        return found[0]
-
-    def wait_for(self, predicate, timeout=20, what="condition"):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return
-            time.sleep(0.02)
-        raise AssertionError(f"timed out waiting for {what}\nevents: {self.events()}\nlogs:\n{self.logs()}")
-
-    def exit_code(self):
-        return int(podman("wait", self.name, timeout=60).stdout.strip())
-
-    def logs(self):
-        r = podman("logs", self.name, check=False)
-        return r.stdout + r.stderr
-
-    def remove(self):
-        podman("rm", "-f", "-t", "0", self.name, check=False)
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-@pytest.fixture
-def container(images):
-    made = []
-
-    def make():
-        c = Container(images, [])
-        made.append(c)
-        return c
-
-    yield make
-    for c in made:
-        c.remove()
+from helpers.engine import podman, unique_name
 
 
 def sidecars(c, *opts):
     return ["--sidecar", "a=" + c.actor_line("a", *opts), "--sidecar", "b=" + c.actor_line("b", *opts)]
 
 
-def test_podman_stop_runs_the_ordered_shutdown_and_keeps_the_main_status(container):
-    c = container()
-    c.run_detached(*sidecars(c, "--linger", 100), "--", *c.actor("main", "--linger", 100, "--code", 7))
+def test_podman_stop_runs_the_ordered_shutdown_and_keeps_the_main_status(ctr, dockerfile):
+    c = ctr(dockerfile.actor)
+    c.run(*sidecars(c, "--linger", 100), "--", *c.actor("main", "--linger", 100, "--code", 7))
     c.wait_for(lambda: all(c.find(n, "start") for n in "ab") and c.find("main", "start"), what="start")
     podman("stop", "-t", "10", c.name)
     assert c.exit_code() == 7
@@ -129,9 +26,9 @@ def test_podman_stop_runs_the_ordered_shutdown_and_keeps_the_main_status(contain
     assert int(main_exit[3]) <= int(b_sig[3]) and int(b_exit[3]) <= int(a_sig[3])
 
 
-def test_usher_is_pid1_without_init_and_forwards_podman_kill(container):
-    c = container()
-    c.run_detached("--", *c.actor("main", "--report"))
+def test_usher_is_pid1_without_init_and_forwards_podman_kill(ctr, dockerfile):
+    c = ctr(dockerfile.actor)
+    c.run("--", *c.actor("main", "--report"))
     c.wait_for(lambda: c.find("main", "start"), what="start")
     assert c.first("main", "ppid")[2] == "1", "usher should be PID 1, with no --init"
     podman("kill", "--signal", "SIGHUP", c.name)
@@ -142,9 +39,9 @@ def test_usher_is_pid1_without_init_and_forwards_podman_kill(container):
     assert c.exit_code() == 143
 
 
-def test_the_container_stops_when_the_main_process_exits(container):
-    c = container()
-    c.run_detached(*sidecars(c), "--", *c.actor("main", "--exit-after", 300, "--code", 3))
+def test_the_container_stops_when_the_main_process_exits(ctr, dockerfile):
+    c = ctr(dockerfile.actor)
+    c.run(*sidecars(c), "--", *c.actor("main", "--exit-after", 300, "--code", 3))
     assert c.exit_code() == 3
     # Containers share the host's CLOCK_MONOTONIC: the actor's timestamps compare with ours.
     gone = time.monotonic_ns()
@@ -153,9 +50,9 @@ def test_the_container_stops_when_the_main_process_exits(container):
     assert int(b_sig[3]) >= int(c.first("main", "exit")[3]) and int(a_sig[3]) >= int(b_exit[3])
 
 
-def test_an_app_ignoring_sigterm_is_killed_at_usher_deadline_before_the_engines(container):
-    c = container()
-    c.run_detached("--grace", "1s", "--", *c.actor("main", "--ignore", "TERM"))
+def test_an_app_ignoring_sigterm_is_killed_at_usher_deadline_before_the_engines(ctr, dockerfile):
+    c = ctr(dockerfile.actor)
+    c.run("--grace", "1s", "--", *c.actor("main", "--ignore", "TERM"))
     c.wait_for(lambda: c.find("main", "start"), what="start")
     t = time.monotonic()
     podman("stop", "-t", "20", c.name)  # the engine would SIGKILL after 20 s
@@ -165,9 +62,9 @@ def test_an_app_ignoring_sigterm_is_killed_at_usher_deadline_before_the_engines(
     assert "still running at the deadline: SIGKILL" in c.logs()
 
 
-def test_podman_logs_shows_the_lifecycle_log(container):
-    c = container()
-    c.run_detached("--sidecar", "proxy=" + c.actor_line("proxy"), "--", *c.actor("main"))
+def test_podman_logs_shows_the_lifecycle_log(ctr, dockerfile):
+    c = ctr(dockerfile.actor)
+    c.run("--sidecar", "proxy=" + c.actor_line("proxy"), "--", *c.actor("main"))
     c.wait_for(lambda: c.find("proxy", "start") and c.find("main", "start"), what="start")
     podman("stop", "-t", "10", c.name)
     c.exit_code()
@@ -177,16 +74,16 @@ def test_podman_logs_shows_the_lifecycle_log(container):
         assert text in logs, logs
 
 
-def test_interactive_terminal_ctrl_c_reaches_the_app(images, tmp_path):
+def test_interactive_terminal_ctrl_c_reaches_the_app(dockerfile, tmp_path):
     """podman run -it under a pseudo-terminal: the app is in the terminal's foreground group, so
     Ctrl-C (SIGINT from the terminal) reaches it and the container exits 130."""
     import pty
     log_dir = tmp_path / "log"
     log_dir.mkdir()
     os.chmod(log_dir, 0o777)
-    name = "usher-test-tty-" + uuid.uuid4().hex[:8]
+    name = unique_name("tty")
     # The image's ENTRYPOINT is `usher --`: the command follows the image name, as CMD would.
-    argv = ["podman", "run", "-it", "--name", name, "-v", f"{log_dir}:/log", images,
+    argv = ["podman", "run", "-it", "--name", name, "-v", f"{log_dir}:/log", dockerfile.actor,
             "/actor", "main", "--log", "/log/events.log", "--report"]
     pid, fd = pty.fork()
     if pid == 0:
@@ -217,30 +114,11 @@ def test_interactive_terminal_ctrl_c_reaches_the_app(images, tmp_path):
             pass
 
 
-@pytest.fixture(scope="session")
-def busybox_base():
-    """A base image with /bin/sh, made here from Debian's busybox-static (there is no registry)."""
-    busybox = shutil.which("busybox")
-    if busybox is None:
-        pytest.fail("busybox is missing: make deps installs Debian's busybox-static")
-    context = tempfile.mkdtemp(prefix="usher-busybox-")
+def test_the_example_image_shuts_down_in_order(example_image):
+    image = example_image("sidecars-by-flags")
+    name = unique_name("demo")
     try:
-        shutil.copy(busybox, os.path.join(context, "busybox"))
-        with open(os.path.join(context, "Containerfile"), "w") as f:
-            f.write('FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\n')
-        podman("build", "-q", "-t", "usher-busybox:test", context)
-    finally:
-        shutil.rmtree(context)
-    return "localhost/usher-busybox:test"
-
-
-def test_the_example_image_shuts_down_in_order(images, busybox_base):
-    example = os.path.join(ROOT, "images/examples/sidecars-by-flags")
-    podman("build", "-q", "--build-arg", "USHER_IMAGE=localhost/usher:test",
-           "--build-arg", f"BASE={busybox_base}", "-t", "usher-demo:test", example)
-    name = "usher-test-demo-" + uuid.uuid4().hex[:8]
-    try:
-        podman("run", "-d", "--name", name, "localhost/usher-demo:test")
+        podman("run", "-d", "--name", name, image)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and "app: serving" not in podman("logs", name).stdout:
             time.sleep(0.05)
