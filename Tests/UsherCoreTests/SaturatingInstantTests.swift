@@ -1,7 +1,7 @@
 import Testing
 @testable import UsherCore
 
-// Issue 11, item 8: an instant plus a configured duration must never trap. The largest grace a
+// An instant plus a configured duration must never trap. The largest grace a
 // Pod spec can give (terminationGracePeriodSeconds: 9223372036), or `--grace 2562047h`, added
 // to a clock that has run for an hour goes past Int64.max; the instant saturates ("never").
 

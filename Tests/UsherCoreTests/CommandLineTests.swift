@@ -1,82 +1,6 @@
 import Testing
 @testable import UsherCore
 
-@Suite struct Durations {
-    @Test(arguments: [
-        ("0", 0), ("0s", 0), ("10", 10 * second), ("1.5", 1500 * ms), ("500ms", 500 * ms),
-        ("10s", 10 * second), ("1m30s", 90 * second), ("2h", 7200 * second),
-        ("1h2m3s4ms", 3723 * second + 4 * ms), ("1.5s", 1500 * ms), (".5s", 500 * ms),
-        ("250us", 250_000), ("250µs", 250_000), ("7ns", 7), ("0.1s", 100 * ms),
-        ("1.000000001s", second + 1),
-    ] as [(String, Nanos)])
-    func valid(text: String, expected: Nanos) {
-        #expect(parseDuration(text) == expected)
-    }
-
-    @Test(arguments: ["", "s", "abc", "10x", "1m30", "-1s", "1..5s", "10 s", "1e3", "9999999999999h",
-                      "5.s.", "1sm"])
-    func invalid(text: String) {
-        #expect(parseDuration(text) == nil)
-    }
-
-    @Test func formatting() {
-        #expect(formatDuration(0) == "0ms")
-        #expect(formatDuration(250 * ms) == "250ms")
-        #expect(formatDuration(30 * second) == "30s")
-        #expect(formatDuration(90 * second) == "1m30s")
-        #expect(formatDuration(3600 * second) == "1h")
-        #expect(formatDuration(3660 * second) == "1h1m")
-        #expect(formatDuration(1500 * ms) == "1.500s")
-        #expect(formatSeconds(143 * ms) == "0.143s")
-        #expect(formatSeconds(12 * second + 5 * ms) == "12.005s")
-    }
-}
-
-@Suite struct SignalNames {
-    @Test(arguments: [("SIGTERM", 15), ("TERM", 15), ("term", 15), ("SigHup", 1), ("15", 15),
-                      ("9", 9), ("SIGUSR1", 10), ("WINCH", 28), ("64", 64)] as [(String, Int32)])
-    func valid(text: String, expected: Int32) {
-        #expect(parseSignal(text) == expected)
-    }
-
-    @Test(arguments: ["", "SIG", "SIGFOO", "0", "65", "1000", "-15", "15x", "SIG15"])
-    func invalid(text: String) {
-        #expect(parseSignal(text) == nil)
-    }
-
-    @Test func names() {
-        #expect(signalName(15) == "SIGTERM")
-        #expect(signalName(9) == "SIGKILL")
-        #expect(signalName(40) == "SIG40")
-    }
-}
-
-@Suite struct WordSplitting {
-    @Test(arguments: [
-        ("sleep 10", ["sleep", "10"]),
-        ("  a   b\tc  ", ["a", "b", "c"]),
-        ("sh -c 'echo hi; exit 3'", ["sh", "-c", "echo hi; exit 3"]),
-        (#"echo "a \"b\" \$HOME \\ \x""#, ["echo", #"a "b" $HOME \ \x"#]),
-        (#"a\ b c"#, ["a b", "c"]),
-        ("''", [""]),
-        ("a\"\"b'c'", ["abc"]),
-        ("$HOME *", ["$HOME", "*"]),
-        ("", []),
-        ("x \"multi\nline\"", ["x", "multi\nline"]),
-        ("a \\\n b", ["a", "b"]),
-        ("a\\\nb", ["ab"]),
-    ] as [(String, [String])])
-    func splits(text: String, expected: [String]) throws {
-        #expect(try splitWords(text) == expected)
-    }
-
-    @Test func errors() {
-        #expect(throws: WordSplitError.unterminatedSingleQuote) { try splitWords("sh -c 'oops") }
-        #expect(throws: WordSplitError.unterminatedDoubleQuote) { try splitWords(#"echo "oops"#) }
-        #expect(throws: WordSplitError.trailingBackslash) { try splitWords(#"echo \"#) }
-    }
-}
-
 @Suite struct CommandLineParsing {
     func parse(_ args: [String], env: [String: String] = [:]) throws(UsageError) -> Invocation {
         try parseInvocation(args) { env[$0] }
@@ -228,19 +152,7 @@ import Testing
     }
 }
 
-@Suite struct PasswdLookup {
-    let file = Array("root:x:0:0:root:/root:/bin/sh\n# comment\nbroken\napp:x:1000:2000::/home/app:/bin/false\nodd:x:7:notanumber::/:/\n".utf8)
-
-    @Test func primaryGroups() {
-        #expect(passwdPrimaryGroup(file, uid: 1000) == 2000)
-        #expect(passwdPrimaryGroup(file, uid: 0) == 0)
-        #expect(passwdPrimaryGroup(file, uid: 1001) == nil)
-        #expect(passwdPrimaryGroup(file, uid: 7) == nil)
-        #expect(passwdPrimaryGroup([], uid: 0) == nil)
-    }
-}
-
-/// Issue 11, item 18: one rule set for both front ends. The command line (flags and USHER_*
+/// One rule set for both front ends. The command line (flags and USHER_*
 /// variables) refuses what the Pod spec refuses, with an error naming the flag or variable.
 @Suite struct OneRuleSet {
     func error(_ args: [String], env: [String: String] = [:], file: String = "") -> String? {

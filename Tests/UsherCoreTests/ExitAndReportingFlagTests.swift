@@ -1,8 +1,9 @@
 import Testing
 @testable import UsherCore
 
-/// Issue 14: the operator flags, the status file, the group's readiness.
-@Suite struct OperatorOptions {
+/// The flags and variables for those who run usher: exit-status rules, env files, the status
+/// file, termination log, oom_score_adj and sd_notify options, and the `usher status` command.
+@Suite struct ExitAndReportingFlags {
     func run(_ args: [String], _ env: [String: String] = [:]) throws -> (Plan, RunOptions) {
         guard case .run(let plan, let options) = try parseInvocation(args, env: { env[$0] }) else {
             Issue.record("expected run")
@@ -47,34 +48,5 @@ import Testing
         #expect(try parseInvocation(["status"], env: { _ in nil }) == .status(path: "/run/usher/status", json: false))
         #expect(try parseInvocation(["status", "--format", "json", "--status-file", "/x"], env: { _ in nil }) == .status(path: "/x", json: true))
         #expect(throws: UsageError.self) { try parseInvocation(["status", "--bogus"], env: { _ in nil }) }
-    }
-}
-
-@Suite struct StatusReporting {
-    @Test func theFileRoundTrips() {
-        let states = [ContainerStatus(name: "proxy", role: .sidecar, state: .running, pid: 12),
-                      ContainerStatus(name: "app", role: .main, state: .notReady, pid: 13, restarts: 2),
-                      ContainerStatus(name: "seed", role: .initStep, state: .exited)]
-        let text = statusFileText(pid: 1, up: false, states)
-        #expect(parseStatusFile(Array(text.utf8)) == StatusReport(pid: 1, up: false, containers: states))
-        #expect(parseStatusFile(Array("garbage\n".utf8)) == nil)
-        #expect(statusText(StatusReport(pid: 1, up: false, containers: states), json: true).hasPrefix("{\"ready\":false,\"pid\":1,\"containers\":[{\"name\":\"proxy\""))
-    }
-
-    @Test func upMeansEveryMainReadyAndEverySidecarStarted() {
-        var h = Harness(Plan(processes: [
-            proc("proxy", .sidecar) { $0.startupProbe = probe() },
-            proc("app", .main) { $0.readinessProbe = probe() },
-        ]))
-        #expect(!h.supervisor.isUp)
-        #expect(h.supervisor.statuses().map { $0.state } == [.starting, .waiting])
-        h.probe(0, .startup, passed: true)
-        #expect(h.supervisor.statuses().map { $0.state } == [.running, .notReady])
-        #expect(!h.supervisor.isUp)
-        h.probe(1, .readiness, passed: true)
-        #expect(h.supervisor.isUp)
-        h.send(.signal(sigterm))
-        #expect(!h.supervisor.isUp, "not while shutting down")
-        #expect(h.supervisor.statuses().map { $0.state } == [.stopping, .stopping])
     }
 }
