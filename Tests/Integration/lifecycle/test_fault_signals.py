@@ -26,7 +26,7 @@ def sigqueue(pid, sig, value=7):
 
 
 def forwarded_and_still_running(usher, act, tmp_path, pid1, sig, send):
-    # cwd: should usher dump core on the way out (today, as a subreaper), not in the tree.
+    # cwd: should usher dump core on the way out (as a subreaper it may), not in the tree.
     u = usher(["--sidecar", "side=" + act.line("side"), "--", *act("main")], pid1=pid1, cwd=tmp_path)
     u.wait_started("side", "main")
     left = below(u.pid, "main") + below(u.pid, "side")  # to clean up if usher dies and leaves them

@@ -1,6 +1,7 @@
 """Pid reuse (issue 11, item 4): a pid that usher has reaped is given to the next process it
 starts, and usher must credit that process's exit to it, not to the one that had the number
-before (today: `pids.firstIndex(of:)` finds the dead one first, and the shutdown hangs).
+before (the regression guarded: `pids.firstIndex(of:)` found the dead one first, and the
+shutdown hung).
 
 usher is PID 1 of its own pid namespace, where the next pid is under the test's control: an
 actor about to exit writes (some pid - 1) to /proc/sys/kernel/ns_last_pid (`--give-pid-of`), so
@@ -43,9 +44,9 @@ def test_a_pre_stop_hook_that_gets_the_dead_mains_pid(usher, act, tmp_path):
     """Two main containers: job exits (status 5) and hands its pid on; web's preStop exec hook,
     started by the shutdown that job's exit begins, gets job's pid. The hook's exit is the
     hook's: web gets its stop signal after it, and usher exits with job's status well before
-    the 4 s deadline. Today the hook's exit is credited to job (already exited, so ignored):
-    web never gets its stop signal, the deadline kills it, and usher waits for a hook that is
-    gone, with no children left, for ever."""
+    the 4 s deadline. Guards the regression where the hook's exit was credited to job (already
+    exited, so ignored): web never got its stop signal, the deadline killed it, and usher
+    waited for a hook that was gone, with no children left, for ever."""
     pod = write_pod(tmp_path, terminationGracePeriodSeconds=4, containers=[
         container("job", act("job", "--exit-after", 600, "--code", 5, "--give-pid-of", "job")),
         container("web", act("web"), lifecycle=pre_stop_exec(act("hook", "--exit-after", 300, "--code", 0)))])
@@ -70,9 +71,9 @@ def test_a_restarted_sidecar_that_gets_another_sidecars_old_pid(usher, act):
     """Sidecar a exits at once twice and waits out its 10 s back-off, its last pid reaped. Then
     sidecar b exits (after 1.5 s) and its restart gets a's old pid. When that run of b exits in
     turn, it is b's exit: b is scheduled for a restart again; and SIGTERM then stops the pod at
-    once (the main, nothing else running). Today b's second exit is credited to a (waiting for
-    its restart, so ignored): b is never restarted, usher believes it still runs, and the
-    shutdown waits for it past the deadline, for ever."""
+    once (the main, nothing else running). Guards the regression where b's second exit was
+    credited to a (waiting for its restart, so ignored): b was never restarted, usher believed
+    it still ran, and the shutdown waited for it past the deadline, for ever."""
     u = usher(["--grace", "4s",
                "--sidecar", "a=" + act.line("a", "--exit-after", 0, "--code", 1),
                "--sidecar", "b=" + act.line("b", "--exit-after", 1500, "--code", 1, "--give-pid-of", "a"),
@@ -104,8 +105,9 @@ def test_an_exec_probe_that_gets_a_reaped_processs_pid(usher, act, tmp_path):
     """An init container runs and exits; the main's exec liveness probe (every second, one
     failure is enough) hands the init container's pid on, so every later run of the probe
     command gets it. Each of those runs exits 0, and that is the probe's result: the probe
-    keeps passing and the main keeps running. Today the command's exit is credited to the init
-    container (ignored), the probe times out, and the liveness failure shuts the pod down."""
+    keeps passing and the main keeps running. Guards the regression where the command's exit
+    was credited to the init container (ignored), the probe timed out, and the liveness
+    failure shut the pod down."""
     probe = exec_probe(act("probe", "--exit-after", 0, "--code", 0, "--give-pid-of", "init"), period=1, failures=1,
                        timeoutSeconds=1)
     pod = write_pod(tmp_path, init=[container("init", act("init", "--exit-after", 0, "--code", 0))],

@@ -26,10 +26,9 @@ MAIN = ('while [ ! -e UP ]; do sleep 0.02; done; '
 @MODES
 def test_every_last_line_comes_out_labelled(usher, tmp_path, pid1):
     """Five runs: the 8 last lines (two of them without a newline) of the main and the sidecar
-    are all there, labelled, in order within each stream. Today the final flush skips the
-    stream after one that reached end of file (3 of 6 last lines lost in a controlled run);
-    this arrangement did not show the loss on this machine, where each exited child's pipes
-    are drained when it is reaped."""
+    are all there, labelled, in order within each stream. Here each exited child's pipes are
+    drained when it is reaped, so this run cannot see the final flush's regression (the stream
+    after one at its end of file skipped); the SIGSTOP tests below can, and do."""
     for run in range(5):
         here = tmp_path / f"run{run}"  # where the sidecar leaves UP
         here.mkdir()
@@ -54,7 +53,8 @@ def test_every_last_line_comes_out_labelled(usher, tmp_path, pid1):
 def test_pre_stop_hook_output_is_labelled_with_its_container(usher, act, tmp_path, pid1):
     """A main container's preStop exec hook writes a line to stdout and one (without a newline)
     to stderr: under --prefix both are labelled with the container's name, like the
-    container's own output. Today the hook writes straight to usher's stdout and stderr."""
+    container's own output. Guards the regression where the hook wrote straight to usher's
+    stdout and stderr, unlabelled."""
     hook = ["sh", "-c", "echo hook-out; printf hook-err >&2"]
     pod = write_pod(tmp_path, containers=[container("web", ["sh", "-c", "echo web-up; " + act.line("web")],
                                                     lifecycle=pre_stop_exec(hook))])

@@ -14,8 +14,9 @@ MODES = pytest.mark.parametrize("pid1", [True, False], ids=["pid1", "subreaper"]
 @pytest.mark.parametrize("sig", ["USR1", "SIGKILL", "HUP"])
 def test_a_rehearsal_signal_that_is_not_a_stop_request_is_a_usage_error(usher, act, sig):
     """Exit status 2, a message on stderr that names --signal and the three stop requests,
-    nothing started. Today SIGUSR1 is forwarded to the app and the rehearsal never ends (a CI
-    job hangs until its own timeout); SIGKILL is forwarded to the app and reported."""
+    nothing started. Guards the regression where SIGUSR1 was forwarded to the app and the
+    rehearsal never ended (a CI job hung until its own timeout), and SIGKILL was forwarded to
+    the app and reported."""
     u = usher(["rehearse", "--after", "200ms", "--signal", sig, "--", *act("main", "--code", 0)], pid1=False,
               stdout_file=True)
     try:
@@ -34,7 +35,8 @@ def test_a_rehearsal_signal_that_is_not_a_stop_request_is_a_usage_error(usher, a
 def test_a_rehearsal_interrupted_by_a_real_stop_request_does_not_pass(usher, act, fmt, pid1):
     """SIGTERM to usher itself 0.5 s into a rehearsal whose own stop signal was due at 3 s: the
     app stops cleanly, but the rehearsal did not run as asked. usher exits 1, and the report
-    does not call that run a pass. Today it exits 1 under a report that says PASS."""
+    does not call that run a pass. Guards the regression where it exited 1 under a report
+    that said PASS."""
     u = usher(["rehearse", "--after", "3s", "--format", fmt, "--", *act("main", "--code", 0)], pid1=pid1,
               stdout_file=True)
     u.wait_started("main")

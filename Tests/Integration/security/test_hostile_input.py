@@ -48,7 +48,8 @@ def test_a_program_at_a_path_that_is_not_utf8_runs(usher, act, actor, tmp_path, 
 @MODES
 def test_arguments_that_are_not_utf8_reach_the_program_unchanged(usher, act, pid1):
     """The main's and a sidecar's arguments hold \\xff\\xfe and caf\\xe9; each program logs its
-    argv in hex: every byte is as given. Today each invalid byte arrives as U+FFFD (ef bf bd)."""
+    argv in hex: every byte is as given. Guards the regression where each invalid byte
+    arrived as U+FFFD (ef bf bd)."""
     main = act("main", "--argv-hex", "--tag", RAW, "--tag", LATIN1)
     side = act("side", "--argv-hex", "--tag", RAW, "--tag", LATIN1)
     u = usher(["--sidecar", "side=" + act.line("side", "--argv-hex", "--tag", RAW, "--tag", LATIN1), "--", *main],
@@ -66,8 +67,8 @@ def test_arguments_that_are_not_utf8_reach_the_program_unchanged(usher, act, pid
 def test_an_environment_value_that_is_not_utf8_reaches_the_child_unchanged(usher, act, tmp_path, how, pid1):
     """usher's environment holds ODD=\\xff\\xfe and PLAIN=plain. Started from the command line
     (no variables of its own) or from a pod file whose container sets SET=from-pod, the main
-    gets ODD's bytes unchanged, PLAIN too, and SET where the pod sets it. Today the pod's `env`
-    makes usher rebuild the environment, and ODD arrives as U+FFFD twice."""
+    gets ODD's bytes unchanged, PLAIN too, and SET where the pod sets it. Guards the regression
+    where the pod's `env` made usher rebuild the environment, and ODD arrived as U+FFFD twice."""
     report = ["--env-hex", "ODD", "--env-hex", "PLAIN", "--env-hex", "SET"]
     if how == "flags":
         u = usher(["--", *act("main", *report)], pid1=pid1, env={"ODD": RAW, "PLAIN": "plain"})
@@ -98,7 +99,8 @@ def secret_pod(tmp_path):
 def test_an_expanded_command_is_not_printed_when_it_cannot_start(usher, tmp_path, fmt):
     """`command: ["$(SECRET_CMD)"]` with SECRET_CMD from the container's env, naming no program:
     usher exits 127 and names the container, but the value never appears, in the text log or
-    the JSON log. Today: "app could not be started: command not found: /nonexistent-secret-value"."""
+    the JSON log. The regression guarded: "app could not be started: command not found:
+    /nonexistent-secret-value"."""
     u = usher(["--log-format", fmt, "-f", secret_pod(tmp_path)])
     code = u.wait(timeout=10)
     err = u.stderr()
@@ -134,8 +136,8 @@ def test_the_dropped_lines_notice_is_json_in_json_mode(usher, act, pid1):
     requests while its shutdown is under way: "received SIGTERM again", about 100 KB of JSON),
     more than any bounded log queue keeps, so lines are dropped. Then the test reads the pipe,
     and the next lines usher writes come with the notice that lines were dropped. In JSON mode
-    every line of the stream is a JSON object, the notice too. Today the notice is plain text:
-    "usher: N log line(s) dropped: stderr was not being read"."""
+    every line of the stream is a JSON object, the notice too. Guards the regression where the
+    notice was plain text: "usher: N log line(s) dropped: stderr was not being read"."""
     r, w = os.pipe()
     filler = os.open(f"/proc/self/fd/{w}", os.O_WRONLY | os.O_NONBLOCK)  # its own open file: usher's stays blocking
     n = 0
@@ -181,8 +183,8 @@ def test_the_dropped_lines_notice_is_json_in_json_mode(usher, act, pid1):
 def test_a_newline_in_a_program_name_does_not_forge_a_log_line(usher, act, actor, tmp_path, fmt, pid1):
     """The main is a symlink to the actor named "a<newline>b": usher names the process after
     it, and every line of its log is still one whole line (text: a timestamp and "usher: ";
-    JSON: an object). Today the text log writes the newline as it is, and "b[4] started" begins
-    a line of its own."""
+    JSON: an object). Guards the regression where the text log wrote the newline as it was,
+    and "b[4] started" began a line of its own."""
     link = tmp_path / "a\nb"
     link.symlink_to(actor)
     u = usher(["--log-format", fmt, "--", str(link), *act("main", "--exit-after", 100, "--code", 0)[1:]], pid1=pid1)
