@@ -12,6 +12,8 @@ import time
 import pytest
 
 from conftest import controlling_terminal, ms
+from helpers.deadline import stop_then_deadline
+from helpers.pipes import wchan
 from helpers.reliability import wait_until
 
 MODES = pytest.mark.parametrize("pid1", [True, False], ids=["pid1", "subreaper"])
@@ -69,8 +71,9 @@ def test_a_terminal_that_takes_no_output_holds_up_neither_the_stop_nor_the_deadl
     output stopped by Ctrl-S with IXON on ("xoff"). The main catches SIGTERM and goes on
     running. SIGTERM to usher still reaches the main at once, the deadline's SIGKILL comes on
     time (--grace 2s), and usher exits near the deadline (status 137). Log lines may be dropped
-    meanwhile. Today the log falls back to blocking writes on a terminal (RWF_NOWAIT is not
-    supported there) and usher waits in write() until the terminal is read or gets Ctrl-Q."""
+    meanwhile. Guards the regression where the log fell back to blocking writes on a terminal
+    (RWF_NOWAIT is not supported there) and usher waited in write() until the terminal was
+    read or got Ctrl-Q."""
     master, slave = pty
     attrs = termios.tcgetattr(slave)
     attrs[0] |= termios.IXON
@@ -84,25 +87,7 @@ def test_a_terminal_that_takes_no_output_holds_up_neither_the_stop_nor_the_deadl
         else:
             os.write(master, b"\x13")  # Ctrl-S, as typed at the terminal
         assert wait_until(lambda: not takes_output(slave), 3), "the terminal still takes output"
-        problems = []
-        sent = u.signal(signal.SIGTERM)
-        wait_until(lambda: u.find("main", "signal", "15"), 2)
-        got = u.find("main", "signal", "15")
-        if not got or ms(got[0][3] - sent) >= 1000:
-            problems.append(f"the main's stop signal did not come at once: {got}")
-        try:
-            code = u.wait(timeout=6)
-            took = ms(u.ended_at - sent)
-            if not 1950 <= took < 5000:
-                problems.append(f"usher exited {took:.0f} ms after SIGTERM with --grace 2s")
-            if code != 137:
-                problems.append(f"usher exited with status {code}, not 137")
-        except subprocess.TimeoutExpired:
-            try:
-                where = open(f"/proc/{u.pid}/wchan").read()
-            except OSError:
-                where = "-"
-            problems.append(f"usher still running 6 s after SIGTERM with --grace 2s (wchan {where!r})")
+        problems, _ = stop_then_deadline(u, stuck=lambda: f"wchan {wchan(u.pid)!r}")
         if u.find("main", "exit"):
             problems.append("the main exited by itself: it should have been killed at the deadline")
         assert not problems, "\n".join(problems) + f"\nevents: {u.events()}"
@@ -120,8 +105,8 @@ def test_three_ctrl_c_force_the_stop_after_the_first_ended_the_main(usher, act, 
     sidecar gets its SIGTERM, which it ignores. Then the terminal's foreground must be taken
     back from the dead main's group, so that the next Ctrl-C reach usher: the second changes
     nothing, the third kills everything at once and usher exits within a few seconds, not 30.
-    Today the foreground stays with the main's empty group: the two Ctrl-C reach nobody and
-    usher sits out the whole grace period."""
+    Guards the regression where the foreground stayed with the main's empty group: the two
+    Ctrl-C reached nobody and usher sat out the whole grace period."""
     master, slave = pty
     u = usher(["--grace", "30s", "--sidecar", "side=" + act.line("side", "--ignore", "TERM"),
                "--", *act("main", "--report")],
