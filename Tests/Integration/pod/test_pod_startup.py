@@ -19,11 +19,11 @@ from conftest import HELPERS, ms
 from helpers.podfile import (LOOPBACK, container, exec_probe, free_port, http_probe, sidecar, tcp_probe,
                              write_pod)
 
-TARGET = os.path.join(HELPERS, "probe_target.py")
+TARGET = os.path.join(HELPERS, "delayed_server.py")
 
 
 def target(name, events_log, port, *opts):
-    """argv of a probe_target sidecar that logs to the test's events file."""
+    """argv of a delayed_server sidecar that logs to the test's events file."""
     return [sys.executable, TARGET, name, "--log", events_log, "--port", str(port), *[str(o) for o in opts]]
 
 

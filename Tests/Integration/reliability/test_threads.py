@@ -13,7 +13,7 @@ import time
 from conftest import HELPERS
 from helpers.podfile import LOOPBACK, container, exec_probe, free_port, http_probe, pre_stop_sleep, sidecar, write_pod
 
-TARGET = os.path.join(HELPERS, "probe_target.py")
+TARGET = os.path.join(HELPERS, "delayed_server.py")
 
 
 class Sampler(threading.Thread):
@@ -55,7 +55,7 @@ def test_usher_runs_one_thread_through_startup_probes_and_shutdown(usher, act, e
     # The sidecar listens only after 1.5 s: the startup probe fails and is retried meanwhile.
     api = sidecar("api", [sys.executable, TARGET, "api", "--log", events_log, "--port", port,
                           "--after", 1500, "--http"],
-                  # probe_target listens on 127.0.0.1 only: with no host a probe goes to the
+                  # delayed_server listens on 127.0.0.1 only: with no host a probe goes to the
                   # container's own address.
                   startupProbe=http_probe(port, path="/healthz", period=1, failures=30, host=LOOPBACK),
                   readinessProbe=http_probe(port, path="/ready", period=1, failures=3, host=LOOPBACK),

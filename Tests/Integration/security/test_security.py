@@ -17,7 +17,7 @@ from conftest import HELPERS, USHER
 from helpers.podfile import LOOPBACK, container, exec_probe, http_probe, free_port, pre_stop_exec, sidecar, tcp_probe, write_pod
 from helpers.programs import build_c
 
-TARGET = os.path.join(HELPERS, "probe_target.py")
+TARGET = os.path.join(HELPERS, "delayed_server.py")
 
 
 # --- no listener -----------------------------------------------------------------------------

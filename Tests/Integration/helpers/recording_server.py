@@ -1,7 +1,9 @@
 """A server for the kubelet-parity tests that records every connection and request it gets, so a
-test can see what usher's probes and httpGet hooks send and where they connect to.
+test can see what usher's probes and httpGet hooks send and where they connect to. It listens at
+once and answers as told (a status, a delay, raw or endless answers); a target that becomes
+ready late is the other server, delayed_server.py.
 
-http_recorder.py NAME --log FILE --port PORT [--bind ADDR] [--tcp] [--status N] [--delay-ms MS]
+recording_server.py NAME --log FILE --port PORT [--bind ADDR] [--tcp] [--status N] [--delay-ms MS]
                  [--requests FILE]
   --bind: the address to listen on (default 127.0.0.1; 0.0.0.0 for every address).
   --tcp: accept each connection, log it and close it (what a tcpSocket probe needs).

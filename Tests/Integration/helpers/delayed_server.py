@@ -1,8 +1,11 @@
-"""A sidecar for the probe tests: listens on 127.0.0.1:PORT after a delay and records what
-happens to it in the actors' event format (NAME EVENT DETAIL MONOTONIC_NS PID), so that a test
-can compare when it began to listen, or answered a probe, with when the next process started.
+"""A probe's target that becomes ready late: a sidecar for the startup and readiness tests that
+listens on 127.0.0.1:PORT only after --after MS, answers only a request with the right path and
+headers, and records what happens to it in the actors' event format (NAME EVENT DETAIL
+MONOTONIC_NS PID), so that a test can compare when it began to listen, or answered a probe, with
+when the next process started. (What a probe or hook sends, and where it connects: the other
+server, recording_server.py.)
 
-probe_target.py NAME --log FILE --port PORT [--after MS] [--http] [--status N]
+delayed_server.py NAME --log FILE --port PORT [--after MS] [--http] [--status N]
                 [--path PATH] [--header NAME:VALUE]...
   events: start, listening PORT, and with --http: request PATH, then answered STATUS.
   --http: answer each request with --status (default 200) when its path is --path (if given)
