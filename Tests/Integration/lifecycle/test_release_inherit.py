@@ -4,16 +4,15 @@ is not a glibc program can, and SIG_IGN survives exec. (libc's sigaction refuses
 so the release binary on musl, whose children all start through cusher_spawn_as, kept them
 ignored in its children; found by test_lifecycle in CI.)"""
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
 
 import pytest
 
 from conftest import USHER
 from helpers.podfile import container, write_pod
+from helpers.programs import build_c
 
 IGNORING_PARENT = r"""
 #define _GNU_SOURCE
@@ -35,16 +34,11 @@ int main(int argc, char **argv) {
 
 @pytest.fixture(scope="module")
 def ignoring_parent():
-    out = tempfile.mkdtemp(prefix="usher-ignoring-parent-")
-    src, path = os.path.join(out, "ignoring-parent.c"), os.path.join(out, "ignoring-parent")
-    with open(src, "w") as f:
-        f.write(IGNORING_PARENT)
-    subprocess.run(["gcc", "-O1", "-o", path, src], check=True)
+    path = build_c(IGNORING_PARENT, name="ignoring-parent")
     # The helper itself works: its own child sees the three signals ignored.
     r = subprocess.run([path, "grep", "SigIgn", "/proc/self/status"], capture_output=True, text=True, check=True)
     assert int(r.stdout.split()[1], 16) & (0b111 << 31) == 0b111 << 31, r.stdout
-    yield path
-    shutil.rmtree(out, ignore_errors=True)
+    return path
 
 
 def ignored_in_children(ignoring_parent, spawn, events_log, args):

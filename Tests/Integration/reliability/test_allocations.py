@@ -26,6 +26,7 @@ import pytest
 
 from conftest import EMULATED, ROOT, USHER
 from helpers.podfile import container, tcp_probe, write_pod
+from helpers.programs import build_c
 
 CHILD_SOURCE = os.path.join(ROOT, "Tests", "Benchmarks", "helpers", "child.c")
 sys.path.insert(0, os.path.join(ROOT, "Tests", "Benchmarks"))
@@ -59,10 +60,8 @@ pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() 
 
 
 @pytest.fixture(scope="module")
-def child(tmp_path_factory):
-    path = str(tmp_path_factory.mktemp("child") / "child")
-    subprocess.run(["gcc", "-O2", "-static", "-o", path, CHILD_SOURCE], check=True)
-    return path
+def child():
+    return build_c(CHILD_SOURCE, static="required")
 
 
 def allocations(callgrind_out):
