@@ -1,5 +1,21 @@
 """Fixtures for running dist/usher for real: as PID 1 of a new pid namespace (unshare), or
-directly (then usher is a child subreaper), with the `actor` helper playing app and sidecars."""
+directly (then usher is a child subreaper), with the `actor` helper playing app and sidecars.
+
+The tests, by concern (pytest finds this file and helpers/ from every folder):
+  cli/          the command line, exit statuses, usher's own output and working directory
+  lifecycle/    start, stop, forwarding, reaping, sessions and terminals, pid reuse, a
+                container's end, signal dispositions
+  output/       the lifecycle log (text, JSON) and --prefix: labelling, backpressure, last lines
+  pod/          `usher -f POD`: the pod file, startup, restarts, shutdown, env, probes, examples
+  parity/       one manifest per kubelet rule (hooks, probes, restart policy, termination, validation)
+  rehearse/     `usher rehearse`
+  operators/    what operators read: the status file, sd_notify, the termination message, OOM kills
+  security/     hostile input, privileges, files a container controls
+  reliability/  storms, resource exhaustion, threads, allocations
+  engine/       podman: usher as a container's PID 1 and as the engine's --init
+  release/      the release binary and folder (release/test_release.py: make release-check only)
+  helpers/      the C helpers and their one builder (programs.py), /proc readers (proc.py), the
+                podman harness (engine.py), pod files (podfile.py), HTTP servers and the rest"""
 import fcntl
 import os
 import re
