@@ -238,7 +238,7 @@ release-deps: musl-deps
 # program, pytest and pytest-xdist (see PYTEST_JOBS), unshare (util-linux), script (bsdutils),
 # strip (binutils), strace for the idle test, tini-static to compare memory with,
 # busybox-static as a base image for the example, valgrind for the allocation test
-# (test_allocations.py).
+# (reliability/test_allocations.py).
 deps:
 	@missing=""; \
 	for c in gcc strip unshare script strace tini-static busybox valgrind; do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
@@ -264,7 +264,7 @@ container-env:
 image: static
 	podman build -q -f images/Dockerfile.local -t localhost/usher:local .
 
-# test_release.py checks dist/release, not USHER_BIN: release-check runs it.
+# release/test_release.py checks dist/release, not USHER_BIN: release-check runs it.
 # The integration tests spend most of their time waiting for processes (a grace period, a probe
 # period, a restart back-off), not computing: three pytest workers, each taking whole files
 # (--dist loadfile: a file's tests share fixtures and run in their order), cut the suite from
@@ -274,11 +274,11 @@ image: static
 # of its own. PYTEST_JOBS= (empty) runs them one at a time.
 PYTEST_JOBS ?= -n 3 --dist loadfile
 integration: static
-	USHER_BIN=$(CURDIR)/dist/usher python3 -m pytest -q $(PYTEST_JOBS) Tests/Integration --ignore=Tests/Integration/test_release.py
+	USHER_BIN=$(CURDIR)/dist/usher python3 -m pytest -q $(PYTEST_JOBS) Tests/Integration --ignore=Tests/Integration/release/test_release.py
 
 # The release folder: binaries, checksums, the image index and its amd64 image in podman.
 release-check: release deps
-	python3 -m pytest -q Tests/Integration/test_release.py
+	python3 -m pytest -q Tests/Integration/release/test_release.py
 
 # The whole suite, as CI runs it: unit, integration (PID 1, subreaper, podman), the release folder
 # (make release), a short fuzz run over the seed corpus, the sanitizer runs, and the short
@@ -337,8 +337,8 @@ fuzz-quick: build-deps
 # lld links the ASan runtime without the hundreds of warnings gold prints for it.
 ASAN_FLAGS := -Xswiftc -sanitize=address -Xcc -fsanitize=address -Xswiftc -use-ld=lld
 UBSAN_FLAGS := -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=all -Xswiftc -Xclang-linker -Xswiftc -fsanitize=undefined
-SANITIZE_INTEGRATION := test_lifecycle.py test_exit_status.py test_pod_startup.py test_pod_shutdown.py test_pod_restarts.py \
-  test_threads.py
+SANITIZE_INTEGRATION := lifecycle/test_lifecycle.py cli/test_exit_status.py pod/test_pod_startup.py pod/test_pod_shutdown.py \
+  pod/test_pod_restarts.py reliability/test_threads.py
 sanitize: build-deps deps
 	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
 	  $(SWIFT) test --disable-xctest --scratch-path .build-asan $(ASAN_FLAGS)

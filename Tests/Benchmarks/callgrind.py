@@ -1,5 +1,5 @@
 """Reading callgrind's output files, for the benchmark (instructions per forwarded signal, heap
-allocations) and for Tests/Integration/test_allocations.py: one parser for both."""
+allocations) and for Tests/Integration/reliability/test_allocations.py: one parser for both."""
 
 # The allocator's entry points whose calls count as heap allocations.
 MALLOC_FUNCTIONS = ("malloc", "calloc", "realloc", "aligned_alloc", "posix_memalign", "memalign")

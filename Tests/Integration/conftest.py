@@ -1,5 +1,21 @@
 """Fixtures for running dist/usher for real: as PID 1 of a new pid namespace (unshare), or
-directly (then usher is a child subreaper), with the `actor` helper playing app and sidecars."""
+directly (then usher is a child subreaper), with the `actor` helper playing app and sidecars.
+
+The tests, by concern (pytest finds this file and helpers/ from every folder):
+  cli/          the command line, exit statuses, usher's own output and working directory
+  lifecycle/    start, stop, forwarding, reaping, sessions and terminals, pid reuse, a
+                container's end, signal dispositions
+  output/       the lifecycle log (text, JSON) and --prefix: labelling, backpressure, last lines
+  pod/          `usher -f POD`: the pod file, startup, restarts, shutdown, env, probes, examples
+  parity/       one manifest per kubelet rule (hooks, probes, restart policy, termination, validation)
+  rehearse/     `usher rehearse`
+  operators/    what operators read: the status file, sd_notify, the termination message, OOM kills
+  security/     hostile input, privileges, files a container controls
+  reliability/  storms, resource exhaustion, threads, allocations
+  engine/       podman: usher as a container's PID 1 and as the engine's --init
+  release/      the release binary and folder (release/test_release.py: make release-check only)
+  helpers/      the C helpers and their one builder (programs.py), /proc readers (proc.py), the
+                podman harness (engine.py), pod files (podfile.py), HTTP servers and the rest"""
 import fcntl
 import os
 import re
@@ -14,8 +30,14 @@ import time
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-USHER = os.environ.get("USHER_BIN", os.path.join(HERE, "../../dist/usher"))
+from helpers.engine import ctr, dockerfile, engine, example_image, hog  # noqa: F401 (podman fixtures, for every test)
+from helpers.proc import state
+from helpers.programs import build_c
+
+HERE = os.path.dirname(os.path.abspath(__file__))  # Tests/Integration, whichever folder a test is in
+ROOT = os.path.dirname(os.path.dirname(HERE))  # the repository
+HELPERS = os.path.join(HERE, "helpers")
+USHER = os.environ.get("USHER_BIN", os.path.join(ROOT, "dist/usher"))
 
 
 def controlling_terminal(slave):
@@ -41,9 +63,10 @@ LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z usher: ")
 # --- usher under emulation (make integration-arm64) --------------------------------------------
 # USHER_QEMU=aarch64: USHER_BIN is a wrapper that execs qemu-aarch64-static on the arm64 binary.
 # usher then runs emulated (the programs it starts run natively), which some tests cannot hold.
-# Each such test is listed here, by file and name (every parametrization), with its reason; it
-# is skipped with that reason on that architecture only. An entry that names no test of a
-# collected file is an error, so the list cannot outlive the tests it names.
+# Each such test is listed here, by its path below Tests/Integration and its name (a whole file,
+# every parametrization of a test, or one), with its reason; it is skipped with that reason on
+# that architecture only. An entry that names a file that does not exist, or no test of a
+# collected file, is an error, so the list cannot outlive (or lose) the tests it names.
 EMULATED = os.environ.get("USHER_QEMU", "")
 _PIDS = ("pid numbers: qemu-user takes a pid for a thread of its own, in usher and in each child it "
          "forks, so children are not numbered 2, 3, 4")
@@ -56,73 +79,73 @@ _FDS = "descriptor limits: qemu-user holds descriptors of its own, which a limit
 # to the process from outside, they are taken by qemu and never reach the emulated usher.
 _QEMU_FAULTS = "qemu-user takes SIGSEGV, SIGBUS, SIGFPE and SIGILL sent from outside for its own emulation"
 QEMU_SKIPS = {
-    "test_container_files.py::test_a_link_that_stays_inside_the_volume_is_followed_with_the_users_rights":
+    "security/test_container_files.py::test_a_link_that_stays_inside_the_volume_is_followed_with_the_users_rights":
         "qemu-user 7.2 has no openat2 (ENOSYS): the O_NOFOLLOW walk that stands in for it refuses every link "
         "below the volume, by design (the other env-file tests run that walk here)",
-    "test_fault_signals.py::test_a_fault_signal_sent_with_kill_is_forwarded[SIGSEGV-pid1]": _QEMU_FAULTS,
-    "test_fault_signals.py::test_a_fault_signal_sent_with_kill_is_forwarded[SIGSEGV-subreaper]": _QEMU_FAULTS,
-    "test_fault_signals.py::test_a_fault_signal_sent_with_kill_is_forwarded[SIGBUS-pid1]": _QEMU_FAULTS,
-    "test_fault_signals.py::test_a_fault_signal_sent_with_kill_is_forwarded[SIGBUS-subreaper]": _QEMU_FAULTS,
-    "test_fault_signals.py::test_a_fault_signal_sent_with_kill_is_forwarded[SIGFPE-pid1]": _QEMU_FAULTS,
-    "test_fault_signals.py::test_a_fault_signal_sent_with_kill_is_forwarded[SIGFPE-subreaper]": _QEMU_FAULTS,
-    "test_fault_signals.py::test_a_fault_signal_sent_with_kill_is_forwarded[SIGILL-pid1]": _QEMU_FAULTS,
-    "test_fault_signals.py::test_a_fault_signal_sent_with_kill_is_forwarded[SIGILL-subreaper]": _QEMU_FAULTS,
-    "test_fault_signals.py::test_a_fault_signal_sent_with_sigqueue_is_forwarded[SIGSEGV-pid1]": _QEMU_FAULTS,
-    "test_fault_signals.py::test_a_fault_signal_sent_with_sigqueue_is_forwarded[SIGSEGV-subreaper]": _QEMU_FAULTS,
-    "test_container.py": "podman cannot run arm64 containers here (no binfmt_misc): podman tests are amd64-only",
-    "test_pod_examples.py::test_pod_with_sidecars_image_runs_the_manifest_in_podman":
+    "lifecycle/test_fault_signals.py::test_a_fault_signal_sent_with_kill_is_forwarded[SIGSEGV-pid1]": _QEMU_FAULTS,
+    "lifecycle/test_fault_signals.py::test_a_fault_signal_sent_with_kill_is_forwarded[SIGSEGV-subreaper]": _QEMU_FAULTS,
+    "lifecycle/test_fault_signals.py::test_a_fault_signal_sent_with_kill_is_forwarded[SIGBUS-pid1]": _QEMU_FAULTS,
+    "lifecycle/test_fault_signals.py::test_a_fault_signal_sent_with_kill_is_forwarded[SIGBUS-subreaper]": _QEMU_FAULTS,
+    "lifecycle/test_fault_signals.py::test_a_fault_signal_sent_with_kill_is_forwarded[SIGFPE-pid1]": _QEMU_FAULTS,
+    "lifecycle/test_fault_signals.py::test_a_fault_signal_sent_with_kill_is_forwarded[SIGFPE-subreaper]": _QEMU_FAULTS,
+    "lifecycle/test_fault_signals.py::test_a_fault_signal_sent_with_kill_is_forwarded[SIGILL-pid1]": _QEMU_FAULTS,
+    "lifecycle/test_fault_signals.py::test_a_fault_signal_sent_with_kill_is_forwarded[SIGILL-subreaper]": _QEMU_FAULTS,
+    "lifecycle/test_fault_signals.py::test_a_fault_signal_sent_with_sigqueue_is_forwarded[SIGSEGV-pid1]": _QEMU_FAULTS,
+    "lifecycle/test_fault_signals.py::test_a_fault_signal_sent_with_sigqueue_is_forwarded[SIGSEGV-subreaper]": _QEMU_FAULTS,
+    "engine/test_container.py": "podman cannot run arm64 containers here (no binfmt_misc): podman tests are amd64-only",
+    "pod/test_pod_examples.py::test_pod_with_sidecars_image_runs_the_manifest_in_podman":
         "podman cannot run arm64 containers here (no binfmt_misc): podman tests are amd64-only",
-    "test_engine_init.py": _PODMAN,
-    "test_restricted.py": _PODMAN,
-    "test_status.py::test_usher_status_is_the_healthcheck_and_exec_probe_of_its_container": _PODMAN,
-    "test_oom.py::test_in_podman_with_a_memory_limit_the_oom_killed_main_is_named": _PODMAN,
-    "test_oom_attribution.py::test_a_workers_oom_kill_is_not_credited_to_a_later_kill_9_of_a_sidecar[subreaper]":
+    "engine/test_engine_init.py": _PODMAN,
+    "engine/test_restricted.py": _PODMAN,
+    "operators/test_status.py::test_usher_status_is_the_healthcheck_and_exec_probe_of_its_container": _PODMAN,
+    "operators/test_oom.py::test_in_podman_with_a_memory_limit_the_oom_killed_main_is_named": _PODMAN,
+    "operators/test_oom_attribution.py::test_a_workers_oom_kill_is_not_credited_to_a_later_kill_9_of_a_sidecar[subreaper]":
         "the main's worker must be reparented to usher: " + _SUBREAPER,
-    "test_oom_attribution.py::test_a_tracked_childs_own_oom_kill_is_still_named[subreaper]":
+    "operators/test_oom_attribution.py::test_a_tracked_childs_own_oom_kill_is_still_named[subreaper]":
         "the main's worker must be reparented to usher: " + _SUBREAPER,
-    "test_notify.py::test_podman_sdnotify_container_passes_usher_ready_on": _PODMAN,
-    "test_termination_message.py::test_in_podman_the_mounted_termination_log_gets_the_reason": _PODMAN,
-    "test_release.py": "checks the dist/release folder, not USHER_BIN (make release-check runs it once)",
-    "test_release_binary.py::test_is_static_and_stripped":
+    "operators/test_notify.py::test_podman_sdnotify_container_passes_usher_ready_on": _PODMAN,
+    "operators/test_termination_message.py::test_in_podman_the_mounted_termination_log_gets_the_reason": _PODMAN,
+    "release/test_release.py": "checks the dist/release folder, not USHER_BIN (make release-check runs it once)",
+    "release/test_release_binary.py::test_is_static_and_stripped":
         "USHER_BIN is the qemu wrapper script; test_release.py reads the arm64 binary's ELF header",
-    "test_release_binary.py::test_size_at_most_one_megabyte":
+    "release/test_release_binary.py::test_size_at_most_one_megabyte":
         "USHER_BIN is the qemu wrapper script; test_release.py and make bench measure the arm64 binary",
-    "test_release_binary.py::test_runs_in_an_empty_root_filesystem": "the empty root has no qemu to run usher",
-    "test_release_binary.py::test_idle_resident_memory_not_above_tini_static":
+    "release/test_release_binary.py::test_runs_in_an_empty_root_filesystem": "the empty root has no qemu to run usher",
+    "release/test_release_binary.py::test_idle_resident_memory_not_above_tini_static":
         "the resident set is qemu's (about 11 MB), not usher's",
-    "test_threads.py::test_usher_runs_one_thread_through_startup_probes_and_shutdown":
+    "reliability/test_threads.py::test_usher_runs_one_thread_through_startup_probes_and_shutdown":
         "qemu-user runs a thread of its own (RCU) beside the emulated one",
-    "test_storms.py::test_a_storm_of_mixed_signals_is_forwarded_as_posix_delivers_it":
+    "reliability/test_storms.py::test_a_storm_of_mixed_signals_is_forwarded_as_posix_delivers_it":
         "it checks usher's thread count, and qemu-user runs a thread of its own (RCU)",
-    "test_storms.py::test_every_signal_number_leaves_usher_running[subreaper]":
+    "reliability/test_storms.py::test_every_signal_number_leaves_usher_running[subreaper]":
         "qemu-user (statically linked with glibc) cannot take signal 32, glibc's own: it kills qemu",
-    "test_release_inherit.py": "qemu-user (statically linked with glibc) cannot reset signal 32, glibc's "
+    "lifecycle/test_release_inherit.py": "qemu-user (statically linked with glibc) cannot reset signal 32, glibc's "
                                "own, on the host: an ignored 32 that qemu inherited reaches the children",
-    "test_exhaustion.py::test_a_full_stderr_pipe_never_stops_usher_supervising":
+    "reliability/test_exhaustion.py::test_a_full_stderr_pipe_never_stops_usher_supervising":
         "qemu-user 7.2 does not emulate pwritev2 (ENOSYS), so usher's log falls back to blocking writes",
-    "test_exhaustion.py::test_a_spawn_failing_with_eagain_is_reported_and_what_started_is_stopped_in_reverse":
+    "reliability/test_exhaustion.py::test_a_spawn_failing_with_eagain_is_reported_and_what_started_is_stopped_in_reverse":
         "RLIMIT_NPROC counts qemu-user's own threads, and " + _PIDS,
-    "test_exhaustion.py::test_emfile_for_a_prefix_pipe_is_reported_and_what_started_is_stopped_in_reverse": _FDS,
-    "test_exhaustion.py::test_emfile_before_usher_is_set_up_is_a_clear_error_and_nothing_starts": _FDS,
-    "test_exhaustion.py::test_emfile_for_a_probe_socket_fails_the_probe_with_its_reason": _FDS,
-    "test_exit_status.py::test_command_not_found_is_127_and_named": _EXEC,
-    "test_exit_status.py::test_not_executable_is_126_and_named": _EXEC,
-    "test_exit_status.py::test_a_sidecar_that_cannot_start_stops_startup": _EXEC,
-    "test_exit_status.py::test_a_sidecar_that_cannot_be_executed_gives_126": _EXEC,
-    "test_exit_status.py::test_a_main_process_that_cannot_start_stops_the_sidecars_in_reverse": _EXEC,
-    "test_probe_verdicts.py::test_a_probe_s_messages_name_its_command_as_written": _EXEC,
-    "test_lifecycle.py::test_start_order_and_what_each_child_inherits": _PIDS,
-    "test_pod_startup.py::test_init_containers_run_in_order_each_to_completion_then_the_mains_together": _PIDS,
-    "test_pod_startup.py::test_a_sidecar_without_a_startup_probe_lets_the_next_entry_start_at_once": _PIDS,
-    "test_misbehaving.py::test_usher_goes_on_when_the_reader_of_its_stderr_goes_away": _PIDS,
-    "test_misbehaving.py::test_a_daemon_that_double_forks_out_of_its_process_group[subreaper]": _SUBREAPER,
-    "test_subreaper.py::test_orphans_are_reparented_to_usher_and_reaped": _SUBREAPER,
-    "test_rehearse.py::test_a_daemon_that_leaves_its_group_fails":
+    "reliability/test_exhaustion.py::test_emfile_for_a_prefix_pipe_is_reported_and_what_started_is_stopped_in_reverse": _FDS,
+    "reliability/test_exhaustion.py::test_emfile_before_usher_is_set_up_is_a_clear_error_and_nothing_starts": _FDS,
+    "reliability/test_exhaustion.py::test_emfile_for_a_probe_socket_fails_the_probe_with_its_reason": _FDS,
+    "cli/test_exit_status.py::test_command_not_found_is_127_and_named": _EXEC,
+    "cli/test_exit_status.py::test_not_executable_is_126_and_named": _EXEC,
+    "cli/test_exit_status.py::test_a_sidecar_that_cannot_start_stops_startup": _EXEC,
+    "cli/test_exit_status.py::test_a_sidecar_that_cannot_be_executed_gives_126": _EXEC,
+    "cli/test_exit_status.py::test_a_main_process_that_cannot_start_stops_the_sidecars_in_reverse": _EXEC,
+    "pod/test_probe_verdicts.py::test_a_probe_s_messages_name_its_command_as_written": _EXEC,
+    "lifecycle/test_lifecycle.py::test_start_order_and_what_each_child_inherits": _PIDS,
+    "pod/test_pod_startup.py::test_init_containers_run_in_order_each_to_completion_then_the_mains_together": _PIDS,
+    "pod/test_pod_startup.py::test_a_sidecar_without_a_startup_probe_lets_the_next_entry_start_at_once": _PIDS,
+    "lifecycle/test_misbehaving.py::test_usher_goes_on_when_the_reader_of_its_stderr_goes_away": _PIDS,
+    "lifecycle/test_misbehaving.py::test_a_daemon_that_double_forks_out_of_its_process_group[subreaper]": _SUBREAPER,
+    "lifecycle/test_subreaper.py::test_orphans_are_reparented_to_usher_and_reaped": _SUBREAPER,
+    "rehearse/test_rehearse.py::test_a_daemon_that_leaves_its_group_fails":
         "rehearse counts orphans as a subreaper, and " + _SUBREAPER,
-    "test_rehearse.py::test_the_report_is_alone_on_stdout":
+    "rehearse/test_rehearse.py::test_the_report_is_alone_on_stdout":
         "the main's killed `sleep` becomes a zombie of the real init, not usher's, and stays a member "
         "of the main's group when usher checks it for orphans: " + _SUBREAPER,
-    "test_rehearse.py::test_a_group_member_that_ends_on_the_same_stop_signal_is_not_left_behind":
+    "rehearse/test_rehearse.py::test_a_group_member_that_ends_on_the_same_stop_signal_is_not_left_behind":
         "the group member that ends last becomes a zombie of the real init, not usher's, and stays a "
         "member of the main's group when usher checks it for orphans: " + _SUBREAPER,
 }
@@ -134,7 +157,7 @@ def pytest_collection_modifyitems(config, items):
         return
     modules = {}
     for item in items:
-        file = os.path.basename(str(item.fspath))
+        file = os.path.relpath(str(item.fspath), HERE)
         modules[file] = item.module
         name = getattr(item, "originalname", None) or item.name
         # One parametrization (test[param]), every parametrization (test), or the whole file.
@@ -142,21 +165,17 @@ def pytest_collection_modifyitems(config, items):
             if key in QEMU_SKIPS:
                 item.add_marker(pytest.mark.skip(reason=f"{EMULATED} under qemu-user: {QEMU_SKIPS[key]}"))
                 break
-    stale = [k for k in QEMU_SKIPS if "::" in k and k.split("::")[0] in modules
-             and not hasattr(modules[k.split("::")[0]], k.split("::")[1].split("[")[0])]
+    stale = [k for k in QEMU_SKIPS if not os.path.exists(os.path.join(HERE, k.split("::")[0]))
+             or ("::" in k and k.split("::")[0] in modules
+                 and not hasattr(modules[k.split("::")[0]], k.split("::")[1].split("[")[0]))]
     if stale:
-        raise pytest.UsageError("conftest.py QEMU_SKIPS names tests that do not exist: " + ", ".join(stale))
+        raise pytest.UsageError("conftest.py QEMU_SKIPS names files or tests that do not exist: " + ", ".join(stale))
+
 
 @pytest.fixture(scope="session")
 def actor():
-    """The helper program, built once per run (static, so its start-up is cheap)."""
-    out = tempfile.mkdtemp(prefix="usher-actor-")
-    path = os.path.join(out, "actor")
-    src = os.path.join(HERE, "helpers", "actor.c")
-    if subprocess.run(["gcc", "-O2", "-static", "-o", path, src]).returncode != 0:
-        subprocess.run(["gcc", "-O2", "-o", path, src], check=True)
-    yield path
-    shutil.rmtree(out, ignore_errors=True)
+    """The actor helper (helpers/actor.c), built once per run (static, so its start-up is cheap)."""
+    return build_c("actor.c")
 
 
 class Usher:
@@ -343,15 +362,6 @@ def kill_tree(pid):
                 os.killpg(pgid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-
-
-def state(pid):
-    """The state letter of pid (R, S, Z, ...), or None when it is gone."""
-    try:
-        stat = open(f"/proc/{pid}/stat").read()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    return stat[stat.rindex(")") + 2]
 
 
 @pytest.fixture

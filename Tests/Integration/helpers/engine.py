@@ -1,12 +1,20 @@
-"""podman for the tests of issue 14 (test_status, test_oom, test_engine_init, test_restricted, ...):
-FROM scratch images built from dist/usher and the static helpers, and containers whose actors
-write their events to a mounted folder, as in test_container.py.
+"""The one podman harness of the tests (engine/, and the podman tests of operators/ and pod/):
+images built from USHER_BIN and the static helpers, and containers whose actors write their
+events to a mounted folder.
 
-The images get a tag of their own for each test run (localhost/usher-i14-<random>), removed at
-the end: other worktrees on this machine build `usher:test` with their own binary at the same
-time, and a shared tag would let one run test another's usher.
+Every image gets a tag of this test run's own (localhost/usher-test-WHAT:RUN, RUN random, one
+per pytest process), removed at its end: other worktrees on this machine build images with
+their own binary at the same time, and a shared tag would let one run test another's usher.
+The repository part says what the image holds:
+  scratch-usher-helpers  FROM scratch: /usr/bin/usher (the entrypoint, `usher --`), /actor,
+                         /hog, /bin/busybox                                     (fixture engine)
+  scratch-helpers        the same without usher, for `podman run --init`       (fixture engine)
+  dockerfile-local       images/Dockerfile.local as users build it             (fixture dockerfile)
+  dockerfile-local-actor that plus /actor                                      (fixture dockerfile)
+  busybox                FROM scratch with busybox and its /bin links, a base for the examples
+  example-NAME           images/examples/NAME built on those two               (example_image)
 
-Import the fixtures into a test module: `from helpers.engine import engine, ctr, hog  # noqa: F401`."""
+conftest.py imports the fixtures (engine, ctr, hog, dockerfile), so every test can ask for them."""
 import os
 import shutil
 import subprocess
@@ -16,9 +24,22 @@ import uuid
 
 import pytest
 
+from helpers.programs import build_c
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "../../.."))
 USHER = os.environ.get("USHER_BIN", os.path.join(ROOT, "dist/usher"))
+RUN = uuid.uuid4().hex[:10]
+
+
+def tag(what):
+    """This run's own name for an image that holds `what`."""
+    return f"localhost/usher-test-{what}:{RUN}"
+
+
+def unique_name(what="ctr"):
+    """A container name no other run uses."""
+    return f"usher-test-{what}-{uuid.uuid4().hex[:10]}"
 
 
 def podman(*args, check=True, timeout=120, **kw):
@@ -28,18 +49,26 @@ def podman(*args, check=True, timeout=120, **kw):
     return r
 
 
-def build_static(src, out_dir, name):
-    path = os.path.join(out_dir, name)
-    subprocess.run(["gcc", "-O2", "-static", "-o", path, os.path.join(HERE, src)], check=True)
-    return path
+def require_podman():
+    """Fails (never skips) when podman cannot run a container here."""
+    if shutil.which("podman") is None:
+        pytest.fail("podman is not installed: run ../shared/container-env.sh (make test does)")
+    probe = podman("info", "--format", "{{.Host.OCIRuntime.Name}}", check=False)
+    if probe.returncode != 0:
+        pytest.fail(f"the container engine cannot start on this machine:\n{probe.stderr}")
+
+
+def require_busybox():
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        pytest.fail("busybox is missing: make deps installs Debian's busybox-static")
+    return busybox
 
 
 @pytest.fixture(scope="session")
 def hog():
     """The hog helper (helpers/hog.c), static: it runs in a FROM scratch image too."""
-    out = tempfile.mkdtemp(prefix="usher-hog-")
-    yield build_static("hog.c", out, "hog")
-    shutil.rmtree(out, ignore_errors=True)
+    return build_c("hog.c", static="required")
 
 
 class Images:
@@ -50,17 +79,11 @@ class Images:
 
 @pytest.fixture(scope="session")
 def engine(actor, hog):
-    """Builds the two images once per run; fails (never skips) when podman cannot run here."""
-    if shutil.which("podman") is None:
-        pytest.fail("podman is not installed: run ../shared/container-env.sh (make test does)")
-    probe = podman("info", "--format", "{{.Host.OCIRuntime.Name}}", check=False)
-    if probe.returncode != 0:
-        pytest.fail(f"the container engine cannot start on this machine:\n{probe.stderr}")
-    busybox = shutil.which("busybox")
-    if busybox is None:
-        pytest.fail("busybox is missing: make deps installs Debian's busybox-static")
-    repo = "localhost/usher-i14-" + uuid.uuid4().hex[:10]
-    context = tempfile.mkdtemp(prefix="usher-i14-image-")
+    """Builds the two FROM scratch images once per run; fails (never skips) when podman cannot run here."""
+    require_podman()
+    busybox = require_busybox()
+    full, bare = tag("scratch-usher-helpers"), tag("scratch-helpers")
+    context = tempfile.mkdtemp(prefix="usher-test-image-")
     try:
         for src, dst in ((USHER, "usher"), (actor, "actor"), (hog, "hog"), (busybox, "busybox")):
             shutil.copy(src, os.path.join(context, dst))
@@ -69,21 +92,75 @@ def engine(actor, hog):
                     "COPY busybox /bin/busybox\nENTRYPOINT [\"/usr/bin/usher\", \"--\"]\n")
         with open(os.path.join(context, "Containerfile.bare"), "w") as f:
             f.write("FROM scratch\nCOPY actor /actor\nCOPY busybox /bin/busybox\n")
-        podman("build", "-q", "-f", os.path.join(context, "Containerfile.full"), "-t", repo + ":full", context)
-        podman("build", "-q", "-f", os.path.join(context, "Containerfile.bare"), "-t", repo + ":bare", context)
+        podman("build", "-q", "-f", os.path.join(context, "Containerfile.full"), "-t", full, context)
+        podman("build", "-q", "-f", os.path.join(context, "Containerfile.bare"), "-t", bare, context)
     finally:
         shutil.rmtree(context, ignore_errors=True)
-    yield Images(repo + ":full", repo + ":bare")
-    podman("rmi", "-f", repo + ":full", repo + ":bare", check=False)
+    yield Images(full, bare)
+    podman("rmi", "-f", full, bare, check=False)
+
+
+class DockerfileImages:
+    def __init__(self, usher, actor, busybox):
+        self.usher = usher  # images/Dockerfile.local, built from USHER_BIN as users build it
+        self.actor = actor  # that plus /actor
+        self.busybox = busybox  # a base with /bin/sh: busybox and its links, FROM scratch
+
+
+@pytest.fixture(scope="session")
+def dockerfile(actor):
+    """The images users build: images/Dockerfile.local (and it plus the actor), and a busybox base
+    for the examples (there is no registry here), built once per run."""
+    require_podman()
+    busybox = require_busybox()
+    images = DockerfileImages(tag("dockerfile-local"), tag("dockerfile-local-actor"), tag("busybox"))
+    context = tempfile.mkdtemp(prefix="usher-test-image-")
+    try:
+        # The usher image, built exactly as users on a machine without a registry build it.
+        os.makedirs(os.path.join(context, "dist"))
+        shutil.copy(USHER, os.path.join(context, "dist/usher"))
+        shutil.copy(os.path.join(ROOT, "LICENSE"), context)
+        podman("build", "-q", "-f", os.path.join(ROOT, "images/Dockerfile.local"), "-t", images.usher, context)
+        shutil.copy(actor, os.path.join(context, "actor"))
+        shutil.copy(busybox, os.path.join(context, "busybox"))
+        with open(os.path.join(context, "Containerfile.actor"), "w") as f:
+            f.write(f"FROM {images.usher}\nCOPY actor /actor\n")
+        podman("build", "-q", "-f", os.path.join(context, "Containerfile.actor"), "-t", images.actor, context)
+        with open(os.path.join(context, "Containerfile.busybox"), "w") as f:
+            f.write('FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\n')
+        podman("build", "-q", "-f", os.path.join(context, "Containerfile.busybox"), "-t", images.busybox, context)
+    finally:
+        shutil.rmtree(context, ignore_errors=True)
+    yield images
+    podman("rmi", "-f", images.actor, images.usher, images.busybox, check=False)
+
+
+@pytest.fixture
+def example_image(dockerfile):
+    """example_image(NAME): images/examples/NAME built on this run's usher and busybox images,
+    removed at the test's end."""
+    built = []
+
+    def build(name):
+        image = tag("example-" + name)
+        podman("build", "-q", "--build-arg", f"USHER_IMAGE={dockerfile.usher}",
+               "--build-arg", f"BASE={dockerfile.busybox}", "-t", image, os.path.join(ROOT, "images/examples", name))
+        built.append(image)
+        return image
+
+    yield build
+    if built:
+        podman("rmi", "-f", *built, check=False)
 
 
 class Container:
-    """One container: `dir` is mounted at /log (mode 777, so any --user writes its events)."""
+    """One container: `dir` is mounted at /log (mode 777, so any --user writes its events).
+    `image`: the image run() runs when given none (by default images.full)."""
 
-    def __init__(self, images):
-        self.images = images
-        self.name = "usher-i14-" + uuid.uuid4().hex[:10]
-        self.dir = tempfile.mkdtemp(prefix="usher-i14-ctr-")
+    def __init__(self, images, image=None):
+        self.images, self.image = images, image
+        self.name = unique_name()
+        self.dir = tempfile.mkdtemp(prefix="usher-test-ctr-")
         os.chmod(self.dir, 0o777)
         self.log = os.path.join(self.dir, "events.log")
 
@@ -103,7 +180,7 @@ class Container:
         # In the container's folder: conmon (podman's monitor, which inherits the working
         # directory) writes a file named `oom` there when the kernel's OOM killer strikes.
         podman("run", "-d", "--name", self.name, "-v", f"{self.dir}:/log", *opts, *ep,
-               image or self.images.full, *args, cwd=self.dir)
+               image or self.image or self.images.full, *args, cwd=self.dir)
 
     def write(self, rel, text, mode=0o644):
         path = os.path.join(self.dir, rel)
@@ -166,11 +243,11 @@ class Container:
 
 @pytest.fixture
 def ctr(engine):
-    """ctr(): a new Container (not yet running); every one is removed at the test's end."""
+    """ctr(image=None): a new Container (not yet running); every one is removed at the test's end."""
     made = []
 
-    def make():
-        c = Container(engine)
+    def make(image=None):
+        c = Container(engine, image)
         made.append(c)
         return c
 

@@ -33,7 +33,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 from helpers.podfile import container, exec_probe, http_probe, sidecar, tcp_probe, write_pod  # noqa: E402
-from helpers.reliability import build_c, fd_count, kib, read_received  # noqa: E402
+from helpers.proc import state  # noqa: E402
+from helpers.programs import build_c  # noqa: E402
+from helpers.reliability import fd_count, kib, read_received  # noqa: E402
 
 
 def serve():
@@ -58,21 +60,13 @@ def children(pid):
         return []
 
 
-def proc_state(pid):
-    try:
-        s = open(f"/proc/{pid}/stat").read()
-        return s[s.rindex(")") + 2]
-    except FileNotFoundError:
-        return None
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--minutes", type=float, default=5)
     ap.add_argument("--interval", type=float, default=10)
     ap.add_argument("--usher", default=os.environ.get("USHER_BIN", os.path.join(HERE, "../../../dist/usher")))
     opts = ap.parse_args()
-    storm = build_c("storm")
+    storm = build_c("storm.c")
     work = tempfile.mkdtemp(prefix="usher-longrun-")
     server = serve()
     port = server.server_address[1]
@@ -121,7 +115,7 @@ def main():
         kids = children(usher)
         forker = read_received(os.path.join(work, "forker")) or {"orphans": 0}
         s = {"t": round(t), "rss": kib(usher, "VmRSS"), "hwm": kib(usher, "VmHWM"), "fds": fd_count(usher),
-             "children": len(kids), "zombies": sum(1 for k in kids if proc_state(k) == "Z"),
+             "children": len(kids), "zombies": sum(1 for k in kids if state(k) == "Z"),
              "orphans": forker["orphans"], "signals": sent[0],
              "log_lines": sum(1 for _ in open(os.path.join(work, "stderr")))}
         samples.append(s)

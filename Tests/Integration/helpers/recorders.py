@@ -1,19 +1,19 @@
-"""argv builders for the kubelet-parity tests' recording servers, and their request logs."""
+"""argv of the kubelet-parity tests' recording server (recording_server.py), and its request logs."""
 import json
 import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-RECORDER = os.path.join(HERE, "http_recorder.py")
+RECORDER = os.path.join(HERE, "recording_server.py")
 
 
 def recorder(name, events_log, port, *opts):
-    """argv of an http_recorder that logs to the test's events file (see http_recorder.py)."""
+    """argv of a recording_server that logs to the test's events file (see recording_server.py)."""
     return [sys.executable, RECORDER, name, "--log", events_log, "--port", str(port), *[str(o) for o in opts]]
 
 
 def requests(path):
-    """The requests an http_recorder wrote to its --requests file, oldest first."""
+    """The requests a recording_server wrote to its --requests file, oldest first."""
     try:
         with open(path) as f:
             return [json.loads(l) for l in f if l.strip()]

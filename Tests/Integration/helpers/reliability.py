@@ -1,39 +1,19 @@
 """Shared pieces of the reliability tests (storms, misbehaving processes, exhaustion, security):
-the C helpers built once per run, readers for /proc, and the storm's result files."""
-import atexit
+the storm helper, readers of /proc/PID/status, waiting, and the storm's result files. (The C
+builder is helpers/programs.py; /proc/PID/stat is read by helpers/proc.py.)"""
 import os
-import shutil
-import subprocess
-import tempfile
 import time
 
 import pytest
 
-HELPERS = os.path.dirname(os.path.abspath(__file__))
-_built = {}
-
-
-def build_c(name):
-    """helpers/NAME.c compiled once per run (static, so its start-up is cheap); returns the path."""
-    if name not in _built:
-        out = tempfile.mkdtemp(prefix=f"usher-{name}-")
-        atexit.register(shutil.rmtree, out, True)
-        path = os.path.join(out, name)
-        src = os.path.join(HELPERS, f"{name}.c")
-        flags = ["-O2", "-Wall", "-pthread", "-o", path, src]
-        if subprocess.run(["gcc", "-static", *flags]).returncode != 0:
-            subprocess.run(["gcc", *flags], check=True)
-        _built[name] = path
-    return _built[name]
+from helpers.proc import alive, cmdline
+from helpers.programs import build_c
 
 
 @pytest.fixture(scope="session")
 def storm():
     """The storm helper (helpers/storm.c): signal sender, counting main, orphan maker."""
-    path = build_c("storm")
-    yield path
-    shutil.rmtree(os.path.dirname(path), ignore_errors=True)
-    _built.pop("storm", None)
+    return build_c("storm.c")
 
 
 # --- /proc ------------------------------------------------------------------------------------
@@ -60,38 +40,6 @@ def fd_count(pid):
         return len(os.listdir(f"/proc/{pid}/fd"))
     except (FileNotFoundError, ProcessLookupError):
         return None
-
-
-def alive(pid):
-    """pid exists and is not a zombie."""
-    try:
-        stat = open(f"/proc/{pid}/stat").read()
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return stat[stat.rindex(")") + 2] != "Z"
-
-
-def pgid_members(pgid):
-    """Every live (non-zombie) process whose process group is pgid."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            stat = open(f"/proc/{d}/stat").read()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            out.append(int(d))
-    return out
-
-
-def cmdline(pid):
-    try:
-        return open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
-    except (FileNotFoundError, ProcessLookupError):
-        return []
 
 
 def below(pid, word):
