@@ -108,11 +108,12 @@ private func labelled(_ bytes: [UInt8], _ labels: [String]) -> [String] {
         let result = await #expect(processExitsWith: .success,
                                    observing: [\.standardOutputContent, \.standardErrorContent]) {
             let plan = Plan(processes: [proc("side", .sidecar), proc("app", .main)])
-            var performer = Performer(plan: plan, options: RunOptions(), poller: try Poller())
-            let poller = performer.poller
+            let loop = try EventLoop()
+            var performer = Performer(plan: plan, options: RunOptions(), loop: loop)
+            let poller = loop.poller
             var ends: [(Int32, Int32)] = []
             for (i, name) in ["side", "app"].enumerated() {
-                ends.append(try performer.outputs.open(for: i, name: name, width: 4, stdoutTo: 1, poller: poller))
+                ends.append(try loop.outputs.open(for: i, name: name, width: 4, stdoutTo: 1, poller: poller))
             }
             // The app writes its last lines and exits; the sidecar goes on running.
             put(ends[1].0, "app's last words\n")
@@ -121,12 +122,12 @@ private func labelled(_ bytes: [UInt8], _ labels: [String]) -> [String] {
             close(ends[1].1)
             put(ends[0].0, "side still here\n")
             performer.pids = [1001, 1002]
-            guard performer.reaped(1002, .exited(0), mainIndex: 1) == .exited(1, .exited(0)) else { exit(4) }
+            guard performer.reaped(1002, .exited(0)) == .exited(1, .exited(0)) else { exit(4) }
             put(1, "EXIT REPORTED\n")
-            performer.outputs.log("app[1002] exited with status 0\n", notice: { _ in "" }, poller: poller)
+            loop.outputs.log("app[1002] exited with status 0\n", notice: { _ in "" }, poller: poller)
             close(ends[0].0)
             close(ends[0].1)
-            performer.outputs.finish(until: later(monotonicNow(), by: nanosPerSecond))
+            loop.outputs.finish(until: later(monotonicNow(), by: nanosPerSecond))
         }
         guard let result else { return }
         let out = labelled(result.standardOutputContent, ["app  | ", "side | ", "EXIT REPORTED"])
