@@ -11,7 +11,7 @@ let package = Package(
     targets: [
         .target(name: "CUsher"),
         // libyaml for `--config FILE`: the system's copy through pkg-config. The release build
-        // links Debian's libyaml.a for each machine.
+        // compiles Debian's source of the same version for each machine (Makefile, LIBYAML_SRC).
         .systemLibrary(
             name: "CYAML", path: "Sources/CYAML", pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]),
