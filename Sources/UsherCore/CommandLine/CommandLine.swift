@@ -186,12 +186,12 @@ private final class ParsedArguments {
 
 /// The options parseInvocation's loop knows by name (OperatorFlags takes the rest), in the
 /// order of the switch in scanArguments: one table lookup instead of a comparison per option.
-private let invocationOptions = words("""
+private let invocationOptions = nameList("""
     -f --config --sidecar --pre-stop --grace --min-stop-window --stop-signal --log-format
     --prefix
     """)
 /// `usher rehearse`'s own options, in the order of the switch in takeRehearsalOption.
-private let rehearsalOptions = words("--after --signal --repeat --probe --probe-for --format")
+private let rehearsalOptions = nameList("--after --signal --repeat --probe --probe-for --format")
 
 /// The index of `name` in `names`, compared byte by byte.
 @inline(never)
@@ -281,7 +281,7 @@ private func takeRehearsalOption(_ option: Int, _ text: String, into a: ParsedAr
         }
         a.rehearsal?.signal = sig
     case 2:
-        guard let n = parseCount(text), n >= 1, n <= 1000 else {
+        guard let n = plainDecimal(text, maxDigits: 6), n >= 1, n <= 1000 else {
             throw UsageError("--repeat: \"\(text)\" is not a number of runs from 1 to 1000")
         }
         a.rehearsal?.repeatCount = n
@@ -373,11 +373,7 @@ private func resolveInvocation(
     if a.prefixFlag {
         options.prefix = true
     } else if let v = env("USHER_PREFIX"), !v.isEmpty {
-        if same(v, "1") || same(v, "true") || same(v, "yes") || same(v, "on") {
-            options.prefix = true
-        } else if !(same(v, "0") || same(v, "false") || same(v, "no") || same(v, "off")) {
-            throw UsageError("USHER_PREFIX: \"\(v)\" is not a yes or no (use 1, true, yes, on, or 0, false, no, off)")
-        }
+        options.prefix = try yesOrNo(v, "USHER_PREFIX")
     }
     try a.operatorFlags.apply(to: &plan, &options, env: env, config: config?.value)
     if a.checking { return .check(plan) }
@@ -453,9 +449,4 @@ private func parseSidecar(_ text: String) throws(UsageError) -> Plan.Process {
     return Plan.Process(name: name, argv: argv, role: .sidecar)
 }
 
-/// A decimal count such as `5`.
-private func parseCount(_ text: String) -> Int? {
-    let bytes = Array(text.utf8)
-    guard !bytes.isEmpty, bytes.count <= 6, bytes.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
-    return bytes.reduce(0) { $0 * 10 + Int($1 - 48) }
-}
+

@@ -111,6 +111,7 @@ private func nonEmpty(_ text: String?) -> String? {
     return text
 }
 
+/// A yes-or-no variable (USHER_PREFIX, USHER_STOP_IS_SUCCESS): the one list of words for each.
 func yesOrNo(_ v: String, _ variable: String) throws(UsageError) -> Bool {
     if same(v, "1") || same(v, "true") || same(v, "yes") || same(v, "on") { return true }
     if same(v, "0") || same(v, "false") || same(v, "no") || same(v, "off") { return false }

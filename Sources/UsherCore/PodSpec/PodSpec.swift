@@ -78,7 +78,7 @@ private func scalarText(_ node: YAMLNode) -> String {
 private func kindName(of document: YAMLNode) -> String { kindNode(of: document).map(scalarText) ?? "PodSpec" }
 
 /// PodSpec fields accepted and ignored: they mean nothing inside one container.
-private let ignoredPodFields = words("""
+private let ignoredPodFields = nameList("""
     volumes nodeSelector nodeName serviceAccountName serviceAccount
     automountServiceAccountToken hostNetwork hostPID hostIPC shareProcessNamespace
     imagePullSecrets hostname subdomain affinity schedulerName tolerations hostAliases

@@ -11,19 +11,19 @@ struct Identity {
 }
 
 /// Security fields accepted and ignored, pod level and container level.
-private let ignoredPodSecurityFields = words("""
+private let ignoredPodSecurityFields = nameList("""
     fsGroup fsGroupChangePolicy seccompProfile sysctls supplementalGroups
     supplementalGroupsPolicy seLinuxOptions seLinuxChangePolicy windowsOptions
     appArmorProfile
     """)
-private let ignoredContainerSecurityFields = words("""
+private let ignoredContainerSecurityFields = nameList("""
     capabilities privileged seLinuxOptions windowsOptions readOnlyRootFilesystem procMount
     seccompProfile appArmorProfile
     """)
 
 /// Container fields accepted and ignored: the image is already there, and resources, mounts and
 /// terminals belong to the container runtime. (`ports` is read only to resolve named probe ports.)
-let ignoredContainerFields = words("""
+let ignoredContainerFields = nameList("""
     image imagePullPolicy resources resizePolicy volumeDevices terminationMessagePath
     terminationMessagePolicy stdin stdinOnce tty
     """)

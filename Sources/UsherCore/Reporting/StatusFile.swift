@@ -87,12 +87,3 @@ func roleWord(_ r: Plan.Role) -> String {
 private func roleNamed(_ w: String) -> Plan.Role? {
     same(w, "init") ? .initStep : same(w, "sidecar") ? .sidecar : same(w, "main") ? .main : nil
 }
-
-extension Int32 {
-    /// A plain non-negative decimal, nil for anything else (`-` for no pid).
-    init?(decimal text: String) {
-        let b = Array(text.utf8)
-        guard !b.isEmpty, b.count <= 9, b.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
-        self = b.reduce(Int32(0)) { $0 * 10 + Int32($1 - 48) }
-    }
-}

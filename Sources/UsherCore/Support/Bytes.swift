@@ -14,11 +14,12 @@ func splitBytes(_ bytes: ArraySlice<UInt8>, _ separator: UInt8, maxSplits: Int =
     bytes.split(separator: separator, maxSplits: maxSplits, omittingEmptySubsequences: omittingEmpty)
 }
 
-/// The words of `text` (spaces or newlines between them), for the constant lists of names. With
+/// A constant list of names written as one literal, the names separated by spaces or newlines
+/// (signal names, option tables, ignored Pod-spec fields; not a shell's words: see ShellWords.swift). With
 /// the SIL inliner setting of SIZE_FLAGS, a global array literal of strings is built element by
 /// element by code at its first use (a kilobyte for a list of thirty names); from one literal
 /// the list's initializer is about 250 bytes (the compiler expands this loop in each).
-func words(_ text: StaticString) -> [String] {
+func nameList(_ text: StaticString) -> [String] {
     let bytes = UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount)
     var out: [String] = []
     var start = 0
