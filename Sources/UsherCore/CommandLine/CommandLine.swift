@@ -210,7 +210,7 @@ private let optionNames = nameList("""
     """)
 
 /// The options and the command; returns .help or .version when asked for.
-@inline(never)
+@inline(never)  // size: frame
 private func scanArguments(_ arguments: [String], into a: ParsedArguments) throws(UsageError) -> Invocation? {
     var i = 0
     if let first = arguments.first, same(first, "rehearse") {
@@ -283,7 +283,7 @@ private func scanArguments(_ arguments: [String], into a: ParsedArguments) throw
 }
 
 /// One of `usher rehearse`'s own options, with its value.
-@inline(never)
+@inline(never)  // size: frame
 private func takeRehearsalOption(_ option: Option, _ text: String, into a: ParsedArguments) throws(UsageError) {
     switch option {
     case .after:
@@ -326,7 +326,7 @@ private func takeRehearsalOption(_ option: Option, _ text: String, into a: Parse
 }
 
 /// The plan and options from the scanned command line, the environment and the config file.
-@inline(never)
+@inline(never)  // size: frame
 private func resolveInvocation(
     _ a: ParsedArguments, env: (String) -> String?, readFile: (String) throws(UsageError) -> [UInt8]
 ) throws(UsageError) -> Invocation {
@@ -403,7 +403,7 @@ private func resolveInvocation(
 /// Every preStop sleep of `plan` fits in its grace period (the rule in StopRules.swift). The
 /// error names the flag or variable that set the grace (`graceSource`, nil for the default) or
 /// the preStop delay, and with a config file the container.
-@inline(never)
+@inline(never)  // size: frame
 private func checkPreStops(_ plan: Plan, graceSource: String?, preStopSource: String, config: String?) throws(UsageError) {
     for p in plan.processes {
         guard case .sleep(let wait)? = p.preStop,

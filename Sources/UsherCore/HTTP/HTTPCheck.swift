@@ -164,7 +164,7 @@ final class HTTPCheck {
     }
 
     /// A probe's redirect: followed on a new connection (nil), or the probe's outcome.
-    @inline(never)
+    @inline(never)  // cold
     private func follow(_ status: Int, _ location: [UInt8]) -> Outcome? {
         guard !head.locationCut else { return .failed("the redirect's Location is longer than 8 KiB") }
         switch redirect(to: location, from: url, hostname: HTTPCheck.hostname(url)) {

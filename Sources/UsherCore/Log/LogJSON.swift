@@ -134,7 +134,7 @@ struct JSONObject {
 
     /// `level` and `event`, which every log line has: one call out of line rather than two at
     /// each of logJSON's cases.
-    @inline(never)
+    @inline(never)  // size: shared
     mutating func head(_ level: String, _ event: String) {
         string("level", level)
         string("event", event)

@@ -7,7 +7,7 @@
 /// The value of `bytes` when they are 1 to `maxDigits` ASCII digits and nothing else (no sign,
 /// no blank, no underscore), else nil. `maxDigits` is at most 18, so the value always fits; the
 /// caller checks its own range. Out of line: one copy for its dozen callers (size).
-@inline(never)
+@inline(never)  // size: shared
 func plainDecimal(_ bytes: ArraySlice<UInt8>, maxDigits: Int) -> Int? {
     guard !bytes.isEmpty, bytes.count <= maxDigits else { return nil }
     var n = 0

@@ -6,7 +6,7 @@
 
 /// Appends the escape of `byte` to `out`. `json`: `\u00NN` instead of `\xNN` (for bytes below
 /// 32 only: JSON has no escape for the others). Out of line: one copy for its three callers (size).
-@inline(never)
+@inline(never)  // size: shared
 func appendEscaped(_ byte: UInt8, to out: inout [UInt8], json: Bool = false) {
     switch byte {
     case 10: out += [92, 110]  // \n

@@ -116,7 +116,7 @@ public enum OSString {
     }
 
     /// The UTF-8 of U+10FE80...U+10FEFF: F4 8F BA 80 ... F4 8F BB BF.
-    @inline(never)
+    @inline(never)  // size: shared
     private static func isEscape(_ s: ArraySlice<UInt8>) -> Bool {
         guard s.count == 4 else { return false }
         let i = s.startIndex

@@ -63,7 +63,7 @@ final class YAMLNode {
     }
 
     /// The node's text for a message, quoted; `(an aliased value)` when an alias repeats it.
-    @inline(never)
+    @inline(never)  // size: shared
     var shown: String {
         guard case .scalar(let text, _, _) = content else { return describe() }
         return aliased ? "(an aliased value)" : quoted(text)
