@@ -188,7 +188,7 @@ private final class ParsedArguments {
 /// whole), one case per name: a case's raw value is the index of its name in `optionNames`, so
 /// that a name is found with one table lookup instead of a comparison per option, and the
 /// switches over it read `.grace` rather than a number.
-enum Option: Int {
+enum CommandLineOption: Int {
     case configShort, config, sidecar, preStop, grace, minStopWindow, stopSignal, logFormat, prefix
     /// The flags OperatorFlags holds.
     case remapExit, stopIsSuccess, envFile, statusFile, terminationLog, oomScoreAdj
@@ -202,7 +202,7 @@ enum Option: Int {
     }
 }
 
-/// The options' names, in the order of Option's cases.
+/// The options' names, in the order of CommandLineOption's cases.
 private let optionNames = nameList("""
     -f --config --sidecar --pre-stop --grace --min-stop-window --stop-signal --log-format --prefix
     --remap-exit --stop-is-success --env-file --status-file --termination-log --oom-score-adj
@@ -240,7 +240,7 @@ private func scanArguments(_ arguments: [String], into a: ParsedArguments) throw
             guard i < arguments.count else { throw UsageError(name + " needs a value") }
             return arguments[i]
         }
-        guard let option = Option(named: name), a.rehearsal != nil || option.rawValue < Option.after.rawValue else {
+        guard let option = CommandLineOption(named: name), a.rehearsal != nil || option.rawValue < CommandLineOption.after.rawValue else {
             throw UsageError("unknown option '\(name)' (see usher --help)")
         }
         switch option {
@@ -284,7 +284,7 @@ private func scanArguments(_ arguments: [String], into a: ParsedArguments) throw
 
 /// One of `usher rehearse`'s own options, with its value.
 @inline(never)  // size: frame
-private func takeRehearsalOption(_ option: Option, _ text: String, into a: ParsedArguments) throws(UsageError) {
+private func takeRehearsalOption(_ option: CommandLineOption, _ text: String, into a: ParsedArguments) throws(UsageError) {
     switch option {
     case .after:
         a.rehearsal?.after = try duration(text, what: "--after")

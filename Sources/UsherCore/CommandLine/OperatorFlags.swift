@@ -1,7 +1,8 @@
 /// The flags that people who run containers ask every init for, each with its USHER_* variable:
 /// exit-code rules, env files, the status file, the termination message, sidecars'
 /// oom_score_adj; and `usher status`, which reads the status file. scanArguments stores their
-/// values here (see Option); `apply` checks them and puts them into the plan and options.
+/// values here (see CommandLineOption); `apply` checks them and puts them into the plan and
+/// the options.
 struct OperatorFlags {
     var remapExit: [String] = []
     var stopIsSuccess = false
@@ -67,7 +68,7 @@ func parseStatusCommand(_ arguments: ArraySlice<String>, env: (String) -> String
             guard i < arguments.endIndex else { throw UsageError("\(arg) needs a value") }
             return arguments[i]
         }
-        switch Option(named: arg) {
+        switch CommandLineOption(named: arg) {
         case .statusFile?:
             path = try value()
         case .format?:
