@@ -184,23 +184,33 @@ private final class ParsedArguments {
     var checking = false
 }
 
-/// The options parseInvocation's loop knows by name (OperatorFlags takes the rest), in the
-/// order of the switch in scanArguments: one table lookup instead of a comparison per option.
-private let invocationOptions = words("""
-    -f --config --sidecar --pre-stop --grace --min-stop-window --stop-signal --log-format
-    --prefix
-    """)
-/// `usher rehearse`'s own options, in the order of the switch in takeRehearsalOption.
-private let rehearsalOptions = words("--after --signal --repeat --probe --probe-for --format")
+/// Every option usher knows by name (`-h`, `--help` and `--version` aside, which are matched
+/// whole), one case per name: a case's raw value is the index of its name in `optionNames`, so
+/// that a name is found with one table lookup instead of a comparison per option, and the
+/// switches over it read `.grace` rather than a number.
+enum CommandLineOption: Int {
+    case configShort, config, sidecar, preStop, grace, minStopWindow, stopSignal, logFormat, prefix
+    /// The flags OperatorFlags holds.
+    case remapExit, stopIsSuccess, envFile, statusFile, terminationLog, oomScoreAdj
+    /// `usher rehearse`'s own (`--format` is also `usher status`'s).
+    case after, signal, repeatCount, probe, probeFor, format
 
-/// The index of `name` in `names`, compared byte by byte.
-@inline(never)
-func index(of name: String, in names: [String]) -> Int? {
-    names.firstIndex { same($0, name) }
+    /// The option named `name`, compared byte by byte.
+    init?(named name: String) {
+        guard let i = optionNames.firstIndex(where: { same($0, name) }) else { return nil }
+        self.init(rawValue: i)
+    }
 }
 
+/// The options' names, in the order of CommandLineOption's cases.
+private let optionNames = nameList("""
+    -f --config --sidecar --pre-stop --grace --min-stop-window --stop-signal --log-format --prefix
+    --remap-exit --stop-is-success --env-file --status-file --termination-log --oom-score-adj
+    --after --signal --repeat --probe --probe-for --format
+    """)
+
 /// The options and the command; returns .help or .version when asked for.
-@inline(never)
+@inline(never)  // size: frame
 private func scanArguments(_ arguments: [String], into a: ParsedArguments) throws(UsageError) -> Invocation? {
     var i = 0
     if let first = arguments.first, same(first, "rehearse") {
@@ -230,46 +240,55 @@ private func scanArguments(_ arguments: [String], into a: ParsedArguments) throw
             guard i < arguments.count else { throw UsageError(name + " needs a value") }
             return arguments[i]
         }
-        if a.rehearsal != nil, let option = index(of: name, in: rehearsalOptions) {
-            try takeRehearsalOption(option, try value(), into: a)
-            i += 1
-            continue
+        guard let option = CommandLineOption(named: name), a.rehearsal != nil || option.rawValue < CommandLineOption.after.rawValue else {
+            throw UsageError("unknown option '\(name)' (see usher --help)")
         }
-        switch index(of: name, in: invocationOptions) ?? -1 {
-        case 0, 1:
+        switch option {
+        case .configShort, .config:
             a.configFlag = try value()
-        case 2:
+        case .sidecar:
             a.sidecars.append(try parseSidecar(try value()))
-        case 3:
+        case .preStop:
             a.preStopFlag = try value()
-        case 4:
+        case .grace:
             a.graceFlag = try value()
-        case 5:
+        case .minStopWindow:
             a.windowFlag = try value()
-        case 6:
+        case .stopSignal:
             a.stopSignalFlag = try value()
-        case 7:
+        case .logFormat:
             a.logFormatFlag = try value()
-        case 8:
+        case .prefix:
             if inline != nil { throw UsageError("--prefix takes no value") }
             a.prefixFlag = true
-        default:
-            if try !a.operatorFlags.take(name, inline: inline, value: value) {
-                throw UsageError("unknown option '\(name)' (see usher --help)")
-            }
+        case .remapExit:
+            a.operatorFlags.remapExit.append(try value())
+        case .stopIsSuccess:
+            if inline != nil { throw UsageError("--stop-is-success takes no value") }
+            a.operatorFlags.stopIsSuccess = true
+        case .envFile:
+            a.operatorFlags.envFiles.append(try value())
+        case .statusFile:
+            a.operatorFlags.statusFile = try value()
+        case .terminationLog:
+            a.operatorFlags.terminationLog = try value()
+        case .oomScoreAdj:
+            a.operatorFlags.oomScoreAdj = try value()
+        case .after, .signal, .repeatCount, .probe, .probeFor, .format:
+            try takeRehearsalOption(option, try value(), into: a)
         }
         i += 1
     }
     return nil
 }
 
-/// One of `usher rehearse`'s own options (`option` as in rehearsalOptions), with its value.
-@inline(never)
-private func takeRehearsalOption(_ option: Int, _ text: String, into a: ParsedArguments) throws(UsageError) {
+/// One of `usher rehearse`'s own options, with its value.
+@inline(never)  // size: frame
+private func takeRehearsalOption(_ option: CommandLineOption, _ text: String, into a: ParsedArguments) throws(UsageError) {
     switch option {
-    case 0:
+    case .after:
         a.rehearsal?.after = try duration(text, what: "--after")
-    case 1:
+    case .signal:
         guard let sig = parseSignal(text) else {
             throw UsageError("--signal: unknown signal \"\(text)\" (use a name such as SIGTERM or TERM, or a number)")
         }
@@ -280,20 +299,20 @@ private func takeRehearsalOption(_ option: Int, _ text: String, into a: ParsedAr
             throw UsageError("--signal: \(signalName(sig)) does not ask usher to stop; a rehearsal sends a stop request: SIGTERM, SIGINT or SIGQUIT")
         }
         a.rehearsal?.signal = sig
-    case 2:
-        guard let n = parseCount(text), n >= 1, n <= 1000 else {
+    case .repeatCount:
+        guard let n = plainDecimal(text, maxDigits: 6), n >= 1, n <= 1000 else {
             throw UsageError("--repeat: \"\(text)\" is not a number of runs from 1 to 1000")
         }
         a.rehearsal?.repeatCount = n
-    case 3:
+    case .probe:
         guard let url = HTTPURL(text) else {
             throw UsageError("--probe: \"\(text)\" is not an http://HOST:PORT/PATH URL with an IPv4 address or localhost as HOST")
         }
         a.rehearsal?.probes.append(url)
         a.rehearsal?.probeTexts.append(text)
-    case 4:
+    case .probeFor:
         a.rehearsal?.probeFor = try duration(text, what: "--probe-for")
-    case 5:
+    case .format:
         if same(text, "text") {
             a.rehearsal?.format = .text
         } else if same(text, "json") {
@@ -307,7 +326,7 @@ private func takeRehearsalOption(_ option: Int, _ text: String, into a: ParsedAr
 }
 
 /// The plan and options from the scanned command line, the environment and the config file.
-@inline(never)
+@inline(never)  // size: frame
 private func resolveInvocation(
     _ a: ParsedArguments, env: (String) -> String?, readFile: (String) throws(UsageError) -> [UInt8]
 ) throws(UsageError) -> Invocation {
@@ -373,11 +392,7 @@ private func resolveInvocation(
     if a.prefixFlag {
         options.prefix = true
     } else if let v = env("USHER_PREFIX"), !v.isEmpty {
-        if same(v, "1") || same(v, "true") || same(v, "yes") || same(v, "on") {
-            options.prefix = true
-        } else if !(same(v, "0") || same(v, "false") || same(v, "no") || same(v, "off")) {
-            throw UsageError("USHER_PREFIX: \"\(v)\" is not a yes or no (use 1, true, yes, on, or 0, false, no, off)")
-        }
+        options.prefix = try yesOrNo(v, "USHER_PREFIX")
     }
     try a.operatorFlags.apply(to: &plan, &options, env: env, config: config?.value)
     if a.checking { return .check(plan) }
@@ -388,7 +403,7 @@ private func resolveInvocation(
 /// Every preStop sleep of `plan` fits in its grace period (the rule in StopRules.swift). The
 /// error names the flag or variable that set the grace (`graceSource`, nil for the default) or
 /// the preStop delay, and with a config file the container.
-@inline(never)
+@inline(never)  // size: frame
 private func checkPreStops(_ plan: Plan, graceSource: String?, preStopSource: String, config: String?) throws(UsageError) {
     for p in plan.processes {
         guard case .sleep(let wait)? = p.preStop,
@@ -453,9 +468,4 @@ private func parseSidecar(_ text: String) throws(UsageError) -> Plan.Process {
     return Plan.Process(name: name, argv: argv, role: .sidecar)
 }
 
-/// A decimal count such as `5`.
-private func parseCount(_ text: String) -> Int? {
-    let bytes = Array(text.utf8)
-    guard !bytes.isEmpty, bytes.count <= 6, bytes.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
-    return bytes.reduce(0) { $0 * 10 + Int($1 - 48) }
-}
+

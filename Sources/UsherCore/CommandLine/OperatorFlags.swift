@@ -1,6 +1,8 @@
-/// The flags operators ask every init for (issue 14), each with its USHER_* variable: exit-code
-/// rules, env files, the status file, the termination message, sidecars' oom_score_adj; and
-/// `usher status`, which reads the status file. The command line's parser hands them here.
+/// The flags that people who run containers ask every init for, each with its USHER_* variable:
+/// exit-code rules, env files, the status file, the termination message, sidecars'
+/// oom_score_adj; and `usher status`, which reads the status file. scanArguments stores their
+/// values here (see CommandLineOption); `apply` checks them and puts them into the plan and
+/// the options.
 struct OperatorFlags {
     var remapExit: [String] = []
     var stopIsSuccess = false
@@ -8,27 +10,6 @@ struct OperatorFlags {
     var statusFile: String?
     var terminationLog: String?
     var oomScoreAdj: String?
-
-    /// Takes `name` when it is one of these flags, with `value` giving its value.
-    mutating func take(_ name: String, inline: String?, value: () throws(UsageError) -> String) throws(UsageError) -> Bool {
-        if same(name, "--remap-exit") {
-            remapExit.append(try value())
-        } else if same(name, "--stop-is-success") {
-            if inline != nil { throw UsageError("--stop-is-success takes no value") }
-            stopIsSuccess = true
-        } else if same(name, "--env-file") {
-            envFiles.append(try value())
-        } else if same(name, "--status-file") {
-            statusFile = try value()
-        } else if same(name, "--termination-log") {
-            terminationLog = try value()
-        } else if same(name, "--oom-score-adj") {
-            oomScoreAdj = try value()
-        } else {
-            return false
-        }
-        return true
-    }
 
     /// Applies them (flags over variables) to what runs and how usher reports. `config`: the
     /// config file in use, with which `--env-file` (a process-describing flag) conflicts.
@@ -87,13 +68,14 @@ func parseStatusCommand(_ arguments: ArraySlice<String>, env: (String) -> String
             guard i < arguments.endIndex else { throw UsageError("\(arg) needs a value") }
             return arguments[i]
         }
-        if same(arg, "--status-file") {
+        switch CommandLineOption(named: arg) {
+        case .statusFile?:
             path = try value()
-        } else if same(arg, "--format") {
+        case .format?:
             let f = try value()
             guard same(f, "json") || same(f, "text") else { throw UsageError("--format: unknown format \"\(f)\" (use text or json)") }
             json = same(f, "json")
-        } else {
+        default:
             throw UsageError("usher status: unknown option '\(arg)' (it takes --status-file PATH and --format text|json)")
         }
         i += 1
@@ -111,6 +93,7 @@ private func nonEmpty(_ text: String?) -> String? {
     return text
 }
 
+/// A yes-or-no variable (USHER_PREFIX, USHER_STOP_IS_SUCCESS): the one list of words for each.
 func yesOrNo(_ v: String, _ variable: String) throws(UsageError) -> Bool {
     if same(v, "1") || same(v, "true") || same(v, "yes") || same(v, "on") { return true }
     if same(v, "0") || same(v, "false") || same(v, "no") || same(v, "off") { return false }

@@ -96,10 +96,9 @@ struct HandlerRunner {
         case .tcp(let fd):
             let err = TCP.pendingError(fd)
             return finish(slot, HandlerResult(passed: err == 0, detail: err == 0 ? "connected" : errorText(err)), killing: false)
-        case .http(var http):
+        case .http(let http):
             let requests = http.requests
             let outcome = http.progress()
-            slots[slot]?.work = .http(http)  // a redirect followed replaced its socket: finish closes the new one
             switch outcome {
             case .passed(let status)?: return finish(slot, HandlerResult(passed: true, detail: "HTTP \(status)"), killing: false)
             case .failed(let reason)?: return finish(slot, HandlerResult(passed: false, detail: reason), killing: false)

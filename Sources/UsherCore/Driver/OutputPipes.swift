@@ -21,8 +21,12 @@ struct OutputPipes {
         var unflushed = 0
     }
 
-    private(set) var streams: [Stream] = []
-    /// Indexed by usher's fd (1, 2); opened at first use.
+    /// Each stream is changed in place (`streams[s].paused = ...`), never copied out: it owns its
+    /// pipe's fd and its prefixer's unfinished line.
+    private var streams: [Stream] = []
+    /// Indexed by usher's fd (1, 2); opened at first use. Changed only through `withSink`, in
+    /// place: a Sink owns its queue, and a copy taken out and not written back would lose the
+    /// bytes queued into it (and copy the queue). Read-only looks (`sinks[k]?.pending`) are fine.
     private var sinks: [Sink?] = [nil, nil, nil]
     private var watched = [false, false, false]
     /// Log lines dropped since the last one written (stderr was full).
@@ -34,11 +38,10 @@ struct OutputPipes {
     /// How much of stderr's queue log lines may fill.
     static let logBacklog = 16 * 1024
 
-    private mutating func sink(_ k: Int32) -> Sink {
-        if let s = sinks[Int(k)] { return s }
-        let s = Sink(original: k)
-        sinks[Int(k)] = s
-        return s
+    /// Runs `body` on sink `k` (1 or 2) in place, opening it first if need be.
+    private mutating func withSink(_ k: Int32, _ body: (inout Sink) -> Void) {
+        if sinks[Int(k)] == nil { sinks[Int(k)] = Sink(original: k) }
+        body(&sinks[Int(k)]!)
     }
 
     // MARK: - The lifecycle log
@@ -47,16 +50,18 @@ struct OutputPipes {
     /// `logBacklog` bytes of them (about 200 lines); past that a line is dropped and counted,
     /// and the next line that fits is preceded by `notice(count)`.
     mutating func log(_ line: String, notice: (Int) -> String, poller: Poller) {
-        var s = sink(2)
         var bytes = Array(line.utf8)
         if droppedLogLines > 0 { bytes = Array(notice(droppedLogLines).utf8) + bytes }
-        if s.hasRoom(for: bytes.count, within: OutputPipes.logBacklog) {
-            s.put(bytes)
-            droppedLogLines = 0
-        } else {
-            droppedLogLines += 1
+        var dropped = droppedLogLines
+        withSink(2) { s in
+            if s.hasRoom(for: bytes.count, within: OutputPipes.logBacklog) {
+                s.put(bytes)
+                dropped = 0
+            } else {
+                dropped += 1
+            }
         }
-        sinks[2] = s
+        droppedLogLines = dropped
         update(2, poller: poller)
     }
 
@@ -93,9 +98,8 @@ struct OutputPipes {
     mutating func ready(token: UInt64, poller: Poller) {
         if token < PollerToken.streams {
             let k = Int32(token - PollerToken.sinks)
-            guard k == 1 || k == 2, var s = sinks[Int(k)] else { return }
-            s.flush()
-            sinks[Int(k)] = s
+            guard k == 1 || k == 2, sinks[Int(k)] != nil else { return }
+            withSink(k) { $0.flush() }
             update(k, poller: poller)
             return
         }
@@ -153,11 +157,11 @@ struct OutputPipes {
                 s -= 1
             }
             var waitFor: [Int32] = []
-            for k in [1, 2] {
-                guard var sink = sinks[k] else { continue }
-                sink.flush()
-                sinks[k] = sink
-                if !sink.isEmpty && !sink.closed { waitFor.append(sink.fd) }
+            for k: Int32 in [1, 2] where sinks[Int(k)] != nil {
+                withSink(k) { sink in
+                    sink.flush()
+                    if !sink.isEmpty && !sink.closed { waitFor.append(sink.fd) }
+                }
             }
             let now = monotonicNow()
             if (streams.isEmpty && waitFor.isEmpty) || now >= until { break }
@@ -185,16 +189,20 @@ struct OutputPipes {
     /// read can become (every byte a newline, each with its label).
     private mutating func readOnce(_ s: Int, atMost limit: Int = OutputPipes.chunk) -> ReadResult {
         let destination = streams[s].destination
-        var out = sink(destination)
+        var closed = false, pending = 0
+        withSink(destination) { out in
+            closed = out.closed
+            pending = out.pending
+        }
         let perByte = streams[s].prefixer.label.count + 1
-        let room = Sink.capacity - out.pending
-        guard out.closed || room >= perByte else { return .noRoom }
-        let size = min(limit, out.closed ? OutputPipes.chunk : min(OutputPipes.chunk, room / perByte))
+        let room = Sink.capacity - pending
+        guard closed || room >= perByte else { return .noRoom }
+        let size = min(limit, closed ? OutputPipes.chunk : min(OutputPipes.chunk, room / perByte))
         let fd = streams[s].fd
         let n = readSome(fd, into: &buffer, count: size)
         if n > 0 {
-            out.put(streams[s].prefixer.feed(buffer[0..<n]))
-            sinks[Int(destination)] = out
+            let lines = streams[s].prefixer.feed(buffer[0..<n])
+            withSink(destination) { $0.put(lines) }
             return .read(n)
         }
         if n == 0 {
@@ -205,10 +213,8 @@ struct OutputPipes {
     }
 
     private mutating func closeStream(_ s: Int) {
-        let destination = streams[s].destination
-        var out = sink(destination)
-        out.put(streams[s].prefixer.finish())
-        sinks[Int(destination)] = out
+        let lastLine = streams[s].prefixer.finish()
+        withSink(streams[s].destination) { $0.put(lastLine) }
         closeDescriptor(streams[s].fd)  // closing also takes it out of epoll
         streams.remove(at: s)
     }

@@ -3,7 +3,13 @@
 /// probe, and a redirect to the same host is followed on a new connection (see `Redirect`); for
 /// a lifecycle hook any response does (the kubelet ignores a hook's status and fails it only
 /// when no response comes).
-struct HTTPCheck {
+///
+/// A final class, not a struct: a check owns its socket and its partly read response, and its
+/// holders (HandlerRunner's slots, RequestProber's requests in flight) take it out of an array
+/// or an enum to drive it. A struct's copy driven and not written back would lose what it read,
+/// or the socket of a followed redirect; a reference has no such copy. The socket is still closed
+/// by its holder (TCP.close(check.fd)), at the point the holder chooses.
+final class HTTPCheck {
     /// Who asks: the kubelet says `kube-probe/1.35` for a probe and `kube-lifecycle/1.35` for a
     /// hook (the Kubernetes release whose behaviour usher follows; README, "Kubelet parity").
     enum Asker: Equatable {
@@ -124,7 +130,7 @@ struct HTTPCheck {
     /// Moves on as far as the socket allows; an outcome when the check is over. After a
     /// redirect it returns nil with a new `fd` (and `requests` one higher), still connecting:
     /// the caller watches that socket in place of the old one, which is closed.
-    mutating func progress() -> Outcome? {
+    func progress() -> Outcome? {
         while true {
             switch stage {
             case .connecting:
@@ -156,8 +162,8 @@ struct HTTPCheck {
     }
 
     /// A probe's redirect: followed on a new connection (nil), or the probe's outcome.
-    @inline(never)
-    private mutating func follow(_ status: Int, _ location: [UInt8]) -> Outcome? {
+    @inline(never)  // cold
+    private func follow(_ status: Int, _ location: [UInt8]) -> Outcome? {
         guard !head.locationCut else { return .failed("the redirect's Location is longer than 8 KiB") }
         switch redirect(to: location, from: url, hostname: HTTPCheck.hostname(url)) {
         case .otherHost: return .passed(status)
@@ -171,10 +177,14 @@ struct HTTPCheck {
             while !keepsHost, let k = HTTPCheck.header("host", in: headers) { headers.remove(at: k) }
             switch TCP.connect(next.address, next.port) {
             case .success(let socket):
-                // A new check on the new socket, which counts the requests before it.
-                let sent = requests
-                self = HTTPCheck(url: next, headers: headers, asker: asker, fd: socket, startedAt: startedAt)
-                requests = sent + 1
+                // The check starts again on the new socket, counting the requests before it.
+                url = next
+                fd = socket
+                stage = .connecting
+                requests += 1
+                self.headers = headers
+                request = HTTPCheck.request(next, headers, asker)
+                head = ResponseHead()
                 return nil
             case .failure(let e): return .failed(errorText(e.errno))
             }

@@ -32,7 +32,7 @@ struct ResponseHead {
     // Stays out of line: inlined into HTTPCheck.progress it made the release binary larger.
     // One function for the bytes and the lines they end: with the lines apart, the release
     // binary was larger.
-    @inline(never)
+    @inline(never)  // size: measured
     mutating func read(_ bytes: ArraySlice<UInt8>) -> Reading {
         for b in bytes {
             size += 1
@@ -99,7 +99,7 @@ func isRedirect(_ status: Int) -> Bool {
 /// are compared as Go compares them, as strings; usher's are IPv4 addresses or `localhost`, so
 /// an IPv6 or DNS name is always another host. Index loops over the bytes, no slices copied:
 /// the release binary is smaller so.
-@inline(never)
+@inline(never)  // cold
 func redirect(to location: [UInt8], from url: HTTPURL, hostname: String) -> Redirect {
     let end = location.firstIndex(of: 35) ?? location.count  // a fragment is never sent
     // A scheme: what comes before a ':' that comes before any '/' or '?'; -1 for none, else

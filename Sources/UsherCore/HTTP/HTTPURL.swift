@@ -26,10 +26,7 @@ public struct HTTPURL: Equatable {
         let hostBytes = colon.map { authority[..<$0] } ?? authority
         host = String(decoding: hostBytes, as: UTF8.self)
         if let colon {
-            let digits = authority[(colon + 1)...]
-            guard !digits.isEmpty, digits.count <= 5, digits.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
-            let n = digits.reduce(0) { $0 * 10 + Int($1 - 48) }
-            guard n >= 1 && n <= 65535 else { return nil }
+            guard let n = plainDecimal(authority[(colon + 1)...], maxDigits: 5), n >= 1 && n <= 65535 else { return nil }
             port = UInt16(n)
         } else {
             port = 80
@@ -54,10 +51,8 @@ private func parseIPv4(_ bytes: ArraySlice<UInt8>) -> UInt32? {
     guard parts.count == 4 else { return nil }
     var octets: [UInt32] = []
     for p in parts {
-        guard !p.isEmpty, p.count <= 3, p.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
-        let n = p.reduce(UInt32(0)) { $0 * 10 + UInt32($1 - 48) }
-        guard n <= 255 else { return nil }
-        octets.append(n)
+        guard let n = plainDecimal(p, maxDigits: 3), n <= 255 else { return nil }
+        octets.append(UInt32(n))
     }
     return ipv4(octets[0], octets[1], octets[2], octets[3])
 }
@@ -84,13 +79,8 @@ public func parseStatusLine(_ head: [UInt8]) -> StatusLine {
     else { return .malformed }
     var i = 9
     while i < end && head[i] == 32 { i += 1 }
-    var code = 0
-    var digits = 0
-    while i < end && head[i] != 32 {  // the code: up to the next blank
-        guard digits < 3, isDigit(i) else { return .malformed }
-        code = code * 10 + Int(head[i] - 48)
-        digits += 1
-        i += 1
-    }
-    return digits == 3 ? .status(code) : .malformed
+    var codeEnd = i
+    while codeEnd < end && head[codeEnd] != 32 { codeEnd += 1 }  // the code: up to the next blank
+    guard codeEnd - i == 3, let code = plainDecimal(head[i..<codeEnd], maxDigits: 3) else { return .malformed }
+    return .status(code)
 }

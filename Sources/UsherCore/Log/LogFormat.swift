@@ -84,11 +84,11 @@ public func logText(_ record: LogRecord) -> String {
 }
 
 /// `app[12]` and `rest`: out of line, as the 18 texts that begin so would each build it.
-@inline(never)
+@inline(never)  // size: shared
 func tagged(_ name: String, _ pid: Int32, _ rest: String) -> String { "\(name)[\(pid)]\(rest)" }
 
 /// ` (memory.max 1048576)`, or nothing without a limit: out of line, for the two OOM texts.
-@inline(never)
+@inline(never)  // size: shared
 func limitSuffix(_ limit: MemoryLimit?) -> String { limit.map { " (\($0.file) \($0.value))" } ?? "" }
 
 /// `once`, `3 times`.

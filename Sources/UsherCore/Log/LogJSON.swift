@@ -134,7 +134,7 @@ struct JSONObject {
 
     /// `level` and `event`, which every log line has: one call out of line rather than two at
     /// each of logJSON's cases.
-    @inline(never)
+    @inline(never)  // size: shared
     mutating func head(_ level: String, _ event: String) {
         string("level", level)
         string("event", event)
@@ -156,15 +156,11 @@ struct JSONObject {
 /// shown as the text `\xNN`, since a JSON string cannot hold it.
 func escapeJSON(_ s: String) -> String {
     var out: [UInt8] = []
-    let hex: [UInt8] = Array("0123456789abcdef".utf8)
     for b in OSString.printable(s, controls: false).utf8 {
         switch b {
         case 34: out += [92, 34]  // \"
         case 92: out += [92, 92]  // \\
-        case 10: out += [92, 110]  // \n
-        case 13: out += [92, 114]  // \r
-        case 9: out += [92, 116]  // \t
-        case 0..<32: out += [92, 117, 48, 48, hex[Int(b >> 4)], hex[Int(b & 15)]]  // \u00XX
+        case 0..<32: appendEscaped(b, to: &out, json: true)  // \n, \r, \t, \u00XX
         default: out.append(b)
         }
     }

@@ -43,7 +43,7 @@ public struct EnvFileProblem: Error, Equatable {
 /// escapes, no expansion, nothing else is interpreted (what the file says is what the variable
 /// holds). A key is printable ASCII without `=` or blanks, at most 128 characters, as
 /// Kubernetes takes it. The error names the line, never its value.
-@inline(never)
+@inline(never)  // size: frame
 public func parseEnvFile(_ bytes: [UInt8]) throws(EnvFileProblem) -> [(key: String, value: String)] {
     var out: [(key: String, value: String)] = []
     var lineNumber = 0

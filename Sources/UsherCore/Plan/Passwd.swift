@@ -11,9 +11,8 @@ public func passwdPrimaryGroup(_ file: [UInt8], uid: UInt32) -> UInt32? {
 }
 
 private func decimal(_ bytes: ArraySlice<UInt8>) -> UInt32? {
-    guard !bytes.isEmpty, bytes.count <= 10, bytes.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
-    let n = bytes.reduce(UInt64(0)) { $0 * 10 + UInt64($1 - 48) }
-    return n <= UInt64(UInt32.max) ? UInt32(n) : nil
+    guard let n = plainDecimal(bytes, maxDigits: 10), n <= Int(UInt32.max) else { return nil }
+    return UInt32(n)
 }
 
 extension Plan {

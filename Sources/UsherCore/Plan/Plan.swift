@@ -210,3 +210,28 @@ public func isReservedByLibc(_ sig: Int32) -> Bool { sig == 32 || sig == 33 }
 public func isStopRequest(_ sig: Int32) -> Bool {
     sig == sigterm || sig == sigint || sig == sigquit
 }
+
+extension Plan.Role {
+    /// `init`, `sidecar` or `main`: the role's one name, in the status file, `usher status` and
+    /// the rehearsal's JSON report.
+    var name: String {
+        switch self {
+        case .initStep: return "init"
+        case .sidecar: return "sidecar"
+        case .main: return "main"
+        }
+    }
+
+    /// The role whose `name` is `name`, compared byte by byte.
+    init?(named name: String) {
+        if same(name, Plan.Role.initStep.name) {
+            self = .initStep
+        } else if same(name, Plan.Role.sidecar.name) {
+            self = .sidecar
+        } else if same(name, Plan.Role.main.name) {
+            self = .main
+        } else {
+            return nil
+        }
+    }
+}

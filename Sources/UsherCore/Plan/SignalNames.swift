@@ -1,6 +1,6 @@
 /// Signal names, both ways: signal N is the Nth name, Linux's numbering 1 to 31 (x86_64 and
 /// arm64 agree on these).
-private let signalNames = words("""
+private let signalNames = nameList("""
     HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT CHLD CONT STOP
     TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS
     """)
@@ -11,10 +11,8 @@ public func parseSignal(_ text: String) -> Int32? {
     var bytes = Array(text.utf8)
     if bytes.isEmpty { return nil }
     if bytes.allSatisfy({ $0 >= 48 && $0 <= 57 }) {
-        if bytes.count > 3 { return nil }
-        var n: Int32 = 0
-        for b in bytes { n = n * 10 + Int32(b - 48) }
-        return n >= 1 && n <= realtimeSignalMax() ? n : nil
+        guard let n = plainDecimal(bytes[...], maxDigits: 3), n >= 1, n <= Int(realtimeSignalMax()) else { return nil }
+        return Int32(n)
     }
     // Case-insensitive over ASCII only.
     for i in 0..<bytes.count where bytes[i] >= 97 && bytes[i] <= 122 { bytes[i] -= 32 }
@@ -44,15 +42,14 @@ func apiStopSignal(_ text: String) -> Int32? {
     for (name, number) in [("CLD", 17), ("IOT", 6), ("POLL", 29)] as [(String, Int32)] where Array(name.utf8) == rest {
         return number
     }
-    func offset(after prefix: String, sign: UInt8, max: Int32) -> Int32? {
+    func offset(after prefix: String, sign: UInt8, max: Int) -> Int32? {
         let p = Array(prefix.utf8)
         guard rest.starts(with: p) else { return nil }
         let tail = rest[p.count...]
         if tail.isEmpty { return 0 }
-        guard tail.first == sign, tail.count >= 2, tail.count <= 3,
-              tail.dropFirst().allSatisfy({ $0 >= 48 && $0 <= 57 }), tail.dropFirst().first != 48 else { return nil }
-        let n = tail.dropFirst().reduce(Int32(0)) { $0 * 10 + Int32($1 - 48) }
-        return n >= 1 && n <= max ? n : nil
+        guard tail.first == sign, tail.dropFirst().first != 48,
+              let n = plainDecimal(tail.dropFirst(), maxDigits: 2), n >= 1, n <= max else { return nil }
+        return Int32(n)
     }
     if let n = offset(after: "RTMIN", sign: 43, max: 15) { return 34 + n }  // "+"
     if let n = offset(after: "RTMAX", sign: 45, max: 14) { return 64 - n }  // "-"

@@ -43,7 +43,7 @@ private let workloadKinds = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaS
 
 /// The fields from a document down to its pod spec: [] for a bare PodSpec, nil for a kind without
 /// a pod. Only `kind` is looked at here; the chosen document is checked in full later.
-@inline(never)
+@inline(never)  // size: frame
 private func podStepsIfPod(_ document: YAMLNode, file: String) throws(UsageError) -> [String]? {
     guard case .mapping = document.content else {
         throw typeError(file, document, "the document", expected: "a mapping (a Pod, a workload or a PodSpec)")
@@ -74,11 +74,11 @@ private func scalarText(_ node: YAMLNode) -> String {
     return ""
 }
 
-@inline(never)
+@inline(never)  // size: shared
 private func kindName(of document: YAMLNode) -> String { kindNode(of: document).map(scalarText) ?? "PodSpec" }
 
 /// PodSpec fields accepted and ignored: they mean nothing inside one container.
-private let ignoredPodFields = words("""
+private let ignoredPodFields = nameList("""
     volumes nodeSelector nodeName serviceAccountName serviceAccount
     automountServiceAccountToken hostNetwork hostPID hostIPC shareProcessNamespace
     imagePullSecrets hostname subdomain affinity schedulerName tolerations hostAliases
@@ -91,7 +91,7 @@ private let ignoredPodFields = words("""
 /// The largest grace period in whole seconds whose nanoseconds fit in `Nanos`.
 private let maxGraceSeconds = Int64.max / nanosPerSecond
 
-@inline(never)
+@inline(never)  // size: frame
 private func decodePodSpec(_ document: YAMLNode, file: String) throws(UsageError) -> Plan {
     // Down to the pod spec, checking each level on the way. The document's top level takes
     // Kubernetes' object fields; a workload's own spec is open (replicas, selector, strategy,
@@ -152,7 +152,7 @@ private func decodePodSpec(_ document: YAMLNode, file: String) throws(UsageError
 
 /// `restartPolicy` of the pod: Always (the default), OnFailure or Never; a Job's pod template
 /// takes only OnFailure or Never, as the API server requires.
-@inline(never)
+@inline(never)  // size: frame
 private func decodePodRestartPolicy(_ spec: Fields, isJob: Bool) throws(UsageError) -> Plan.RestartPolicy {
     guard let text = try spec.string("restartPolicy") else {
         if isJob {
@@ -179,7 +179,7 @@ func restartPolicyNamed(_ text: String) -> Plan.RestartPolicy? {
 
 /// `os.name`: linux, or absent. usher runs Linux processes; a Windows pod is an error. Returns
 /// whether linux was named (a container's `lifecycle.stopSignal` needs it, as in the API).
-@inline(never)
+@inline(never)  // size: frame
 private func decodeOS(_ spec: Fields) throws(UsageError) -> Bool {
     guard let os = try spec.mapping("os", used: ["name"]) else { return false }
     let node = try os.required("name")

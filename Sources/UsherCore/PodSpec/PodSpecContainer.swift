@@ -11,19 +11,19 @@ struct Identity {
 }
 
 /// Security fields accepted and ignored, pod level and container level.
-private let ignoredPodSecurityFields = words("""
+private let ignoredPodSecurityFields = nameList("""
     fsGroup fsGroupChangePolicy seccompProfile sysctls supplementalGroups
     supplementalGroupsPolicy seLinuxOptions seLinuxChangePolicy windowsOptions
     appArmorProfile
     """)
-private let ignoredContainerSecurityFields = words("""
+private let ignoredContainerSecurityFields = nameList("""
     capabilities privileged seLinuxOptions windowsOptions readOnlyRootFilesystem procMount
     seccompProfile appArmorProfile
     """)
 
 /// Container fields accepted and ignored: the image is already there, and resources, mounts and
 /// terminals belong to the container runtime. (`ports` is read only to resolve named probe ports.)
-let ignoredContainerFields = words("""
+let ignoredContainerFields = nameList("""
     image imagePullPolicy resources resizePolicy volumeDevices terminationMessagePath
     terminationMessagePolicy stdin stdinOnce tty
     """)
@@ -65,7 +65,7 @@ func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int
 /// out-of-line halves rather than one function: an error exit in either releases only what
 /// that half holds.) `statics`: the env entries as written, for the exec probes (see
 /// `expandProbeCommand`).
-@inline(never)
+@inline(never)  // size: frame
 private func decodeProcess(_ c: Fields, _ nameNode: YAMLNode, isInit: Bool, planBytes: inout Int,
                            statics: inout Variables) throws(UsageError) -> Plan.Process {
     let name = try readString(c.file, nameNode, c.path("name"))
@@ -135,7 +135,7 @@ private func decodeProcess(_ c: Fields, _ nameNode: YAMLNode, isInit: Bool, plan
 }
 
 /// The rest of a container: its user and group, hooks and probes.
-@inline(never)
+@inline(never)  // size: frame
 private func decodeSecurityAndHooks(_ c: Fields, into process: inout Plan.Process, pod: Identity, graceSeconds: Int64,
                                     graceSource: String, osIsLinux: Bool, statics: Variables) throws(UsageError) {
     let role = process.role
@@ -172,7 +172,7 @@ private func isDNSLabel(_ name: String) -> Bool {
     return b.allSatisfy { alnum($0) || $0 == 45 }
 }
 
-@inline(never)
+@inline(never)  // size: frame
 private func decodeLifecycle(_ c: Fields, into process: inout Plan.Process, graceSeconds: Int64, graceSource: String,
                              osIsLinux: Bool) throws(UsageError) {
     guard let l = try c.mapping("lifecycle", used: ["preStop", "postStart", "stopSignal"]) else { return }
@@ -196,7 +196,7 @@ private func decodeLifecycle(_ c: Fields, into process: inout Plan.Process, grac
 /// One lifecycle hook: exec, httpGet or sleep, as the kubelet runs them. A sleep may not be
 /// longer than the grace period (the API server's validateSleepAction, for both hooks); a zero
 /// sleep is no hook at all, as `--pre-stop 0s` is.
-@inline(never)
+@inline(never)  // size: frame
 private func decodeHook(_ l: Fields, _ field: String, container c: Fields, graceSeconds: Int64,
                         graceSource: String) throws(UsageError) -> Plan.Handler? {
     let handlers = ["exec", "sleep", "httpGet", "tcpSocket"]
@@ -223,7 +223,7 @@ private func decodeHook(_ l: Fields, _ field: String, container c: Fields, grace
 /// `restartPolicyRules` (KEP-5307) with the API server's validation: the container must have
 /// a restartPolicy of its own, at most 20 rules, each `action: Restart` with `exitCodes`
 /// (`operator` In or NotIn, at most 255 `values`).
-@inline(never)
+@inline(never)  // size: frame
 private func decodeRestartRules(_ c: Fields, role: Plan.Role, hasPolicy: Bool) throws(UsageError) -> [Plan.RestartRule] {
     guard let rules = try c.mappings("restartPolicyRules", of: "rules (action and exitCodes)", used: ["action", "exitCodes"]) else { return [] }
     let key = c.key("restartPolicyRules") ?? c.node
@@ -265,7 +265,7 @@ private func decodeRestartRules(_ c: Fields, role: Plan.Role, hasPolicy: Bool) t
 }
 
 /// `name: TOKEN=s3cr3t` is a value written into the name: the message shows the name part only.
-@inline(never)
+@inline(never)  // cold
 private func invalidVariableName(_ e: Fields, _ node: YAMLNode, _ variable: String) -> UsageError {
     let bytes = Array(variable.utf8)
     let shown = bytes.firstIndex(of: 61).map { quoted(String(decoding: bytes[..<$0], as: UTF8.self) + "=...") + " (the value goes under value)" }
@@ -283,7 +283,7 @@ struct ExecBudget {
 
     /// The env entry `name=value`, `written` expanded with the variables before it (which it
     /// joins), as Plan.Process.env holds it.
-    @inline(never)
+    @inline(never)  // size: shared
     mutating func entry(_ name: String, _ written: String, _ node: YAMLNode, _ e: Fields, _ variables: inout Variables) throws(UsageError) -> String {
         guard let value = expandReferences(written, variables, limit: maxArgumentBytes - 2 - name.utf8.count) else {
             let short = name.utf8.count <= 60 ? name : String(decoding: Array(name.utf8.prefix(60)), as: UTF8.self) + "..."
@@ -295,7 +295,7 @@ struct ExecBudget {
     }
 
     /// Word `index` of the container's `field` (command or args), `written`, expanded.
-    @inline(never)
+    @inline(never)  // size: shared
     mutating func word(_ written: String, _ node: YAMLNode, _ c: Fields, _ field: String, _ index: Int, _ variables: Variables) throws(UsageError) -> String {
         let program = index == 0 && same(field, "command")
         guard let value = expandReferences(written, variables, limit: maxArgumentBytes - 1) else {
@@ -309,7 +309,7 @@ struct ExecBudget {
         return value
     }
 
-    @inline(never)
+    @inline(never)  // size: shared
     private mutating func add(_ bytes: Int, _ node: YAMLNode, _ fields: Fields, _ field: String, _ index: Int?) throws(UsageError) {
         execBytes += bytes + 1
         planBytes += bytes + 1
@@ -324,7 +324,7 @@ struct ExecBudget {
 
 /// `what` (an argument or environment entry, never its value) is too long for exec; `written`
 /// is what the file says, to tell whether expansion made it so.
-@inline(never)
+@inline(never)  // size: shared
 func tooLongText(_ what: String, _ written: String) -> String {
     what + " is longer than 128 KiB" + (written.utf8.contains(36) ? " with its $(VAR) references expanded" : "")
         + ", more than Linux passes to a program in one argument or environment entry (MAX_ARG_STRLEN)"
@@ -358,7 +358,7 @@ func decodeExec(_ handler: Fields) throws(UsageError) -> [String] {
 }
 
 /// The `mountPath` of the container's volume mount named `volume` (the last, if several).
-@inline(never)
+@inline(never)  // size: frame
 private func mountPath(_ c: Fields, _ volume: String) throws(UsageError) -> String? {
     var mountPath: String?
     for m in try c.mappings("volumeMounts", of: "volume mounts", used: ["name", "mountPath"],
@@ -374,7 +374,7 @@ private func mountPath(_ c: Fields, _ volume: String) throws(UsageError) -> Stri
 /// `valueFrom.fileKeyRef` (KEP-3721): `key` of the env file at `path` inside the volume mount
 /// `volumeName` of this container, read when it starts. Other `valueFrom` sources (ConfigMaps,
 /// Secrets, the downward API) need the API server and are refused.
-@inline(never)
+@inline(never)  // size: frame
 private func decodeFileKeyRef(_ e: Fields, container c: Fields) throws(UsageError) -> EnvFileRef {
     let others = ["configMapKeyRef", "secretKeyRef", "fieldRef", "resourceFieldRef"]
     guard let from = try e.mapping("valueFrom", used: ["fileKeyRef"] + others) else { return EnvFileRef(path: "") }

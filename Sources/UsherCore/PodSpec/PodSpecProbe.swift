@@ -44,7 +44,7 @@ func decodeProbe(_ c: Fields, _ field: String, _ statics: Variables = Variables(
 /// resolved environment, so neither env files nor fileKeyRef values reach a probe's command).
 /// The hooks' commands are not expanded (lifecycle/handlers.go runs `Exec.Command` as it is).
 /// The rule itself is the one of command and args: `expandReferences`.
-@inline(never)
+@inline(never)  // size: frame
 private func expandProbeCommand(_ p: Fields, _ command: [String], _ statics: Variables) throws(UsageError) -> [String] {
     var argv: [String] = []
     for (i, word) in command.enumerated() {
@@ -86,7 +86,7 @@ func decodeHTTPGet(_ probe: Fields, container: Fields) throws(UsageError) -> Pla
 }
 
 /// `httpHeaders` of an httpGet handler.
-@inline(never)
+@inline(never)  // size: frame
 private func decodeHeaders(_ h: Fields) throws(UsageError) -> [Plan.Header] {
     var headers: [Plan.Header] = []
     for e in try h.mappings("httpHeaders", of: "headers (name and value)", used: ["name", "value"]) ?? [] {

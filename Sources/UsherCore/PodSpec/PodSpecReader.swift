@@ -63,7 +63,7 @@ final class Fields {
                   pairs: Array(found.prefix(used.count)))
     }
 
-    @inline(never)
+    @inline(never)  // size: shared
     private func pair(_ name: String) -> YAMLNode.Pair? {
         guard let i = names.firstIndex(where: { same($0, name) }), let pair = pairs[i] else { return nil }
         if case .scalar = pair.value.content, pair.value.resolvedScalar == .null { return nil }
@@ -71,24 +71,24 @@ final class Fields {
     }
 
     /// The value, nil when the field is absent or null.
-    @inline(never)
+    @inline(never)  // size: shared
     subscript(_ name: String) -> YAMLNode? { pair(name)?.value }
 
     /// The key node, for errors about the field itself rather than its value.
-    @inline(never)
+    @inline(never)  // size: shared
     func key(_ name: String) -> YAMLNode? { pair(name)?.key }
 
     /// The path of a field of this mapping.
-    @inline(never)
+    @inline(never)  // size: shared
     func path(_ name: String) -> String { path.isEmpty ? name : path + "." + name }
 
     /// `<path of field>: message` at `node`.
-    @inline(never)
+    @inline(never)  // size: shared
     func error(_ node: YAMLNode, _ field: String, _ message: String) -> UsageError {
         locatedError(file, node, path(field), message)
     }
 
-    @inline(never)
+    @inline(never)  // size: shared
     func required(_ name: String, why: String = "") throws(UsageError) -> YAMLNode {
         guard let value = self[name] else {
             throw configError(file, line: node.line, column: node.column, path(name) + " is required" + why)
@@ -96,20 +96,20 @@ final class Fields {
         return value
     }
 
-    @inline(never)
+    @inline(never)  // size: shared
     func string(_ name: String) throws(UsageError) -> String? {
         guard let value = self[name] else { return nil }
         return try readString(file, value, path(name), hiding: hidesValues)
     }
 
     /// An integer from `min` to `max`; Kubernetes' int32 fields are the default range.
-    @inline(never)
+    @inline(never)  // size: shared
     func integer(_ name: String, min: Int64, max: Int64 = Int64(Int32.max)) throws(UsageError) -> Int64? {
         guard let value = self[name] else { return nil }
         return try readInteger(file, value, path(name), min: min, max: max, hiding: hidesValues)
     }
 
-    @inline(never)
+    @inline(never)  // size: shared
     func bool(_ name: String) throws(UsageError) -> Bool? {
         guard let value = self[name] else { return nil }
         guard case .scalar = value.content, case .bool(let b) = value.resolvedScalar else {
@@ -119,7 +119,7 @@ final class Fields {
     }
 
     /// The items of a list; `what` names them for the message ("a list of containers").
-    @inline(never)
+    @inline(never)  // size: shared
     func items(_ name: String, of what: String) throws(UsageError) -> [YAMLNode]? {
         guard let value = self[name] else { return nil }
         guard case .sequence(let items) = value.content else {
@@ -128,7 +128,7 @@ final class Fields {
         return items
     }
 
-    @inline(never)
+    @inline(never)  // size: shared
     func strings(_ name: String) throws(UsageError) -> [String]? {
         guard let items = try items(name, of: "strings") else { return nil }
         var out: [String] = []
@@ -137,7 +137,7 @@ final class Fields {
     }
 
     /// A command (`command`, `exec.command`): a non-empty list of strings, the program first.
-    @inline(never)
+    @inline(never)  // size: shared
     func command(_ name: String) throws(UsageError) -> [String]? {
         guard let argv = try strings(name) else { return nil }
         guard let program = argv.first, !program.isEmpty else {
@@ -147,7 +147,7 @@ final class Fields {
     }
 
     /// A field whose value is a mapping, checked like this one.
-    @inline(never)
+    @inline(never)  // size: shared
     func mapping(_ name: String, used: [String], ignored: [String] = [], open: Bool = false) throws(UsageError) -> Fields? {
         guard let value = self[name] else { return nil }
         return try Fields(value, file: file, path: path(name), used: used, ignored: ignored, open: open, hidingValues: hidesValues)
@@ -155,7 +155,7 @@ final class Fields {
 
     /// A field whose value is a list of mappings, each checked like this one. `hidingValues`:
     /// the list holds env values, which no message may show (nor the list itself, nor an item).
-    @inline(never)
+    @inline(never)  // size: shared
     func mappings(
         _ name: String, of what: String, used: [String], ignored: [String] = [], open: Bool = false,
         hidingValues: Bool = false
@@ -174,18 +174,18 @@ final class Fields {
     }
 }
 
-@inline(never)
+@inline(never)  // size: shared
 func indexed(_ path: String, _ index: Int) -> String { path + "[" + String(index) + "]" }
 
 /// `FILE:L:C: path: message`.
-@inline(never)
+@inline(never)  // size: shared
 func locatedError(_ file: String, _ node: YAMLNode, _ path: String, _ message: String) -> UsageError {
     configError(file, line: node.line, column: node.column, path + ": " + message)
 }
 
 /// `path: expected <expected>, got <what node is>`, with a hint when quoting would fix it.
 /// `hiding`: the node may be an env value, whose text no message shows.
-@inline(never)
+@inline(never)  // size: shared
 func typeError(_ file: String, _ node: YAMLNode, _ path: String, expected: String, hiding: Bool = false) -> UsageError {
     var message = "expected " + expected + ", got " + node.describe(hidingText: hiding)
     if expected.utf8.starts(with: "a string".utf8), case .scalar = node.content {
@@ -197,14 +197,14 @@ func typeError(_ file: String, _ node: YAMLNode, _ path: String, expected: Strin
     return locatedError(file, node, path, message)
 }
 
-@inline(never)
+@inline(never)  // size: shared
 private func unknownField(_ file: String, _ key: YAMLNode, _ name: String, in place: String, known: [String]) -> UsageError {
     var message = "unknown field " + key.shown + " in " + place
     if let guess = suggestion(for: name, among: known) { message += " (did you mean " + quoted(guess) + "?)" }
     return configError(file, line: key.line, column: key.column, message)
 }
 
-@inline(never)
+@inline(never)  // size: shared
 func readString(_ file: String, _ node: YAMLNode, _ path: String, hiding: Bool = false) throws(UsageError) -> String {
     guard case .scalar(let text, _, _) = node.content, node.resolvedScalar == .string else {
         throw typeError(file, node, path, expected: "a string", hiding: hiding)
@@ -214,7 +214,7 @@ func readString(_ file: String, _ node: YAMLNode, _ path: String, hiding: Bool =
     return text
 }
 
-@inline(never)
+@inline(never)  // size: shared
 func readInteger(_ file: String, _ node: YAMLNode, _ path: String, min: Int64, max: Int64, hiding: Bool = false) throws(UsageError) -> Int64 {
     guard case .scalar(let text, _, _) = node.content, case .int(let value) = node.resolvedScalar else {
         throw typeError(file, node, path, expected: "an integer", hiding: hiding)
@@ -227,7 +227,7 @@ func readInteger(_ file: String, _ node: YAMLNode, _ path: String, min: Int64, m
 
 /// The known name closest to a misspelt one: at most 2 edits (fewer than the word is long), or
 /// up to a third of its length for long names; nil when none is that close.
-@inline(never)
+@inline(never)  // cold
 func suggestion(for word: String, among names: [String]) -> String? {
     let w = Array(word.utf8)
     guard w.count <= 64 else { return nil }  // the distance costs |w| * |name|
@@ -244,7 +244,7 @@ func suggestion(for word: String, among names: [String]) -> String? {
 }
 
 /// Levenshtein distance over bytes, two rows at a time.
-@inline(never)
+@inline(never)  // cold
 func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
     if a.isEmpty || b.isEmpty { return a.count + b.count }
     var previous = Array(0...b.count)

@@ -162,7 +162,7 @@ public func rehearsalJSON(_ runs: [Rehearsal]) -> String {
             if i > 0 { list += "," }
             var q = JSONObject()
             q.string("name", p.name)
-            q.string("role", roleName(p.role))
+            q.string("role", p.role.name)
             if let pid = p.pid { q.number("pid", Int64(pid)) }
             if let t = p.startedAt { q.raw("started_ms", millis(t - run.startedAt)) }
             if let t = p.readyAt { q.raw("ready_ms", millis(t - run.startedAt)) }
@@ -203,13 +203,4 @@ private func ratio(_ part: Nanos, _ whole: Nanos) -> String {
     var digits = "\(frac)"
     while digits.utf8.count < 4 { digits = "0" + digits }
     return "\(tenThousandths / 10000).\(digits)"
-}
-
-/// `main`, `sidecar` or `init`, for the JSON report.
-func roleName(_ role: Plan.Role) -> String {
-    switch role {
-    case .main: return "main"
-    case .sidecar: return "sidecar"
-    case .initStep: return "init"
-    }
 }

@@ -85,11 +85,10 @@ struct RequestProber {
     /// The socket of URL `token - PollerToken.companion` is ready (URL i's request is that base + i).
     mutating func ready(token: UInt64, now: Nanos, poller: Poller) {
         let i = Int(token - PollerToken.companion)
-        guard token >= PollerToken.companion, i < urls.count, var check = inFlight[i] else { return }
+        guard token >= PollerToken.companion, i < urls.count, let check = inFlight[i] else { return }
         if let outcome = check.progress() {
             finish(i, outcome, now: now)
         } else {
-            inFlight[i] = check
             poller.watch(check.fd, token: token, writable: check.wantsWrite)
         }
     }

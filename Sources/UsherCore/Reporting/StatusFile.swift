@@ -15,7 +15,7 @@ let defaultStatusPath = "/run/usher/status"
 func statusFileText(pid: Int32, up: Bool, _ containers: [ContainerStatus]) -> String {
     var text = "usher-status 1\npid \(pid)\nup \(up ? "yes" : "no")\n"
     for c in containers {
-        text += "container \(c.name) \(roleWord(c.role)) \(stateWord(c.state)) \(c.pid.map { "\($0)" } ?? "-") \(c.restarts)\n"
+        text += "container \(c.name) \(c.role.name) \(stateWord(c.state)) \(c.pid.map { "\($0)" } ?? "-") \(c.restarts)\n"
     }
     return text
 }
@@ -34,7 +34,7 @@ func parseStatusFile(_ bytes: [UInt8]) -> StatusReport? {
           lines[2].count == 2, same(lines[2][0], "up") else { return nil }
     var report = StatusReport(pid: pid, up: same(lines[2][1], "yes"), containers: [])
     for words in lines.dropFirst(3) {
-        guard words.count == 6, same(words[0], "container"), let role = roleNamed(words[2]),
+        guard words.count == 6, same(words[0], "container"), let role = Plan.Role(named: words[2]),
               let state = stateNamed(words[3]), let restarts = Int32(decimal: words[5]) else { return nil }
         report.containers.append(ContainerStatus(name: words[1], role: role, state: state,
                                                  pid: Int32(decimal: words[4]), restarts: Int(restarts)))
@@ -49,7 +49,7 @@ func statusText(_ r: StatusReport, json: Bool) -> String {
         for (n, c) in r.containers.enumerated() {
             var o = JSONObject()
             o.string("name", c.name)
-            o.string("role", roleWord(c.role))
+            o.string("role", c.role.name)
             o.string("state", stateWord(c.state))
             if let pid = c.pid { o.number("pid", Int64(pid)) } else { o.raw("pid", "null") }
             o.number("restarts", Int64(c.restarts))
@@ -60,7 +60,7 @@ func statusText(_ r: StatusReport, json: Bool) -> String {
     }
     var out = r.up ? "ready: every main container is ready and every sidecar started\n" : "not ready\n"
     for c in r.containers {
-        out += "  \(c.name) (\(roleWord(c.role))): \(stateWord(c.state))"
+        out += "  \(c.name) (\(c.role.name)): \(stateWord(c.state))"
         if let pid = c.pid { out += ", pid \(pid)" }
         if c.restarts > 0 { out += ", \(c.restarts) restart(s)" }
         out += "\n"
@@ -76,23 +76,3 @@ private let stateWords: [(ContainerStatus.State, String)] = [
 func stateWord(_ s: ContainerStatus.State) -> String { stateWords.first { $0.0 == s }?.1 ?? "?" }
 private func stateNamed(_ w: String) -> ContainerStatus.State? { stateWords.first { same($0.1, w) }?.0 }
 
-func roleWord(_ r: Plan.Role) -> String {
-    switch r {
-    case .initStep: return "init"
-    case .sidecar: return "sidecar"
-    case .main: return "main"
-    }
-}
-
-private func roleNamed(_ w: String) -> Plan.Role? {
-    same(w, "init") ? .initStep : same(w, "sidecar") ? .sidecar : same(w, "main") ? .main : nil
-}
-
-extension Int32 {
-    /// A plain non-negative decimal, nil for anything else (`-` for no pid).
-    init?(decimal text: String) {
-        let b = Array(text.utf8)
-        guard !b.isEmpty, b.count <= 9, b.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
-        self = b.reduce(Int32(0)) { $0 * 10 + Int32($1 - 48) }
-    }
-}

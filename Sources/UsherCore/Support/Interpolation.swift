@@ -5,27 +5,27 @@
 /// members for this module, so each interpolation compiles to a few calls instead: the same
 /// text, about an eighth of the code.
 extension DefaultStringInterpolation {
-    @inline(never)
+    @inline(never)  // size: shared
     mutating func appendLiteral(_ literal: String) { write(literal) }
 
-    @inline(never)
+    @inline(never)  // size: shared
     mutating func appendInterpolation(_ value: String) { write(value) }
 
-    @inline(never)
+    @inline(never)  // size: shared
     mutating func appendInterpolation(_ value: Int) { write(String(value)) }
 
-    @inline(never)
+    @inline(never)  // size: shared
     mutating func appendInterpolation(_ value: Int32) { write(String(value)) }
 
-    @inline(never)
+    @inline(never)  // size: shared
     mutating func appendInterpolation(_ value: Int64) { write(String(value)) }
 
-    @inline(never)
+    @inline(never)  // size: shared
     mutating func appendInterpolation(_ value: UInt16) { write(String(value)) }
 
-    @inline(never)
+    @inline(never)  // size: shared
     mutating func appendInterpolation(_ value: UInt32) { write(String(value)) }
 
-    @inline(never)
+    @inline(never)  // size: shared
     mutating func appendInterpolation(_ value: UInt64) { write(String(value)) }
 }

@@ -92,13 +92,8 @@ struct MemoryCgroup {
             var k = 0
             while k < 9 && buffer[lineStart + k] == key.utf8Start[k] { k += 1 }
             var end = lineStart + k
-            var count: Int64 = 0
-            while end < n && buffer[end] != 10 {
-                let b = buffer[end]
-                if b >= 48 && b <= 57 { count = count &* 10 &+ Int64(b &- 48) }
-                end += 1
-            }
-            if k == 9 { return count }
+            while end < n && buffer[end] != 10 { end += 1 }
+            if k == 9 { return Int64(plainDecimal(buffer[(lineStart + 9)..<end], maxDigits: 18) ?? 0) }
             lineStart = end + 1
         }
         return nil

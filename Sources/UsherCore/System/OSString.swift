@@ -76,22 +76,15 @@ public enum OSString {
         guard utf8.contains(where: { ($0 < 32 || $0 == 127) && controls || $0 == 0xF4 }) else { return text }
         var out: [UInt8] = []
         var bytes = Array(utf8)[...]
-        func hex(_ b: UInt8) {
-            let digits = Array("0123456789abcdef".utf8)
-            out += [92, 120, digits[Int(b >> 4)], digits[Int(b & 15)]]
-        }
         while let first = bytes.first {
             if first == 0xF4, bytes.count >= 4, isEscape(bytes.prefix(4)) {
-                hex(escapedByte(bytes.prefix(4)))
+                appendEscaped(escapedByte(bytes.prefix(4)), to: &out)
                 bytes = bytes.dropFirst(4)
                 continue
             }
             switch first {
             case _ where !controls, 10 where keepingLines: out.append(first)
-            case 10: out += [92, 110]
-            case 13: out += [92, 114]
-            case 9: out += [92, 116]
-            case 0..<32, 127: hex(first)
+            case 0..<32, 127: appendEscaped(first, to: &out)
             default: out.append(first)
             }
             bytes = bytes.dropFirst()
@@ -123,7 +116,7 @@ public enum OSString {
     }
 
     /// The UTF-8 of U+10FE80...U+10FEFF: F4 8F BA 80 ... F4 8F BB BF.
-    @inline(never)
+    @inline(never)  // size: shared
     private static func isEscape(_ s: ArraySlice<UInt8>) -> Bool {
         guard s.count == 4 else { return false }
         let i = s.startIndex

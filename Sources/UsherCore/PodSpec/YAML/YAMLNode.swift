@@ -63,7 +63,7 @@ final class YAMLNode {
     }
 
     /// The node's text for a message, quoted; `(an aliased value)` when an alias repeats it.
-    @inline(never)
+    @inline(never)  // size: shared
     var shown: String {
         guard case .scalar(let text, _, _) = content else { return describe() }
         return aliased ? "(an aliased value)" : quoted(text)
@@ -83,12 +83,7 @@ func quoted(_ text: String) -> String {
         count += 1
         switch b {
         case 34, 92: out += [92, b]
-        case 10: out += [92, 110]
-        case 9: out += [92, 116]
-        case 13: out += [92, 114]
-        case 0..<32, 127:
-            let hex = Array("0123456789abcdef".utf8)
-            out += [92, 120, hex[Int(b >> 4)], hex[Int(b & 15)]]
+        case 0..<32, 127: appendEscaped(b, to: &out)
         default: out.append(b)
         }
     }
