@@ -33,14 +33,8 @@ func groupHasMembers(_ pgid: Int32) -> Bool {
 func ownChildren() -> [Int32] {
     guard case .success(let bytes) = readWholeFile("/proc/self/task/\(getpid())/children") else { return [] }
     var children: [Int32] = []
-    var pid: Int32 = 0
-    for b in bytes + [32] {
-        if b >= 48 && b <= 57 {
-            pid = pid * 10 + Int32(b - 48)
-        } else if pid > 0 {
-            children.append(pid)
-            pid = 0
-        }
+    for word in splitBytes(bytes[...], 32) {
+        if let pid = plainDecimal(word, maxDigits: 9), pid > 0 { children.append(Int32(pid)) }
     }
     return children
 }
