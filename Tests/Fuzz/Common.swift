@@ -73,11 +73,11 @@ let maxPlanBytes = 8 << 20
 /// that stay well-formed, argv and env within what exec takes (whatever `$(VAR)` expansion and
 /// aliases made of them). planText (what `usher check` prints) must not trap either.
 func checkPlan(_ plan: Plan, _ context: @autoclosure () -> String) {
-    if plan.processes.isEmpty { broken("plan without processes", context()) }
+    if plan.containers.isEmpty { broken("plan without processes", context()) }
     if plan.mainIndices.isEmpty { broken("plan without a main process", context()) }
     if plan.grace < 0 { broken("negative grace \(plan.grace)", context()) }
     var planBytes = 0
-    for p in plan.processes {
+    for p in plan.containers {
         var execBytes = 0
         for s in p.argv + p.env {
             let n = s.utf8.count + 1

@@ -9,7 +9,7 @@ import Testing
     func plan(_ args: [String], env: [String: String] = [:]) throws -> Plan {
         guard case .run(let plan, _) = try parse(args, env: env) else {
             Issue.record("expected a plan")
-            return Plan(processes: [])
+            return Plan(containers: [])
         }
         return plan
     }
@@ -25,42 +25,42 @@ import Testing
 
     @Test func defaults() throws {
         let p = try plan(["app", "--port", "80"])
-        #expect(p.processes == [.init(name: "app", argv: ["app", "--port", "80"], role: .main)])
-        #expect(p.processes[0].preStop == nil)
+        #expect(p.containers == [.init(name: "app", argv: ["app", "--port", "80"], role: .main)])
+        #expect(p.containers[0].preStop == nil)
         #expect(p.grace == 30 * second)
-        #expect(p.processes[0].stopSignal == sigterm)
+        #expect(p.containers[0].stopSignal == sigterm)
     }
 
     @Test func allFlagsBothSpellings() throws {
         let p = try plan(["--sidecar", "log=tail -f '/var/log/a b'", "--sidecar=proxy=envoy -c x.yaml",
                           "--pre-stop", "5s", "--grace=1m", "--stop-signal", "SIGQUIT", "--", "/usr/bin/app", "-v"])
-        #expect(p.processes.map(\.argv) == [["tail", "-f", "/var/log/a b"], ["envoy", "-c", "x.yaml"], ["/usr/bin/app", "-v"]])
-        #expect(p.processes.map(\.name) == ["log", "proxy", "app"])
-        #expect(p.processes.map(\.role) == [.sidecar, .sidecar, .main])
-        #expect(p.processes[2].preStop == .sleep(5 * second))
+        #expect(p.containers.map(\.argv) == [["tail", "-f", "/var/log/a b"], ["envoy", "-c", "x.yaml"], ["/usr/bin/app", "-v"]])
+        #expect(p.containers.map(\.name) == ["log", "proxy", "app"])
+        #expect(p.containers.map(\.role) == [.sidecar, .sidecar, .main])
+        #expect(p.containers[2].preStop == .sleep(5 * second))
         #expect(p.grace == 60 * second)
-        #expect(p.processes[2].stopSignal == sigquit)
-        #expect(p.processes[0].preStop == nil && p.processes[0].stopSignal == sigterm, "the flags are the main's")
+        #expect(p.containers[2].stopSignal == sigquit)
+        #expect(p.containers[0].preStop == nil && p.containers[0].stopSignal == sigterm, "the flags are the main's")
     }
 
     @Test func optionsAfterTheCommandBelongToIt() throws {
         let p = try plan(["app", "--grace", "1s"])
-        #expect(p.processes[0].argv == ["app", "--grace", "1s"])
+        #expect(p.containers[0].argv == ["app", "--grace", "1s"])
         #expect(p.grace == 30 * second)
         let q = try plan(["--", "--weird-name"])
-        #expect(q.processes[0].argv == ["--weird-name"])
+        #expect(q.containers[0].argv == ["--weird-name"])
     }
 
     @Test func environmentSetsValuesAndFlagsWin() throws {
         let env = ["USHER_PRE_STOP": "3s", "USHER_GRACE": "45s", "USHER_STOP_SIGNAL": "INT"]
         let fromEnv = try plan(["app"], env: env)
-        #expect(fromEnv.processes[0].preStop == .sleep(3 * second))
+        #expect(fromEnv.containers[0].preStop == .sleep(3 * second))
         #expect(fromEnv.grace == 45 * second)
-        #expect(fromEnv.processes[0].stopSignal == sigint)
+        #expect(fromEnv.containers[0].stopSignal == sigint)
         let flagsWin = try plan(["--pre-stop", "1s", "--grace", "2s", "--stop-signal", "HUP", "app"], env: env)
-        #expect(flagsWin.processes[0].preStop == .sleep(1 * second))
+        #expect(flagsWin.containers[0].preStop == .sleep(1 * second))
         #expect(flagsWin.grace == 2 * second)
-        #expect(flagsWin.processes[0].stopSignal == sighup)
+        #expect(flagsWin.containers[0].stopSignal == sighup)
         // A flag wins even over a bad variable: the variable is not read at all.
         #expect(try plan(["--grace", "2s", "app"], env: ["USHER_GRACE": "junk"]).grace == 2 * second)
         // An empty variable counts as unset.
@@ -96,8 +96,8 @@ import Testing
     }
 
     @Test func mainNameIsTheCommandsBaseName() throws {
-        #expect(try plan(["/usr/local/bin/server"]).processes[0].name == "server")
-        #expect(try plan(["./run.sh"]).processes[0].name == "run.sh")
+        #expect(try plan(["/usr/local/bin/server"]).containers[0].name == "server")
+        #expect(try plan(["./run.sh"]).containers[0].name == "run.sh")
         #expect(baseName("dir/") == "dir/")
     }
 }
@@ -113,12 +113,12 @@ import Testing
     @Test(arguments: [["-f", "pod.yaml"], ["-fpod.yaml"], ["--config", "pod.yaml"], ["--config=pod.yaml"]])
     func spellings(args: [String]) throws {
         guard case .run(let plan, _) = try invocation(args) else { Issue.record("not a run"); return }
-        #expect(plan.processes.map(\.name) == ["app"])
+        #expect(plan.containers.map(\.name) == ["app"])
     }
 
     @Test func theVariableAndTheFlagWins() throws {
         guard case .run(let plan, _) = try invocation([], env: ["USHER_CONFIG": "pod.yaml"]) else { Issue.record("not a run"); return }
-        #expect(plan.processes.count == 1)
+        #expect(plan.containers.count == 1)
         #expect(throws: UsageError("other.yaml: no such file")) { try invocation(["-f", "other.yaml"], env: ["USHER_CONFIG": "pod.yaml"]) }
     }
 

@@ -74,8 +74,8 @@ import Testing
                     valueFrom: {fileKeyRef: {volumeName: config, path: opt.env, key: OPT, optional: true}}
 
             """.utf8), file: "pod.yaml")
-        #expect(plan.processes[0].env == ["A=1", "B=2"])
-        #expect(plan.processes[0].envFiles == [
+        #expect(plan.containers[0].env == ["A=1", "B=2"])
+        #expect(plan.containers[0].envFiles == [
             EnvFileRef(path: "/etc/config/db/env", root: "/etc/config", name: "DB_PASSWORD", key: "PASSWORD", position: 1),
             EnvFileRef(path: "/etc/config/opt.env", root: "/etc/config", name: "OPT", key: "OPT", optional: true, position: 2),
         ])

@@ -7,7 +7,7 @@ import Testing
     func run(_ args: [String], _ env: [String: String] = [:]) throws -> (Plan, RunOptions) {
         guard case .run(let plan, let options) = try parseInvocation(args, env: { env[$0] }) else {
             Issue.record("expected run")
-            return (Plan(processes: []), RunOptions())
+            return (Plan(containers: []), RunOptions())
         }
         return (plan, options)
     }
@@ -24,7 +24,7 @@ import Testing
 
     @Test func envFilesGoToEveryProcessOfTheCommandLine() throws {
         let (p, _) = try run(["--sidecar", "log=shipper", "--env-file", "a.env", "--env-file=/etc/b.env", "app"])
-        for process in p.processes {
+        for process in p.containers {
             #expect(process.envFiles == [EnvFileRef(path: "a.env"), EnvFileRef(path: "/etc/b.env")])
         }
         #expect(throws: UsageError("--env-file cannot be used with a config file (use valueFrom.fileKeyRef in pod.yaml)")) {

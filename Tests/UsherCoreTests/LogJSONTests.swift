@@ -39,7 +39,7 @@ import Testing
     }
 
     @Test func flagAndVariable() throws {
-        #expect(try parseInvocation(["app"]) { _ in nil } == .run(Plan(processes: [.init(name: "app", argv: ["app"], role: .main)]), RunOptions()))
+        #expect(try parseInvocation(["app"]) { _ in nil } == .run(Plan(containers: [.init(name: "app", argv: ["app"], role: .main)]), RunOptions()))
         guard case .run(_, let fromEnv) = try parseInvocation(["app"], env: { $0 == "USHER_LOG_FORMAT" ? "json" : nil }) else {
             Issue.record("expected run"); return
         }

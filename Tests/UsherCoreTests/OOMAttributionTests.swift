@@ -63,7 +63,7 @@ import Testing
     }
 
     @Test func usherOwnSigkillAfterAFailedLivenessProbesGraceIsNoOOM() {
-        var h = Harness(Plan(processes: [
+        var h = Harness(Plan(containers: [
             proc("proxy", .sidecar) { $0.livenessProbe = probe(failures: 1) },
             proc("app", .main),
         ], grace: 5 * second))

@@ -107,7 +107,7 @@ private func labelled(_ bytes: [UInt8], _ labels: [String]) -> [String] {
     @Test func aReapedProcessesLastLinesComeOutBeforeItsExitIsReported() async {
         let result = await #expect(processExitsWith: .success,
                                    observing: [\.standardOutputContent, \.standardErrorContent]) {
-            let plan = Plan(processes: [proc("side", .sidecar), proc("app", .main)])
+            let plan = Plan(containers: [proc("side", .sidecar), proc("app", .main)])
             let loop = try EventLoop()
             var performer = Performer(plan: plan, options: RunOptions(), loop: loop)
             let poller = loop.poller

@@ -5,8 +5,8 @@ import Testing
 // with back-off, hooks, restart policies, several main containers. Where a rule is the
 // kubelet's, the test says which of its functions or node e2e tests it mirrors.
 
-func proc(_ name: String, _ role: Plan.Role, _ edit: (inout Plan.Process) -> Void = { _ in }) -> Plan.Process {
-    var p = Plan.Process(name: name, argv: [name], role: role)
+func proc(_ name: String, _ role: Plan.Role, _ edit: (inout Plan.Container) -> Void = { _ in }) -> Plan.Container {
+    var p = Plan.Container(name: name, argv: [name], role: role)
     edit(&p)
     return p
 }
@@ -64,8 +64,8 @@ struct Timeline {
 
 @Suite struct InitContainers {
     /// init "migrate", sidecar "proxy", init "seed", main "app" (indexes 0...3).
-    func plan(_ proxy: (inout Plan.Process) -> Void = { _ in }) -> Plan {
-        Plan(processes: [proc("migrate", .initStep), proc("proxy", .sidecar, proxy), proc("seed", .initStep), proc("app", .main)])
+    func plan(_ proxy: (inout Plan.Container) -> Void = { _ in }) -> Plan {
+        Plan(containers: [proc("migrate", .initStep), proc("proxy", .sidecar, proxy), proc("seed", .initStep), proc("app", .main)])
     }
 
     @Test func eachRunsToCompletionBeforeTheNext() {
@@ -123,7 +123,7 @@ struct Timeline {
 
     /// KEP-5307: an init container's restart rules restart it on a matching exit code.
     @Test func restartRulesRestartAnInitContainerOnAMatchingCode() {
-        var p = Plan(processes: [proc("fetch", .initStep) {
+        var p = Plan(containers: [proc("fetch", .initStep) {
             $0.restartPolicy = .never
             $0.restartRules = [Plan.RestartRule(exitCodesIn: true, values: [42])]
         }, proc("app", .main)])
@@ -139,8 +139,8 @@ struct Timeline {
 
 @Suite struct SidecarGates {
     func gated(_ check: Plan.Handler = .exec(["ready"]), failures: Int = 3, delay: Nanos = 0,
-               _ edit: (inout Plan.Process) -> Void = { _ in }) -> Plan {
-        Plan(processes: [
+               _ edit: (inout Plan.Container) -> Void = { _ in }) -> Plan {
+        Plan(containers: [
             proc("proxy", .sidecar) { $0.startupProbe = probe(check, failures: failures, delay: delay); edit(&$0) },
             proc("app", .main),
         ])
@@ -230,7 +230,7 @@ struct Timeline {
     }
 
     @Test func aCrashingSidecarIsRestartedOnTheScheduleWithoutStoppingTheMain() {
-        var h = Harness(Plan(processes: [proc("log", .sidecar), proc("app", .main)]))
+        var h = Harness(Plan(containers: [proc("log", .sidecar), proc("app", .main)]))
         var pid: Int32 = 100
         var spawnTimes: [Nanos] = []
         for _ in 0..<4 {
@@ -247,7 +247,7 @@ struct Timeline {
     }
 
     @Test func aStopRequestCancelsAPendingRestart() {
-        var h = Harness(Plan(processes: [proc("log", .sidecar), proc("app", .main)]))
+        var h = Harness(Plan(containers: [proc("log", .sidecar), proc("app", .main)]))
         h.send(.exited(0, .exited(1)))
         h.send(.exited(0, .exited(1)))  // now waiting 10s
         h.now = 1 * second
@@ -258,7 +258,7 @@ struct Timeline {
     }
 
     @Test func aFailingLivenessProbeRestartsASidecarWithSIGKILLAfterTheGrace() {
-        let plan = Plan(processes: [
+        let plan = Plan(containers: [
             proc("proxy", .sidecar) { $0.livenessProbe = probe(failures: 2); $0.stopSignal = sigquit },
             proc("app", .main),
         ], grace: 5 * second)
@@ -279,7 +279,7 @@ struct Timeline {
     /// The kubelet runs the preStop for every kill, a failed liveness probe's too
     /// (killContainer is the same path): the stop signal waits for it.
     @Test func aLivenessRestartRunsThePreStopFirst() {
-        var h = Harness(Plan(processes: [
+        var h = Harness(Plan(containers: [
             proc("proxy", .sidecar) { $0.livenessProbe = probe(failures: 1); $0.preStop = .sleep(1 * second) },
             proc("app", .main),
         ], grace: 10 * second))
@@ -293,7 +293,7 @@ struct Timeline {
     /// A main container of a Deployment (policy Always) that fails its liveness probe ends the
     /// pod: the engine above restarts the container (the deliberate difference).
     @Test func aFailingLivenessProbeOfTheMainEndsAnAlwaysPod() {
-        var h = Harness(Plan(processes: [proc("log", .sidecar), proc("app", .main) { $0.livenessProbe = probe(failures: 1) }]))
+        var h = Harness(Plan(containers: [proc("log", .sidecar), proc("app", .main) { $0.livenessProbe = probe(failures: 1) }]))
         h.probe(1, .liveness, passed: false, detail: "connection refused")
         #expect(h.signals().last == .signalGroup(1, sigterm))
         h.send(.exited(1, .signaled(sigterm)))
@@ -305,7 +305,7 @@ struct Timeline {
     /// The kubelet restarts a liveness-killed container unless the policy is Never, whatever
     /// its status (computePodActions: shouldRestartOnFailure).
     @Test func underOnFailureALivenessKilledMainIsRestartedInPlace() {
-        var p = Plan(processes: [proc("app", .main) { $0.livenessProbe = probe(failures: 1) }])
+        var p = Plan(containers: [proc("app", .main) { $0.livenessProbe = probe(failures: 1) }])
         p.restartPolicy = .onFailure
         var h = Harness(p)
         h.probe(0, .liveness, passed: false, detail: "refused")
@@ -321,7 +321,7 @@ struct Timeline {
         let policy: Plan.RestartPolicy = setup == "Always" ? .always : setup == "OnFailure" ? .onFailure : .never
         let rules = setup == "Never with rules"
         let restart: Bool? = setup == "Never" ? false : rules ? nil : true
-        var p = Plan(processes: [proc("app", .main) {
+        var p = Plan(containers: [proc("app", .main) {
             $0.livenessProbe = probe(failures: 1)
             if rules { $0.restartRules = [Plan.RestartRule(exitCodesIn: true, values: [42])] }
         }])
@@ -342,7 +342,7 @@ struct Timeline {
 /// the pod did not succeed, so usher's status is that container's last failure, not 0.
 @Suite struct StopDuringRestartBackoff {
     func plan(_ policy: Plan.RestartPolicy, rules: Bool = false) -> Plan {
-        var p = Plan(processes: [proc("log", .sidecar), proc("app", .main) {
+        var p = Plan(containers: [proc("log", .sidecar), proc("app", .main) {
             if rules { $0.restartRules = [Plan.RestartRule(exitCodesIn: true, values: [3])] }
         }])
         p.restartPolicy = policy
@@ -389,7 +389,7 @@ struct Timeline {
 
 @Suite struct Readiness {
     @Test func transitionsAreLoggedWithThresholds() {
-        var h = Harness(Plan(processes: [proc("app", .main) {
+        var h = Harness(Plan(containers: [proc("app", .main) {
             $0.readinessProbe = probe(failures: 2, successes: 2, delay: 1 * second)
         }]))
         #expect(!h.supervisor.isReady(0))
@@ -407,14 +407,14 @@ struct Timeline {
     }
 
     @Test func withoutAReadinessProbeAStartedContainerIsReady() {
-        let h = Harness(Plan(processes: [proc("app", .main)]))
+        let h = Harness(Plan(containers: [proc("app", .main)]))
         #expect(h.supervisor.isReady(0))
     }
 
     /// The kubelet keeps probing readiness of a terminating container until it exits; its
     /// liveness and startup probes stop (prober worker: doProbe).
     @Test func readinessGoesOnDuringTheShutdownLivenessStops() {
-        var h = Harness(Plan(processes: [proc("app", .main) {
+        var h = Harness(Plan(containers: [proc("app", .main) {
             $0.readinessProbe = probe()
             $0.livenessProbe = probe()
             $0.preStop = .sleep(5 * second)
@@ -440,7 +440,7 @@ struct Timeline {
 
 @Suite struct PreStopHooks {
     @Test func anExecPreStopIsWaitedForThenTheStopSignal() {
-        var h = Harness(Plan(processes: [proc("app", .main) { $0.preStop = .exec(["drain"]); $0.stopSignal = sigint }]))
+        var h = Harness(Plan(containers: [proc("app", .main) { $0.preStop = .exec(["drain"]); $0.stopSignal = sigint }]))
         h.now = 1 * second
         h.send(.signal(sigterm))
         #expect(h.signals().suffix(1) == [.runHandler(0, .hook(.preStop), timeout: 30 * second)],
@@ -456,7 +456,7 @@ struct Timeline {
     }
 
     @Test func aHookThatCannotStartDoesNotHoldBackTheStopSignal() {
-        var h = Harness(Plan(processes: [proc("app", .main) { $0.preStop = .exec(["nope"]) }]),
+        var h = Harness(Plan(containers: [proc("app", .main) { $0.preStop = .exec(["nope"]) }]),
                         failHook: [0: SpawnFailure(code: 127, reason: "command not found: nope")])
         h.send(.signal(sigterm))
         #expect(h.signals().suffix(2) == [.runHandler(0, .hook(.preStop), timeout: 30 * second), .signalGroup(0, sigterm)])
@@ -465,7 +465,7 @@ struct Timeline {
     /// An httpGet preStop counts as done whatever its status (the kubelet's HandlerRunner
     /// ignores it); only no answer at all is a failure, which does not hold back the stop either.
     @Test func anHTTPPreStopIsDoneWhateverItsStatus() {
-        var h = Harness(Plan(processes: [proc("app", .main) { $0.preStop = .http(HTTPURL("http://127.0.0.1:8080/drain")!, headers: []) }]))
+        var h = Harness(Plan(containers: [proc("app", .main) { $0.preStop = .http(HTTPURL("http://127.0.0.1:8080/drain")!, headers: []) }]))
         h.send(.signal(sigterm))
         #expect(h.signals().last == .runHandler(0, .hook(.preStop), timeout: 30 * second))
         h.send(.handlerDone(0, .hook(.preStop), HandlerResult(passed: true, detail: "HTTP 500")))
@@ -473,7 +473,7 @@ struct Timeline {
     }
 
     @Test func aHookStillRunningAtTheStopWindowIsEnded() {
-        var h = Harness(Plan(processes: [proc("app", .main) { $0.preStop = .exec(["slow"]) }], grace: 5 * second))
+        var h = Harness(Plan(containers: [proc("app", .main) { $0.preStop = .exec(["slow"]) }], grace: 5 * second))
         h.send(.signal(sigterm))
         h.advance(to: 3 * second)
         #expect(h.signals().suffix(2) == [.cancelHandler(0, .hook(.preStop)), .signalGroup(0, sigterm)])
@@ -485,7 +485,7 @@ struct Timeline {
     }
 
     @Test func aContainerThatExitsDuringItsHookEndsTheHook() {
-        var h = Harness(Plan(processes: [proc("app", .main) { $0.preStop = .exec(["drain"]) }]))
+        var h = Harness(Plan(containers: [proc("app", .main) { $0.preStop = .exec(["drain"]) }]))
         h.send(.signal(sigterm))
         h.send(.exited(0, .exited(0)))
         #expect(h.signals().contains(.cancelHandler(0, .hook(.preStop))))
@@ -496,7 +496,7 @@ struct Timeline {
     /// every preStop starts the moment the termination begins, sidecars' included (e2e:
     /// "should call sidecar container PreStop hook simultaneously").
     @Test func everyPreStopStartsAtOnceSidecarsIncluded() {
-        let plan = Plan(processes: [
+        let plan = Plan(containers: [
             proc("a", .sidecar) { $0.preStop = .sleep(1 * second) },
             proc("b", .sidecar) { $0.preStop = .exec(["flush"]) },
             proc("app", .main) { $0.preStop = .sleep(2 * second) },
@@ -523,7 +523,7 @@ struct Timeline {
     /// terminationOrdering: a sidecar waits for every main container and every later sidecar,
     /// not for an earlier one.
     @Test func aSidecarsTurnWaitsForEveryMainAndLaterSidecarsOnly() {
-        let plan = Plan(processes: [proc("a", .sidecar), proc("b", .sidecar), proc("web", .main), proc("job", .main)])
+        let plan = Plan(containers: [proc("a", .sidecar), proc("b", .sidecar), proc("web", .main), proc("job", .main)])
         var h = Harness(plan)
         h.send(.signal(sigterm))
         #expect(h.signalled(2, sigterm) && h.signalled(3, sigterm))
@@ -540,7 +540,7 @@ struct Timeline {
     /// The kubelet would move the SIGKILL 2s past the grace period (minimumGracePeriodInSeconds);
     /// usher keeps the deadline and sends the stop signal 2s before it.
     @Test func aPreStopLongerThanTheGraceIsCutShortAtTheWindow() {
-        var t = Timeline(Plan(processes: [proc("app", .main) { $0.preStop = .sleep(10 * second) }], grace: 6 * second))
+        var t = Timeline(Plan(containers: [proc("app", .main) { $0.preStop = .sleep(10 * second) }], grace: 6 * second))
         t.send(.signal(sigterm))
         t.advance(to: 6 * second)
         #expect(t.when(.signalGroup(0, sigterm)) == 4 * second - Supervisor.windowLead, "the window, and the loop's lateness ahead of it")
@@ -549,7 +549,7 @@ struct Timeline {
     }
 
     @Test func aSidecarWhoseTurnNeverComesGetsItsSignalAtTheWindow() {
-        var t = Timeline(Plan(processes: [proc("proxy", .sidecar), proc("app", .main)], grace: 6 * second))
+        var t = Timeline(Plan(containers: [proc("proxy", .sidecar), proc("app", .main)], grace: 6 * second))
         t.send(.signal(sigterm))  // app ignores it
         t.advance(to: 6 * second)
         #expect(t.when(.signalGroup(1, sigterm)) == 0)
@@ -559,7 +559,7 @@ struct Timeline {
     }
 
     @Test func theWindowIsConfigurable() {
-        var p = Plan(processes: [proc("app", .main) { $0.preStop = .sleep(10 * second) }], grace: 6 * second)
+        var p = Plan(containers: [proc("app", .main) { $0.preStop = .sleep(10 * second) }], grace: 6 * second)
         p.minStopWindow = 3 * second
         var t = Timeline(p)
         t.send(.signal(sigterm))
@@ -568,7 +568,7 @@ struct Timeline {
     }
 
     @Test func aGraceNoLongerThanTheWindowSignalsEverythingAtOnce() {
-        var t = Timeline(Plan(processes: [
+        var t = Timeline(Plan(containers: [
             proc("proxy", .sidecar) { $0.preStop = .sleep(1 * second) },
             proc("app", .main) { $0.preStop = .exec(["drain"]) },
         ], grace: 1 * second))
@@ -583,7 +583,7 @@ struct Timeline {
     @Test(arguments: [3, 5, 8, 30])
     func noProcessIsKilledLessThanTheWindowAfterItsSignal(graceSeconds: Int) {
         let grace = Nanos(graceSeconds) * second
-        var t = Timeline(Plan(processes: [
+        var t = Timeline(Plan(containers: [
             proc("a", .sidecar) { $0.preStop = .sleep(4 * second) },
             proc("b", .sidecar),
             proc("web", .main) { $0.preStop = .sleep(7 * second) },
@@ -604,7 +604,7 @@ struct Timeline {
     @Test func aRestartKillKeepsTheWindowToo() {
         var p = probe(failures: 1)
         p.terminationGrace = 3 * second
-        var t = Timeline(Plan(processes: [
+        var t = Timeline(Plan(containers: [
             proc("proxy", .sidecar) { $0.livenessProbe = p; $0.preStop = .sleep(10 * second) },
             proc("app", .main),
         ]))
@@ -620,7 +620,7 @@ struct Timeline {
     /// starts only after it (e2e: "should launch init container serially before a regular
     /// container" with a postStart).
     @Test func theNextContainerWaitsForThePostStart() {
-        var h = Harness(Plan(processes: [proc("proxy", .sidecar) { $0.postStart = .exec(["warm-up"]) }, proc("app", .main)]))
+        var h = Harness(Plan(containers: [proc("proxy", .sidecar) { $0.postStart = .exec(["warm-up"]) }, proc("app", .main)]))
         #expect(h.signals() == [.spawn(0), .runHandler(0, .hook(.postStart), timeout: 30 * second)])
         #expect(h.logs().contains(.hookStarted(name: "proxy", pid: 100, .postStart, hookPid: 101)))
         h.now = 2 * second
@@ -629,7 +629,7 @@ struct Timeline {
     }
 
     @Test func mainContainersWithPostStartStartOneAfterAnother() {
-        var h = Harness(Plan(processes: [
+        var h = Harness(Plan(containers: [
             proc("web", .main) { $0.postStart = .sleep(1 * second) },
             proc("job", .main),
             proc("cron", .main),
@@ -640,7 +640,7 @@ struct Timeline {
     }
 
     @Test func probesBeginAfterThePostStart() {
-        var h = Harness(Plan(processes: [proc("app", .main) { $0.postStart = .sleep(2 * second); $0.livenessProbe = probe() }]))
+        var h = Harness(Plan(containers: [proc("app", .main) { $0.postStart = .sleep(2 * second); $0.livenessProbe = probe() }]))
         #expect(h.probeRuns().isEmpty)
         #expect(!h.supervisor.isReady(0))
         h.advance(to: 2 * second)
@@ -651,7 +651,7 @@ struct Timeline {
     /// A failed postStart kills the container (killContainer: preStop first) and it restarts
     /// by its policy; a sidecar always.
     @Test func aFailingPostStartKillsTheContainerPreStopFirstAndItRestarts() {
-        var h = Harness(Plan(processes: [
+        var h = Harness(Plan(containers: [
             proc("proxy", .sidecar) { $0.postStart = .exec(["register"]); $0.preStop = .exec(["deregister"]) },
             proc("app", .main),
         ]))
@@ -666,7 +666,7 @@ struct Timeline {
     }
 
     @Test func aFailingPostStartOfAJobsMainLeavesItDone() {
-        var p = Plan(processes: [proc("work", .main) { $0.postStart = .http(HTTPURL("http://127.0.0.1:9/")!, headers: []) }])
+        var p = Plan(containers: [proc("work", .main) { $0.postStart = .http(HTTPURL("http://127.0.0.1:9/")!, headers: []) }])
         p.restartPolicy = .never
         var h = Harness(p)
         h.send(.handlerDone(0, .hook(.postStart), HandlerResult(passed: false, detail: "connection refused")))
@@ -676,7 +676,7 @@ struct Timeline {
     }
 
     @Test func theShutdownDuringAPostStartCancelsIt() {
-        var h = Harness(Plan(processes: [proc("app", .main) { $0.postStart = .exec(["slow"]) }]))
+        var h = Harness(Plan(containers: [proc("app", .main) { $0.postStart = .exec(["slow"]) }]))
         h.send(.signal(sigterm))
         #expect(h.signals().suffix(2) == [.cancelHandler(0, .hook(.postStart)), .signalGroup(0, sigterm)])
     }
@@ -684,7 +684,7 @@ struct Timeline {
 
 @Suite struct RestartPolicies {
     func job(_ policy: Plan.RestartPolicy) -> Plan {
-        var p = Plan(processes: [proc("log", .sidecar), proc("worker-a", .main), proc("worker-b", .main)])
+        var p = Plan(containers: [proc("log", .sidecar), proc("worker-a", .main), proc("worker-b", .main)])
         p.restartPolicy = policy
         return p
     }
@@ -740,8 +740,8 @@ struct Timeline {
     /// its own restartPolicy decides.
     @Test func restartRulesRestartOnTheCodesTheyName() {
         var p = job(.never)
-        p.processes[1].restartPolicy = .never
-        p.processes[1].restartRules = [Plan.RestartRule(exitCodesIn: true, values: [42])]
+        p.containers[1].restartPolicy = .never
+        p.containers[1].restartRules = [Plan.RestartRule(exitCodesIn: true, values: [42])]
         var h = Harness(p)
         h.send(.exited(1, .exited(42)))
         #expect(h.supervisor.pid(1) == 103, "42 restarts it")
@@ -753,7 +753,7 @@ struct Timeline {
 
     @Test func aContainerAlwaysPolicyInAJobRestartsInPlace() {
         var p = job(.never)
-        p.processes[2].restartPolicy = .always
+        p.containers[2].restartPolicy = .always
         var h = Harness(p)
         h.send(.exited(2, .exited(0)))
         #expect(h.supervisor.pid(2) == 103, "its own Always restarts it in place")
@@ -764,7 +764,7 @@ struct Timeline {
 
 @Suite struct SeveralMainContainers {
     func plan() -> Plan {
-        Plan(processes: [
+        Plan(containers: [
             proc("log", .sidecar),
             proc("web", .main) { $0.preStop = .sleep(2 * second) },
             proc("worker", .main) { $0.stopSignal = sigint },
@@ -878,7 +878,7 @@ struct Timeline {
 
 @Suite struct RestartFailures {
     @Test func aRestartThatCannotBeSpawnedIsRetriedWithTheBackoff() {
-        var h = Harness(Plan(processes: [proc("log", .sidecar), proc("app", .main)]))
+        var h = Harness(Plan(containers: [proc("log", .sidecar), proc("app", .main)]))
         h.failSpawn[0] = SpawnFailure(code: 126, reason: "cannot start log now: Resource temporarily unavailable")
         h.send(.exited(0, .exited(1)))  // restart 1, at once: fails
         #expect(h.logs().contains(.startFailed(name: "log", SpawnFailure(code: 126, reason: "cannot start log now: Resource temporarily unavailable"))))
@@ -891,7 +891,7 @@ struct Timeline {
     }
 
     @Test func aSidecarThatCannotBeStartedTheFirstTimeStillStopsTheStartup() {
-        let h = Harness(Plan(processes: [proc("log", .sidecar), proc("app", .main)]),
+        let h = Harness(Plan(containers: [proc("log", .sidecar), proc("app", .main)]),
                         failSpawn: [0: SpawnFailure(code: 127, reason: "command not found: log")])
         #expect(h.exitCode == 127)
         #expect(!h.signals().contains(.spawn(1)))
@@ -940,7 +940,7 @@ struct Timeline {
     /// Only the stop signal usher sent after the request counts: one sent for a failed liveness
     /// probe before it does not.
     @Test func aStopSignalSentBeforeTheRequestDoesNotCount() {
-        var p = Plan(processes: [proc("app", .main) { $0.livenessProbe = probe(failures: 1) }])
+        var p = Plan(containers: [proc("app", .main) { $0.livenessProbe = probe(failures: 1) }])
         p.stopIsSuccess = true
         p.restartPolicy = .never
         var h = Harness(p)
@@ -978,7 +978,7 @@ struct Timeline {
 /// driver's answer is logged.
 @Suite struct Leftovers {
     @Test func aRestartedSidecarsLeftoversAreKilledBeforeItsRestart() {
-        var h = Harness(Plan(processes: [proc("proxy", .sidecar), proc("app", .main)]))
+        var h = Harness(Plan(containers: [proc("proxy", .sidecar), proc("app", .main)]))
         let mark = h.actions.count
         h.send(.exited(0, .exited(1)))
         let kill = h.actions[mark...].firstIndex(of: .killLeftovers(0, leader: 100))
@@ -991,7 +991,7 @@ struct Timeline {
     }
 
     @Test func anInitContainersLeftoversAreKilledBeforeTheNextEntry() {
-        var h = Harness(Plan(processes: [proc("init", .initStep), proc("app", .main)]))
+        var h = Harness(Plan(containers: [proc("init", .initStep), proc("app", .main)]))
         let mark = h.actions.count
         h.send(.exited(0, .exited(0)))
         #expect(h.leftoverKills(since: mark) == [.killLeftovers(0, leader: 100)])
@@ -1019,7 +1019,7 @@ struct Timeline {
     }
 
     @Test func aRehearsalCountsKilledLeftoversAsOrphans() {
-        var h = Harness(Plan(processes: [proc("app", .main)]), observe: true)
+        var h = Harness(Plan(containers: [proc("app", .main)]), observe: true)
         h.send(.signal(sigterm))
         h.send(.exited(0, .signaled(sigterm)))
         h.send(.leftoversKilled(0, leader: 100, count: 1))

@@ -49,14 +49,14 @@ private func indented(_ text: String, by spaces: Int) -> String {
 
 @Suite struct PodSpecForms {
     var expected: Plan {
-        var proxy = Plan.Process(name: "proxy", argv: ["proxy"], role: .sidecar)
+        var proxy = Plan.Container(name: "proxy", argv: ["proxy"], role: .sidecar)
         var url = HTTPURL("http://127.0.0.1:15000/")!
         url.podAddress = true  // no host: the container's own address, as the kubelet uses the pod's IP
         proxy.startupProbe = Plan.Probe(check: .tcp(url))
-        return Plan(processes: [
-            Plan.Process(name: "migrate", argv: ["migrate", "--up"], role: .initStep),
+        return Plan(containers: [
+            Plan.Container(name: "migrate", argv: ["migrate", "--up"], role: .initStep),
             proxy,
-            Plan.Process(name: "web", argv: ["web", "--port", "8080"], role: .main),
+            Plan.Container(name: "web", argv: ["web", "--port", "8080"], role: .main),
         ], grace: 45 * second)
     }
 
@@ -155,7 +155,7 @@ private func indented(_ text: String, by spaces: Int) -> String {
 @Suite struct PodSpecFields {
     @Test func defaultsOfAMinimalFile() throws {
         let plan = try decode(container(""))
-        #expect(plan == Plan(processes: [Plan.Process(name: "app", argv: ["app"], role: .main)], grace: Plan.defaultGrace))
+        #expect(plan == Plan(containers: [Plan.Container(name: "app", argv: ["app"], role: .main)], grace: Plan.defaultGrace))
     }
 
     @Test func everythingAContainerCanSay() throws {
@@ -187,7 +187,7 @@ private func indented(_ text: String, by spaces: Int) -> String {
                 tty: true
 
             """))
-        var app = Plan.Process(name: "app", argv: ["app", "hello world", "$(GREETING)", "$(UNSET)", "$(", "a$b"], role: .main)
+        var app = Plan.Container(name: "app", argv: ["app", "hello world", "$(GREETING)", "$(UNSET)", "$(", "a$b"], role: .main)
         app.env = ["NAME=world", "GREETING=hello world", "EMPTY="]
         app.writtenArgv = ["app", "$(GREETING)", "$$(GREETING)", "$(UNSET)", "$(", "a$b"]  // what check shows
         app.workingDir = "/srv"
@@ -211,12 +211,12 @@ private func indented(_ text: String, by spaces: Int) -> String {
         liveness.failureThreshold = 5
         liveness.terminationGrace = 9 * second  // the probe's own, for the restart it causes
         app.livenessProbe = liveness
-        #expect(plan.processes == [app])
+        #expect(plan.containers == [app])
     }
 
     @Test func probeDefaults() throws {
         let plan = try decode(container("    startupProbe:\n      httpGet: {port: 80, host: localhost}\n"))
-        let probe = plan.processes[0].startupProbe
+        let probe = plan.containers[0].startupProbe
         #expect(probe?.initialDelay == 0)
         #expect(probe?.period == 10 * second)
         #expect(probe?.timeout == 1 * second)
@@ -249,7 +249,7 @@ private func indented(_ text: String, by spaces: Int) -> String {
                 lifecycle: {postStart: {exec: {command: [hook, $(NAME)]}}}
 
             """))
-        let p = plan.processes[0]
+        let p = plan.containers[0]
         #expect(p.startupProbe?.check == .exec(["test", "world", "hello $(NAME)", "[]", "$(UNSET)", "$(NAME)"]))
         #expect(p.startupProbe?.writtenCommand == ["test", "$(NAME)", "$(GREETING)", "[$(SECRET)]", "$(UNSET)", "$$(NAME)"])
         #expect(p.readinessProbe?.check == .exec(["ready"]) && p.readinessProbe?.writtenCommand == nil, "nothing to expand")
@@ -261,9 +261,9 @@ private func indented(_ text: String, by spaces: Int) -> String {
 
     @Test func preStopExecAndZeroSleep() throws {
         let exec = try decode(container("    lifecycle: {preStop: {exec: {command: [drain, $(X)]}}}\n"))
-        #expect(exec.processes[0].preStop == .exec(["drain", "$(X)"]))
+        #expect(exec.containers[0].preStop == .exec(["drain", "$(X)"]))
         let zero = try decode(container("    lifecycle: {preStop: {sleep: {seconds: 0}}}\n"))
-        #expect(zero.processes[0].preStop == nil)
+        #expect(zero.containers[0].preStop == nil)
     }
 
     @Test func podSecurityContextIsTheDefault() throws {
@@ -275,9 +275,9 @@ private func indented(_ text: String, by spaces: Int) -> String {
               - {name: app, command: [a]}
               - {name: other, command: [b], securityContext: {runAsGroup: 0, allowPrivilegeEscalation: false}}
             """)
-        #expect(plan.processes.map(\.user) == [5, 1000, 1000])
-        #expect(plan.processes.map(\.group) == [3000, 3000, 0])
-        #expect(plan.processes.map(\.noNewPrivileges) == [false, false, true], "allowPrivilegeEscalation: false")
+        #expect(plan.containers.map(\.user) == [5, 1000, 1000])
+        #expect(plan.containers.map(\.group) == [3000, 3000, 0])
+        #expect(plan.containers.map(\.noNewPrivileges) == [false, false, true], "allowPrivilegeEscalation: false")
     }
 
     @Test func allowPrivilegeEscalationIsAContainerField() {
@@ -286,12 +286,12 @@ private func indented(_ text: String, by spaces: Int) -> String {
 
     @Test func nullMeansAbsent() throws {
         let plan = try decode("initContainers: ~\ncontainers:\n  - name: app\n    command: [app]\n    args:\n    env: null\n    lifecycle:\n")
-        #expect(plan.processes == [Plan.Process(name: "app", argv: ["app"], role: .main)])
+        #expect(plan.containers == [Plan.Container(name: "app", argv: ["app"], role: .main)])
     }
 
     @Test func ignoredFieldsAreNotTypeChecked() throws {
         let text = "volumes: 3\nnodeSelector: [x]\ntolerations: {a: b}\n" + container("    image: [1]\n    ports: 7\n")
-        #expect(try decode(text).processes.count == 1)
+        #expect(try decode(text).containers.count == 1)
     }
 
     @Test func anchorsReuseParts() throws {
@@ -304,8 +304,8 @@ private func indented(_ text: String, by spaces: Int) -> String {
                 command: *cmd
                 env: *env
             """)
-        #expect(plan.processes[1].argv == ["serve", "--quiet"])
-        #expect(plan.processes[1].env == ["A=1"])
+        #expect(plan.containers[1].argv == ["serve", "--quiet"])
+        #expect(plan.containers[1].env == ["A=1"])
     }
 }
 
@@ -715,24 +715,24 @@ private func indented(_ text: String, by spaces: Int) -> String {
                   preStop: {httpGet: {port: 8080, host: 10.0.0.9, path: /drain}}
 
             """))
-        guard case .http(let post, let headers)? = plan.processes[0].postStart,
-              case .http(let pre, _)? = plan.processes[0].preStop else {
-            Issue.record("expected httpGet hooks: \(plan.processes[0])")
+        guard case .http(let post, let headers)? = plan.containers[0].postStart,
+              case .http(let pre, _)? = plan.containers[0].preStop else {
+            Issue.record("expected httpGet hooks: \(plan.containers[0])")
             return
         }
         #expect(post.path == "/warm" && post.port == 8080 && post.podAddress, "no host: the container's own address")
         #expect(headers == [Plan.Header(name: "X-Hook", value: "1")])
         #expect(pre.host == "10.0.0.9" && !pre.podAddress)
         let slept = try decode(container("    lifecycle: {postStart: {sleep: {seconds: 3}}, preStop: {exec: {command: [drain]}}}\n"))
-        #expect(slept.processes[0].postStart == .sleep(3 * second) && slept.processes[0].preStop == .exec(["drain"]))
+        #expect(slept.containers[0].postStart == .sleep(3 * second) && slept.containers[0].preStop == .exec(["drain"]))
         #expect(failure(container("    lifecycle: {postStart: {sleep: {seconds: 31}}}\n"))?.contains("a postStart sleep of 31s is longer than the grace period") == true)
     }
 
     @Test func restartPolicies() throws {
         let pod = try decode("restartPolicy: OnFailure\n" + container("    restartPolicy: Never\n    restartPolicyRules:\n      - {action: Restart, exitCodes: {operator: NotIn, values: [0, 1]}}\n"))
         #expect(pod.restartPolicy == .onFailure)
-        #expect(pod.processes[0].restartPolicy == .never)
-        #expect(pod.processes[0].restartRules == [Plan.RestartRule(exitCodesIn: false, values: [0, 1])])
+        #expect(pod.containers[0].restartPolicy == .never)
+        #expect(pod.containers[0].restartRules == [Plan.RestartRule(exitCodesIn: false, values: [0, 1])])
         #expect(try decode(container("")).restartPolicy == .always, "Always by default")
         #expect(failure("restartPolicy: Sometimes\n" + container(""))?.contains("is not a restart policy") == true)
     }

@@ -117,7 +117,7 @@ import Testing
                                        "--format", "json", "--grace", "3s", "--", "app"]) { _ in nil }
         guard case .rehearse(let plan, _, let opts) = inv else { Issue.record("expected rehearse"); return }
         #expect(opts.after == 2 * second && opts.signal == sigint && opts.repeatCount == 5 && opts.format == .json)
-        #expect(plan.grace == 3 * second && plan.processes[0].argv == ["app"])
+        #expect(plan.grace == 3 * second && plan.containers[0].argv == ["app"])
         #expect(throws: UsageError("unknown option '--after' (see usher --help)")) {
             try parseInvocation(["--after", "1s", "app"]) { _ in nil }
         }
@@ -136,7 +136,7 @@ import Testing
         guard case .run(let p, _) = try parseInvocation(["--", "rehearse"], env: { _ in nil }) else {
             Issue.record("expected run"); return
         }
-        #expect(p.processes[0].argv == ["rehearse"])
+        #expect(p.containers[0].argv == ["rehearse"])
     }
 }
 

@@ -20,7 +20,7 @@ private let hugeGrace: Nanos = (Int64.max / nanosPerSecond) * nanosPerSecond
     }
 
     @Test func aHugeGraceAtTheStopSignal() {
-        var h = Harness(Plan(processes: [proc("app", .main)], grace: hugeGrace))
+        var h = Harness(Plan(containers: [proc("app", .main)], grace: hugeGrace))
         h.now = uptime
         h.send(.signal(sigterm))
         #expect(h.supervisor.deadline == Nanos.max, "the deadline saturates: it never comes")
@@ -32,7 +32,7 @@ private let hugeGrace: Nanos = (Int64.max / nanosPerSecond) * nanosPerSecond
     }
 
     @Test func aHugeGraceWhenAJobsMainExitsByItself() {
-        var h = Harness(Plan(processes: [proc("job", .main)], grace: hugeGrace))
+        var h = Harness(Plan(containers: [proc("job", .main)], grace: hugeGrace))
         h.now = uptime
         h.send(.exited(0, .exited(0)))
         #expect(h.exitCode == 0)
@@ -41,7 +41,7 @@ private let hugeGrace: Nanos = (Int64.max / nanosPerSecond) * nanosPerSecond
     @Test func aHugePreStopSleep() {
         // `--pre-stop 2562047h --grace 2562047h`: the sleep ends "never", the deadline too.
         let long = 2_562_047 * 3600 * second
-        var h = Harness(Plan(processes: [proc("app", .main) { $0.preStop = .sleep(long) }], grace: long))
+        var h = Harness(Plan(containers: [proc("app", .main) { $0.preStop = .sleep(long) }], grace: long))
         h.now = uptime
         h.send(.signal(sigterm))
         #expect(h.supervisor.nextWakeup == Nanos.max - Plan.defaultMinStopWindow - Supervisor.windowLead, "the stop window before a deadline of never")
@@ -54,7 +54,7 @@ private let hugeGrace: Nanos = (Int64.max / nanosPerSecond) * nanosPerSecond
     @Test func aSidecarStoppedForARestartWithTheHugePodGrace() {
         // A failing liveness probe without its own terminationGracePeriodSeconds: the sidecar's
         // SIGKILL comes after the pod's grace.
-        let plan = Plan(processes: [
+        let plan = Plan(containers: [
             proc("proxy", .sidecar) { $0.livenessProbe = probe(failures: 1) },
             proc("app", .main),
         ], grace: hugeGrace)
@@ -69,7 +69,7 @@ private let hugeGrace: Nanos = (Int64.max / nanosPerSecond) * nanosPerSecond
         // int32 seconds of delay and period, on a clock far along: no trap, and the next check
         // is due at the saturated instant at the latest.
         let maxSeconds = Nanos(Int32.max) * nanosPerSecond
-        let plan = Plan(processes: [
+        let plan = Plan(containers: [
             proc("app", .main) {
                 $0.readinessProbe = probe(period: maxSeconds, delay: maxSeconds)
                 $0.startupProbe = probe(period: maxSeconds, delay: maxSeconds)
@@ -87,7 +87,7 @@ private let hugeGrace: Nanos = (Int64.max / nanosPerSecond) * nanosPerSecond
 
     @Test func aHugeProbeForWindowInTheReport() {
         // `rehearse --probe-for 2562047h`: a request belongs to the shutdown window, no trap.
-        var r = Rehearsal(plan: Plan(processes: [proc("app", .main)]), startedAt: 0)
+        var r = Rehearsal(plan: Plan(containers: [proc("app", .main)]), startedAt: 0)
         r.stopAt = uptime
         r.probeFor = Nanos.max
         r.probeURLs = ["http://127.0.0.1:8080/"]

@@ -15,7 +15,7 @@ import Testing
     }
 
     @Test func upMeansEveryMainReadyAndEverySidecarStarted() {
-        var h = Harness(Plan(processes: [
+        var h = Harness(Plan(containers: [
             proc("proxy", .sidecar) { $0.startupProbe = probe() },
             proc("app", .main) { $0.readinessProbe = probe() },
         ]))

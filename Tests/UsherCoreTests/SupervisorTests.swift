@@ -44,7 +44,7 @@ struct Harness {
                     // failed run at once; one that starts is reported with its pid.
                     if let failure = failHook[i] {
                         queue.append(.handlerDone(i, .hook(kind), HandlerResult(passed: false, detail: failure.reason)))
-                    } else if case .exec? = supervisor.plan.processes[i].hook(kind) {
+                    } else if case .exec? = supervisor.plan.containers[i].hook(kind) {
                         queue.append(.handlerStarted(i, .hook(kind), pid: nextPid))
                         nextPid += 1
                     }
@@ -102,10 +102,10 @@ let second: Nanos = 1_000_000_000
 
 /// sidecars "a", "b", then main "app"; indexes 0, 1, 2.
 func twoSidecars(preStop: Nanos = 0, grace: Nanos = 30 * second, stopSignal: Int32 = sigterm) -> Plan {
-    var app = Plan.Process(name: "app", argv: ["app"], role: .main)
+    var app = Plan.Container(name: "app", argv: ["app"], role: .main)
     if preStop > 0 { app.preStop = .sleep(preStop) }
     app.stopSignal = stopSignal
-    return Plan(processes: [
+    return Plan(containers: [
         .init(name: "a", argv: ["a"], role: .sidecar),
         .init(name: "b", argv: ["b"], role: .sidecar),
         app,
@@ -122,7 +122,7 @@ func twoSidecars(preStop: Nanos = 0, grace: Nanos = 30 * second, stopSignal: Int
     }
 
     @Test func failingSidecarStopsStartupAndStopsWhatStartedInReverse() {
-        let plan = Plan(processes: [
+        let plan = Plan(containers: [
             .init(name: "a", argv: ["a"], role: .sidecar),
             .init(name: "b", argv: ["b"], role: .sidecar),
             .init(name: "c", argv: ["c"], role: .sidecar),
@@ -148,7 +148,7 @@ func twoSidecars(preStop: Nanos = 0, grace: Nanos = 30 * second, stopSignal: Int
     }
 
     @Test func failingOnlyProcessExitsAtOnce() {
-        let plan = Plan(processes: [.init(name: "x", argv: ["x"], role: .main)])
+        let plan = Plan(containers: [.init(name: "x", argv: ["x"], role: .main)])
         let h = Harness(plan, failSpawn: [0: SpawnFailure(code: 127, reason: "command not found: x")])
         #expect(h.exitCode == 127)
     }

@@ -170,7 +170,7 @@ public func parseInvocation(
 /// final class rather than locals: parseInvocation's many error exits then release one object
 /// instead of each string and list (kilobytes of cleanup code in the release binary).
 private final class ParsedArguments {
-    var sidecars: [Plan.Process] = []
+    var sidecars: [Plan.Container] = []
     var configFlag: String?
     var preStopFlag: String?
     var graceFlag: String?
@@ -353,7 +353,7 @@ private func resolveInvocation(
         for (n, sidecar) in a.sidecars.enumerated() where a.sidecars[..<n].contains(where: { same($0.name, sidecar.name) }) {
             throw UsageError("--sidecar \(sidecar.name): the name is used twice")
         }
-        var main = Plan.Process(name: baseName(program), argv: a.command, role: .main)
+        var main = Plan.Container(name: baseName(program), argv: a.command, role: .main)
         if let text = try setting(flag: "--pre-stop", a.preStopFlag, variable: "USHER_PRE_STOP", env) {
             let wait = try duration(text.value, what: text.source)
             if wait > 0 { main.preStop = .sleep(wait) }
@@ -368,7 +368,7 @@ private func resolveInvocation(
             if let problem = stopSignalProblem(sig) { throw UsageError(text.source + ": " + problem) }
             main.stopSignal = sig
         }
-        plan = Plan(processes: a.sidecars + [main])
+        plan = Plan(containers: a.sidecars + [main])
     }
     let grace = try setting(flag: "--grace", a.graceFlag, variable: "USHER_GRACE", env)
     if let grace { plan.grace = try duration(grace.value, what: grace.source) }
@@ -405,7 +405,7 @@ private func resolveInvocation(
 /// the preStop delay, and with a config file the container.
 @inline(never)  // size: frame
 private func checkPreStops(_ plan: Plan, graceSource: String?, preStopSource: String, config: String?) throws(UsageError) {
-    for p in plan.processes {
+    for p in plan.containers {
         guard case .sleep(let wait)? = p.preStop,
               let problem = preStopProblem(wait, grace: plan.grace, graceSource: graceSource ?? "the default: set --grace or USHER_GRACE")
         else { continue }
@@ -443,7 +443,7 @@ private func duration(_ text: String, what: String) throws(UsageError) -> Nanos 
 }
 
 /// `NAME=COMMAND`: NAME is a short label for the log (letters, digits, `-`, `_`, `.`).
-private func parseSidecar(_ text: String) throws(UsageError) -> Plan.Process {
+private func parseSidecar(_ text: String) throws(UsageError) -> Plan.Container {
     let bytes = Array(text.utf8)
     guard let eq = bytes.firstIndex(of: 61) else {
         throw UsageError("--sidecar \"\(text)\": expected NAME=COMMAND")
@@ -465,7 +465,7 @@ private func parseSidecar(_ text: String) throws(UsageError) -> Plan.Process {
     guard let first = argv.first, !first.isEmpty else {
         throw UsageError("--sidecar \(name): empty command")
     }
-    return Plan.Process(name: name, argv: argv, role: .sidecar)
+    return Plan.Container(name: name, argv: argv, role: .sidecar)
 }
 
 

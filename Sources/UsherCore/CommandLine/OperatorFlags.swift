@@ -30,8 +30,8 @@ struct OperatorFlags {
             let what = envFiles.isEmpty ? "USHER_ENV_FILE" : "--env-file"
             if let config { throw UsageError("\(what) cannot be used with a config file (use valueFrom.fileKeyRef in \(config))") }
             if files.contains(where: { $0.isEmpty }) { throw UsageError("\(what): an empty path") }
-            for i in plan.processes.indices {
-                plan.processes[i].envFiles = files.map { EnvFileRef(path: $0, position: plan.processes[i].env.count) }
+            for i in plan.containers.indices {
+                plan.containers[i].envFiles = files.map { EnvFileRef(path: $0, position: plan.containers[i].env.count) }
             }
         }
         if let path = statusFile ?? nonEmpty(env("USHER_STATUS_FILE")) {

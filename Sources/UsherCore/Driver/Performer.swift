@@ -27,10 +27,10 @@ struct Performer {
     init(plan: Plan, options: RunOptions, loop: EventLoop) {
         self.options = options
         self.loop = loop
-        labelWidth = plan.processes.reduce(0) { max($0, $1.name.utf8.count) }
-        pids = Array(repeating: nil, count: plan.processes.count)
+        labelWidth = plan.containers.reduce(0) { max($0, $1.name.utf8.count) }
+        pids = Array(repeating: nil, count: plan.containers.count)
         groups = pids
-        environments = Array(repeating: nil, count: plan.processes.count)
+        environments = Array(repeating: nil, count: plan.containers.count)
     }
 
     private var poller: Poller { loop.poller }
@@ -66,7 +66,7 @@ struct Performer {
         let plan = supervisor.plan
         switch action {
         case .spawn(let i):
-            let process = plan.processes[i]
+            let process = plan.containers[i]
             var launch = Launch(process)
             if !process.envFiles.isEmpty {
                 // Read at each start: an init container may have written the file.
@@ -108,7 +108,7 @@ struct Performer {
         case .signalProcess(let i, let sig):
             forward(i, sig)
         case .runHandler(let i, let use, let timeout):
-            let process = plan.processes[i]
+            let process = plan.containers[i]
             let handler: Plan.Handler?
             switch use {
             case .probe(let kind): handler = process.probe(kind)?.check
@@ -188,7 +188,7 @@ struct Performer {
 
     /// `process`'s env with the variables of its env files laid in at their positions (later
     /// entries win). A relative `--env-file` is read from the directory usher was started in.
-    private func environmentWithFiles(_ process: Plan.Process) -> Result<[String], EnvFileProblem> {
+    private func environmentWithFiles(_ process: Plan.Container) -> Result<[String], EnvFileProblem> {
         let fromFiles: [(position: Int, entry: String)]
         do {
             // Read as the process's user may (ContainerFiles' policy): what it could not open
@@ -207,8 +207,8 @@ struct Performer {
     /// Process `i`'s environment: as composed at its last start with its env files, or else
     /// from its `env` alone, composed once (it never changes).
     private mutating func environment(_ i: Int, plan: Plan) -> Environment? {
-        if environments[i] == nil && !plan.processes[i].env.isEmpty {
-            environments[i] = Environment(plan.processes[i].env)
+        if environments[i] == nil && !plan.containers[i].env.isEmpty {
+            environments[i] = Environment(plan.containers[i].env)
         }
         return environments[i]
     }
@@ -227,7 +227,7 @@ struct Performer {
 
 extension Launch {
     /// How `process` starts; `argv`: a hook's or a probe's command instead of the process's own.
-    init(_ process: Plan.Process, argv: [String]? = nil) {
+    init(_ process: Plan.Container, argv: [String]? = nil) {
         self.init(argv: argv ?? process.argv)
         shownCommand = (argv == nil ? process.writtenArgv?.first : nil) ?? self.argv.first ?? ""
         workingDir = process.workingDir

@@ -22,12 +22,12 @@ extension Plan {
     /// groups or run with an unintended group. Resolved once, before `usher check` shows the
     /// plan and before a run starts it, so that check shows the group that runs.
     public func withPrimaryGroups(passwd: () -> [UInt8]) -> Plan {
-        guard processes.contains(where: { $0.user != nil && $0.group == nil }) else { return self }
+        guard containers.contains(where: { $0.user != nil && $0.group == nil }) else { return self }
         let file = passwd()
         var plan = self
-        for i in plan.processes.indices {
-            if let uid = plan.processes[i].user, plan.processes[i].group == nil {
-                plan.processes[i].group = passwdPrimaryGroup(file, uid: uid) ?? 0
+        for i in plan.containers.indices {
+            if let uid = plan.containers[i].user, plan.containers[i].group == nil {
+                plan.containers[i].group = passwdPrimaryGroup(file, uid: uid) ?? 0
             }
         }
         return plan

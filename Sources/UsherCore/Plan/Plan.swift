@@ -48,7 +48,7 @@ public struct Plan: Equatable {
         /// (`terminationGracePeriodSeconds` of the probe); nil: the pod's grace period.
         public var terminationGrace: Nanos?
         /// An exec check's command as written, when `$(VAR)` expansion changed it: what
-        /// messages show (as `Process.writtenArgv`), so an expanded value never reaches the log.
+        /// messages show (as `Container.writtenArgv`), so an expanded value never reaches the log.
         public var writtenCommand: [String]?
 
         public init(check: Handler) { self.check = check }
@@ -94,7 +94,10 @@ public struct Plan: Equatable {
         public func matches(_ code: Int32) -> Bool { values.contains(code) == exitCodesIn }
     }
 
-    public struct Process: Equatable {
+    /// One container, in Kubernetes' sense and word (a `--sidecar` and the main command are
+    /// containers too): what usher starts for it is its process, which leads the container's
+    /// process group; its hooks and exec probes run inside it.
+    public struct Container: Equatable {
         /// The oom_score_adj it gets when sidecars get `sidecars` (`--oom-score-adj`), so that
         /// the kernel picks a sidecar before the main process: sidecars only.
         func oomScoreAdj(sidecars: Int32?) -> Int32? {
@@ -160,7 +163,7 @@ public struct Plan: Equatable {
 
     /// In start order: the init entries (init steps and sidecars) as given, then the main
     /// containers.
-    public var processes: [Process]
+    public var containers: [Container]
     /// One deadline for the whole shutdown, counted from the stop request (or from a main
     /// container's own exit); at the deadline every process still alive gets SIGKILL.
     public var grace: Nanos
@@ -185,12 +188,12 @@ public struct Plan: Equatable {
     /// The kubelet's minimumGracePeriodInSeconds.
     public static let defaultMinStopWindow: Nanos = 2 * nanosPerSecond
 
-    public init(processes: [Process], grace: Nanos = Plan.defaultGrace) {
-        self.processes = processes
+    public init(containers: [Container], grace: Nanos = Plan.defaultGrace) {
+        self.containers = containers
         self.grace = grace
     }
 
-    public var mainIndices: [Int] { processes.indices.filter { processes[$0].role == .main } }
+    public var mainIndices: [Int] { containers.indices.filter { containers[$0].role == .main } }
 }
 
 // Fixed Linux numbers, named once so the lifecycle does not need libc.

@@ -6,7 +6,7 @@
 public func planText(_ plan: Plan, podAddress: UInt32? = nil) -> String {
     var text = "start order:\n"
     let mains = plan.mainIndices
-    for (n, p) in plan.processes.enumerated() {
+    for (n, p) in plan.containers.enumerated() {
         let gate: String
         switch p.role {
         case .initStep:
@@ -52,27 +52,27 @@ public func planText(_ plan: Plan, podAddress: UInt32? = nil) -> String {
     text += "  one deadline of \(formatDuration(plan.grace)) for the whole shutdown; SIGKILL to everything left then\n"
     text += "  every preStop starts at once; each stop signal follows its own preStop and its turn:\n"
     var step = 1
-    let front = plan.processes.indices.filter { plan.processes[$0].role == .main }
+    let front = plan.containers.indices.filter { plan.containers[$0].role == .main }
     for i in front {
         let together = front.count > 1 ? " (main containers in parallel)" : ""
-        text += "  \(step). \(plan.processes[i].name): \(stopText(plan.processes[i], podAddress))\(together)\n"
+        text += "  \(step). \(plan.containers[i].name): \(stopText(plan.containers[i], podAddress))\(together)\n"
         if front.count == 1 || i == front.last { step += 1 }
     }
-    for i in plan.processes.indices.reversed() where plan.processes[i].role == .sidecar {
-        text += "  \(step). \(plan.processes[i].name): \(stopText(plan.processes[i], podAddress)), once the steps above have exited\n"
+    for i in plan.containers.indices.reversed() where plan.containers[i].role == .sidecar {
+        text += "  \(step). \(plan.containers[i].name): \(stopText(plan.containers[i], podAddress)), once the steps above have exited\n"
         step += 1
     }
     text += plan.grace > plan.minStopWindow
         ? "  stop window: \(formatDuration(plan.minStopWindow)) before the deadline every process still waiting gets its stop signal\n"
         : "  stop window: the grace period is no longer than \(formatDuration(plan.minStopWindow)): every stop signal goes out at once, no preStop runs\n"
-    let forwarded = mains.map { plan.processes[$0].name }.joined(separator: ", ")
+    let forwarded = mains.map { plan.containers[$0].name }.joined(separator: ", ")
     text += "other signals are forwarded to: \(forwarded)\n"
     return text
 }
 
 /// What happens when a main or init container ends: its restart rules, then its restart
 /// policy (its own or the pod's).
-private func restartText(_ p: Plan.Process, _ plan: Plan) -> String {
+private func restartText(_ p: Plan.Container, _ plan: Plan) -> String {
     var parts: [String] = []
     for rule in p.restartRules {
         parts.append("restarted if its exit code is " + (rule.exitCodesIn ? "In" : "NotIn") + " ["
@@ -94,7 +94,7 @@ private func restartText(_ p: Plan.Process, _ plan: Plan) -> String {
     return parts.joined(separator: "; otherwise ")
 }
 
-private func stopText(_ p: Plan.Process, _ podAddress: UInt32?) -> String {
+private func stopText(_ p: Plan.Container, _ podAddress: UInt32?) -> String {
     switch p.preStop {
     case .sleep(let wait)?: return "preStop sleep \(formatDuration(wait)), then \(signalName(p.stopSignal))"
     case let hook?: return "preStop \(handlerText(hook, podAddress)), waited for, then \(signalName(p.stopSignal))"

@@ -128,7 +128,7 @@ private func decodePodSpec(_ document: YAMLNode, file: String) throws(UsageError
     }
     if mains.isEmpty { throw spec.error(spec.node, "containers", "must list at least one container") }
 
-    var plan = Plan(processes: [], grace: graceSeconds * nanosPerSecond)
+    var plan = Plan(containers: [], grace: graceSeconds * nanosPerSecond)
     plan.restartPolicy = restartPolicy
     // Names are unique across both lists, as Kubernetes requires: the log tells them apart.
     // Compared within buckets of a byte hash, so thousands of containers cost no quadratic time.
@@ -140,12 +140,12 @@ private func decodePodSpec(_ document: YAMLNode, file: String) throws(UsageError
         let (process, nameNode) = try decodeContainer(container, isInit: i < inits.count, pod: pod, graceSeconds: graceSeconds, graceSource: graceSource,
                                                    osIsLinux: osIsLinux, planBytes: &planBytes)
         let bucket = Int(process.name.utf8.reduce(UInt8(0)) { $0 &* 31 &+ $1 })
-        if let other = buckets[bucket].first(where: { same(plan.processes[$0].name, process.name) }) {
+        if let other = buckets[bucket].first(where: { same(plan.containers[$0].name, process.name) }) {
             throw container.error(nameNode, "name", nameNode.shown + " is already the name of " + all[other].path + " (line \(nameNodes[other].line))")
         }
         buckets[bucket].append(i)
         nameNodes.append(nameNode)
-        plan.processes.append(process)
+        plan.containers.append(process)
     }
     return plan
 }

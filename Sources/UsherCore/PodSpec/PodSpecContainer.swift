@@ -52,7 +52,7 @@ func decodeIdentity(_ owner: Fields, container: Bool) throws(UsageError) -> Iden
 /// for the message when another container has the same name.
 /// `planBytes` counts the argv and env of the containers decoded so far, against maxPlanBytes.
 func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int64, graceSource: String,
-                     osIsLinux: Bool, planBytes: inout Int) throws(UsageError) -> (Plan.Process, YAMLNode) {
+                     osIsLinux: Bool, planBytes: inout Int) throws(UsageError) -> (Plan.Container, YAMLNode) {
     let nameNode = try c.required("name")
     var statics = Variables()
     var process = try decodeProcess(c, nameNode, isInit: isInit, planBytes: &planBytes, statics: &statics)
@@ -67,7 +67,7 @@ func decodeContainer(_ c: Fields, isInit: Bool, pod: Identity, graceSeconds: Int
 /// `expandProbeCommand`).
 @inline(never)  // size: frame
 private func decodeProcess(_ c: Fields, _ nameNode: YAMLNode, isInit: Bool, planBytes: inout Int,
-                           statics: inout Variables) throws(UsageError) -> Plan.Process {
+                           statics: inout Variables) throws(UsageError) -> Plan.Container {
     let name = try readString(c.file, nameNode, c.path("name"))
     guard isDNSLabel(name) else {
         throw c.error(nameNode, "name", nameNode.shown + " is not a valid name (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)")
@@ -88,7 +88,7 @@ private func decodeProcess(_ c: Fields, _ nameNode: YAMLNode, isInit: Bool, plan
     if let key = c.key("envFrom") {
         throw c.error(key, "envFrom", "not supported: usher cannot read ConfigMaps or Secrets (list the variables under env, each with a value)")
     }
-    var env: [String] = []  // NAME=value, as Plan.Process.env wants them
+    var env: [String] = []  // NAME=value, as Plan.Container.env wants them
     var variables = Variables()
     var budget = ExecBudget(file: c.file, container: name, planBytes: planBytes)
     defer { planBytes = budget.planBytes }
@@ -124,7 +124,7 @@ private func decodeProcess(_ c: Fields, _ nameNode: YAMLNode, isInit: Bool, plan
             expanded.append(try budget.word(argv[expanded.count], node, c, field, i, variables))
         }
     }
-    var process = Plan.Process(name: name, argv: expanded, role: role)
+    var process = Plan.Container(name: name, argv: expanded, role: role)
     process.restartPolicy = ownPolicy
     process.restartRules = try decodeRestartRules(c, role: role, hasPolicy: ownPolicy != nil)
     if !process.argv.elementsEqual(argv, by: same) { process.writtenArgv = argv }
@@ -136,7 +136,7 @@ private func decodeProcess(_ c: Fields, _ nameNode: YAMLNode, isInit: Bool, plan
 
 /// The rest of a container: its user and group, hooks and probes.
 @inline(never)  // size: frame
-private func decodeSecurityAndHooks(_ c: Fields, into process: inout Plan.Process, pod: Identity, graceSeconds: Int64,
+private func decodeSecurityAndHooks(_ c: Fields, into process: inout Plan.Container, pod: Identity, graceSeconds: Int64,
                                     graceSource: String, osIsLinux: Bool, statics: Variables) throws(UsageError) {
     let role = process.role
     let own = try decodeIdentity(c, container: true)
@@ -173,7 +173,7 @@ private func isDNSLabel(_ name: String) -> Bool {
 }
 
 @inline(never)  // size: frame
-private func decodeLifecycle(_ c: Fields, into process: inout Plan.Process, graceSeconds: Int64, graceSource: String,
+private func decodeLifecycle(_ c: Fields, into process: inout Plan.Container, graceSeconds: Int64, graceSource: String,
                              osIsLinux: Bool) throws(UsageError) {
     guard let l = try c.mapping("lifecycle", used: ["preStop", "postStart", "stopSignal"]) else { return }
     if let text = try l.string("stopSignal") {
@@ -282,7 +282,7 @@ struct ExecBudget {
     var execBytes = 0
 
     /// The env entry `name=value`, `written` expanded with the variables before it (which it
-    /// joins), as Plan.Process.env holds it.
+    /// joins), as Plan.Container.env holds it.
     @inline(never)  // size: shared
     mutating func entry(_ name: String, _ written: String, _ node: YAMLNode, _ e: Fields, _ variables: inout Variables) throws(UsageError) -> String {
         guard let value = expandReferences(written, variables, limit: maxArgumentBytes - 2 - name.utf8.count) else {

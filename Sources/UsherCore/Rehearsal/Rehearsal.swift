@@ -42,7 +42,7 @@ public struct Rehearsal: Equatable {
     public var interruptedBy: Int32?
 
     public init(plan: Plan, startedAt: Nanos) {
-        processes = plan.processes.map { Process(name: $0.name, role: $0.role) }
+        processes = plan.containers.map { Process(name: $0.name, role: $0.role) }
         grace = plan.grace
         self.startedAt = startedAt
     }

@@ -99,7 +99,7 @@ final class RehearsalCompanion: Companion {
     /// it has none), and arms the stop signal once every main container is.
     func settled(_ supervisor: Supervisor, at now: Nanos) {
         guard observer != nil else { return }
-        for i in supervisor.plan.processes.indices where observer?.processes[i].readyAt == nil && supervisor.isReady(i) {
+        for i in supervisor.plan.containers.indices where observer?.processes[i].readyAt == nil && supervisor.isReady(i) {
             observer?.processes[i].readyAt = now
         }
         guard let p = pending else { return }
@@ -139,7 +139,7 @@ final class RehearsalCompanion: Companion {
 /// container (an exec hook's duration is not known beforehand).
 private func longestPreStopSleep(_ plan: Plan) -> Nanos {
     plan.mainIndices.reduce(0) { longest, i in
-        if case .sleep(let wait)? = plan.processes[i].preStop { return max(longest, wait) }
+        if case .sleep(let wait)? = plan.containers[i].preStop { return max(longest, wait) }
         return longest
     }
 }

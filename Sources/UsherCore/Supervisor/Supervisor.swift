@@ -142,7 +142,7 @@ public struct Supervisor {
         self.plan = plan
         self.mains = plan.mainIndices
         terminalHolder = terminal ? mains.first : nil
-        self.containers = Array(repeating: Container(), count: plan.processes.count)
+        self.containers = Array(repeating: Container(), count: plan.containers.count)
     }
 
     public var isDone: Bool { phase == .done }
@@ -331,14 +331,14 @@ public struct Supervisor {
     @inline(never)  // size: shared
     mutating func mainEnded(_ i: Int, _ status: ExitStatus, stop: Stop?) {
         var end = MainEnd(code: status.code)
-        if let stop, stop.requested, stop.signaledAt != nil { end.stoppedBy = plan.processes[i].stopSignal }
+        if let stop, stop.requested, stop.signaledAt != nil { end.stoppedBy = plan.containers[i].stopSignal }
         if firstMainExit == nil { firstMainExit = end }
         if firstMainFailure == nil && end.code != 0 { firstMainFailure = end }
     }
 
     // MARK: - Helpers
 
-    func name(_ i: Int) -> String { plan.processes[i].name }
+    func name(_ i: Int) -> String { plan.containers[i].name }
 
     func pid(_ i: Int) -> Int32? {
         if case .running(let pid, _) = containers[i].state { return pid }

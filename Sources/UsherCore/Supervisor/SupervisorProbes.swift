@@ -19,7 +19,7 @@ extension Supervisor {
     /// the container started (at once if that has passed). Without a readiness probe the
     /// container is ready now, as in Kubernetes.
     mutating func activateProbes(_ i: Int, since: Nanos, now: Nanos) {
-        let process = plan.processes[i]
+        let process = plan.containers[i]
         containers[i].probes[0] = ProbeRun()
         containers[i].started = true
         for kind in [Plan.ProbeKind.readiness, .liveness] {
@@ -45,7 +45,7 @@ extension Supervisor {
             for kind in Supervisor.kinds {
                 let s = Supervisor.slot(kind)
                 guard let at = containers[i].probes[s].nextAt, containers[i].probes[s].launchedAt == nil,
-                      now >= at, let probe = plan.processes[i].probe(kind) else { continue }
+                      now >= at, let probe = plan.containers[i].probe(kind) else { continue }
                 containers[i].probes[s].launchedAt = now
                 out.append(.runHandler(i, .probe(kind), timeout: probe.timeout))
             }
@@ -61,7 +61,7 @@ extension Supervisor {
     mutating func probeResult(_ i: Int, _ kind: Plan.ProbeKind, _ result: HandlerResult,
                               now: Nanos, into out: inout [Action]) {
         let s = Supervisor.slot(kind)
-        guard let probe = plan.processes[i].probe(kind), let launched = containers[i].probes[s].launchedAt,
+        guard let probe = plan.containers[i].probe(kind), let launched = containers[i].probes[s].launchedAt,
               case .running(let pid, let since) = containers[i].state
         else { return }  // a result for a check that was abandoned
         containers[i].probes[s].launchedAt = nil

@@ -19,7 +19,7 @@ extension Supervisor {
     /// policy, its own or the pod's. After a failed liveness or startup probe (`killedByProbe`)
     /// the kubelet restarts unless the policy is Never, whatever the status.
     func afterExit(_ i: Int, _ status: ExitStatus, killedByProbe: Bool) -> AfterExit {
-        let process = plan.processes[i]
+        let process = plan.containers[i]
         if process.role == .sidecar { return .restart }
         if process.restartRules.contains(where: { $0.matches(status.code) }) { return .restart }
         let policy = process.restartPolicy ?? plan.restartPolicy
@@ -39,7 +39,7 @@ extension Supervisor {
     /// callers (two probes, postStart), all inlined into handle().
     @inline(never)  // size: shared
     func restartsAfterStop(_ i: Int, killedByProbe: Bool) -> Bool? {
-        let process = plan.processes[i]
+        let process = plan.containers[i]
         if process.role == .sidecar { return true }
         switch process.restartPolicy ?? plan.restartPolicy {
         case .always: return true
@@ -52,9 +52,9 @@ extension Supervisor {
         containers[i].state = .running(pid: pid, since: now)
         containers[i].stop = nil
         containers[i].ready = false
-        containers[i].started = plan.processes[i].startupProbe == nil
+        containers[i].started = plan.containers[i].startupProbe == nil
         out.append(.log(.started(name: name(i), pid: pid)))
-        switch plan.processes[i].postStart {
+        switch plan.containers[i].postStart {
         case nil:
             postStartFinished(i, now: now)
         case .sleep(let wait)?:
@@ -88,7 +88,7 @@ extension Supervisor {
         containers[i].state = .exited(status)
         containers[i].lastExit = status
         containers[i].stop = nil
-        let role = plan.processes[i].role
+        let role = plan.containers[i].role
         let shuttingDown = deadline != nil
         // Before anything else, so that the next Ctrl-C reaches usher (a third one forces the
         // stop) and not a group that is gone.
@@ -166,15 +166,15 @@ extension Supervisor {
     /// waiting for its postStart), all at once when they have none.
     mutating func startNext(_ first: Int, into out: inout [Action]) {
         var i = first
-        while i < plan.processes.count {
-            let process = plan.processes[i]
+        while i < plan.containers.count {
+            let process = plan.containers[i]
             if process.role == .main {
-                for m in i..<plan.processes.count {
+                for m in i..<plan.containers.count {
                     switch containers[m].state {
                     case .notStarted:
                         containers[m].state = .spawning
                         out.append(.spawn(m))
-                        if plan.processes[m].postStart != nil { return }
+                        if plan.containers[m].postStart != nil { return }
                     case .running where containers[m].postStart != .done:
                         return  // the next waits for its postStart
                     default:
@@ -240,7 +240,7 @@ extension Supervisor {
     mutating func postStartFinished(_ i: Int, now: Nanos) {
         containers[i].postStart = .done
         guard case .running(_, let since) = containers[i].state else { return }
-        if let startup = plan.processes[i].startupProbe {
+        if let startup = plan.containers[i].startupProbe {
             containers[i].probes[0] = ProbeRun(nextAt: max(later(since, by: startup.initialDelay), now))
         } else {
             containers[i].everStarted = true

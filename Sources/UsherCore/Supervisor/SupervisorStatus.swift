@@ -37,13 +37,13 @@ extension Supervisor {
                     state = .stopping
                 } else if !(c.started && c.postStart == .done) {
                     state = .starting
-                } else if plan.processes[i].role == .sidecar {
+                } else if plan.containers[i].role == .sidecar {
                     state = .running
                 } else {
                     state = c.ready ? .ready : .notReady
                 }
             }
-            return ContainerStatus(name: name(i), role: plan.processes[i].role, state: state, pid: pid(i), restarts: c.restarts)
+            return ContainerStatus(name: name(i), role: plan.containers[i].role, state: state, pid: pid(i), restarts: c.restarts)
         }
     }
 
@@ -51,7 +51,7 @@ extension Supervisor {
     /// under way (what `usher status` exits 0 for, and what sd_notify's READY=1 means).
     public var isUp: Bool {
         guard phase == .running else { return false }
-        for (i, p) in plan.processes.enumerated() {
+        for (i, p) in plan.containers.enumerated() {
             switch p.role {
             case .main: if !isReady(i) { return false }
             case .sidecar: if !(isRunning(i) && containers[i].started && containers[i].postStart == .done) { return false }

@@ -36,7 +36,7 @@ extension Supervisor {
                 // A main container waiting for its restart is not restarted: its last run's end
                 // is its final one, and usher's status comes from it (a failure, not the 0 of a
                 // pod whose mains all succeeded).
-                if plan.processes[i].role == .main, let last = containers[i].lastExit {
+                if plan.containers[i].role == .main, let last = containers[i].lastExit {
                     mainEnded(i, last, stop: nil)
                     out.append(.log(.restartCancelled(name: name(i), last: last)))
                 }
@@ -77,7 +77,7 @@ extension Supervisor {
                                     into out: inout [Action]) {
         guard let pid = pid(i) else { return }
         var stop = Stop(reason: reason, forceAt: forceAt, killAt: killAt)
-        switch plan.processes[i].preStop {
+        switch plan.containers[i].preStop {
         case nil:
             stop.preStop = .done
         case _? where now >= forceAt:
@@ -105,9 +105,9 @@ extension Supervisor {
     /// main container and every sidecar started after it have exited, in the pod's shutdown; any
     /// other container's, and every container stopped to be restarted, at once.
     func turnHasCome(_ i: Int) -> Bool {
-        guard plan.processes[i].role == .sidecar, containers[i].stop?.reason == .shutdown else { return true }
-        for j in plan.processes.indices where isActive(j) {
-            switch plan.processes[j].role {
+        guard plan.containers[i].role == .sidecar, containers[i].stop?.reason == .shutdown else { return true }
+        for j in plan.containers.indices where isActive(j) {
+            switch plan.containers[j].role {
             case .main: return false
             case .sidecar where j > i: return false
             default: continue
@@ -123,7 +123,7 @@ extension Supervisor {
         for i in containers.indices {
             guard let pid = pid(i), var stop = containers[i].stop else { continue }
             if stop.signaledAt == nil {
-                let sig = plan.processes[i].stopSignal
+                let sig = plan.containers[i].stopSignal
                 if now >= stop.forceAt && (stop.preStop != .done || !turnHasCome(i)) {
                     let cutShort = stop.preStop != .done
                     if case .running = stop.preStop { out.append(.cancelHandler(i, .hook(.preStop))) }
