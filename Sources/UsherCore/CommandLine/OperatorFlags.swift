@@ -1,6 +1,6 @@
-/// The flags operators ask every init for (issue 14), each with its USHER_* variable: exit-code
-/// rules, env files, the status file, the termination message, sidecars' oom_score_adj; and
-/// `usher status`, which reads the status file. The command line's parser hands them here.
+/// The flags operators ask every init for, each with its USHER_* variable: exit-code rules, env
+/// files, the status file, the termination message, sidecars' oom_score_adj; and `usher status`,
+/// which reads the status file. The command line's parser hands them here.
 struct OperatorFlags {
     var remapExit: [String] = []
     var stopIsSuccess = false
