@@ -1,8 +1,8 @@
 import Testing
 @testable import UsherCore
 
-/// Environment from files (issue 14, item 2): the file format, and `fileKeyRef` read through the
-/// container's volumeMounts.
+/// Environment from files: the file format, and `fileKeyRef` read through the container's
+/// volumeMounts.
 @Suite struct EnvFiles {
     func parse(_ text: String) throws(EnvFileProblem) -> [String] {
         try parseEnvFile(Array(text.utf8)).map { $0.key + "=" + $0.value }

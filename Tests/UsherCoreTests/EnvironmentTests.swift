@@ -1,10 +1,10 @@
 import Testing
 @testable import UsherCore
 
-/// A container's environment (issue 23, item 6): usher's own entries first, without those the
-/// container sets; then the container's, the last entry of each name at its own position; env
-/// file entries laid in at their positions. Composed in n log n, so that 20,000 entries cost
-/// milliseconds, not the seconds a scan per entry took.
+/// A container's environment: usher's own entries first, without those the container sets; then the
+/// container's, the last entry of each name at its own position; env file entries laid in at their
+/// positions. Composed in n log n, so that 20,000 entries cost milliseconds, not the seconds a scan
+/// per entry took.
 @Suite struct EnvironmentComposition {
     /// The entries a process gets, as text.
     func composed(inherited: [String], _ container: [String]) -> [String] {

@@ -2,8 +2,8 @@ import Glibc
 import Testing
 @testable import UsherCore
 
-/// Issue 23 item 12: httpGet verdicts as the kubelet's Go client reaches them
-/// (kubernetes/kubernetes pkg/probe/http/http.go).
+/// httpGet verdicts as the kubelet's Go client reaches them (kubernetes/kubernetes
+/// pkg/probe/http/http.go).
 @Suite struct ResponseHeads {
     func read(_ text: String, inPiecesOf size: Int = 1 << 20) -> ResponseHead.Reading {
         var head = ResponseHead()

@@ -2,11 +2,11 @@ import Foundation
 import Testing
 @testable import UsherCore
 
-/// Whom an OOM kill is credited to (issue 23, item 15): the cgroup's oom_kill count is the whole
-/// container's, so the supervisor names a process only when the growth was seen at that
-/// process's own death, a SIGKILL usher did not send; any other growth is "an OOM kill in the
-/// container". The driver reads the count at every reap, so a growth seen at an untracked death
-/// is never carried on to a later SIGKILL death.
+/// Whom an OOM kill is credited to: the cgroup's oom_kill count is the whole container's, so the
+/// supervisor names a process only when the growth was seen at that process's own death, a SIGKILL
+/// usher did not send; any other growth is "an OOM kill in the container". The driver reads the
+/// count at every reap, so a growth seen at an untracked death is never carried on to a later
+/// SIGKILL death.
 @Suite struct OOMAttribution {
     let v2 = MemoryLimit("67108864", cgroupV1: false)
 

@@ -1,7 +1,7 @@
 import Testing
 @testable import UsherCore
 
-/// Bytes from the system pass through usher's Strings unchanged (issue 11, item 11).
+/// Bytes from the system pass through usher's Strings unchanged.
 @Suite struct OSStrings {
     func roundTrip(_ bytes: [UInt8]) -> [UInt8] { OSString.encode(OSString.decode(bytes)) }
 

@@ -315,7 +315,7 @@ struct Timeline {
     }
 
     /// Under Never a liveness-killed main container is not restarted, and the log says so
-    /// instead of announcing a restart (issue 23); with restart rules, its exit status decides.
+    /// instead of announcing a restart; with restart rules, its exit status decides.
     @Test(arguments: ["Never", "Never with rules", "OnFailure", "Always"])
     func theStopAfterALivenessFailureSaysWhetherARestartFollows(setup: String) {
         let policy: Plan.RestartPolicy = setup == "Always" ? .always : setup == "OnFailure" ? .onFailure : .never
@@ -338,8 +338,8 @@ struct Timeline {
     }
 }
 
-/// A stop request that comes while a main container waits for its restart (issue 23, item 9):
-/// the pod did not succeed, so usher's status is that container's last failure, not 0.
+/// A stop request that comes while a main container waits for its restart: the pod did not succeed,
+/// so usher's status is that container's last failure, not 0.
 @Suite struct StopDuringRestartBackoff {
     func plan(_ policy: Plan.RestartPolicy, rules: Bool = false) -> Plan {
         var p = Plan(containers: [proc("log", .sidecar), proc("app", .main) {
@@ -802,8 +802,8 @@ struct Timeline {
 }
 
 @Suite struct RepeatedInterrupts {
-    /// At a terminal the first Ctrl-C reaches only the foreground main (issue 11, item 6): when
-    /// the main holding the terminal dies of it, it counts, so two more at usher force the stop.
+    /// At a terminal the first Ctrl-C reaches only the foreground main: when the main holding the
+    /// terminal dies of it, it counts, so two more at usher force the stop.
     @Test(arguments: [true, false])
     func aCtrlCThatEndedTheTerminalsMainCountsAsTheFirst(diedOfIt: Bool) {
         var h = Harness(twoSidecars(grace: 30 * second), terminal: true)
@@ -898,7 +898,7 @@ struct Timeline {
     }
 }
 
-/// Exit statuses that say what happened (issue 14, item 1).
+/// Exit statuses that say what happened.
 @Suite struct ExitStatuses {
     @Test func remappedCodesBecomeSuccess() {
         var p = twoSidecars()
@@ -921,8 +921,8 @@ struct Timeline {
         #expect(h.exitCode == (requested ? 0 : 131), "only when usher was asked to stop")
     }
 
-    /// Issue 23, item 14: a main container that died of its stop signal by itself, before any
-    /// stop request, is a failure even when a stop request comes during the sidecars' shutdown.
+    /// A main container that died of its stop signal by itself, before any stop request, is a
+    /// failure even when a stop request comes during the sidecars' shutdown.
     @Test(arguments: [true, false])
     func aMainThatDiedOfTheSignalBeforeTheRequestIsNoSuccess(always: Bool) {
         var p = twoSidecars()
@@ -973,9 +973,9 @@ struct Timeline {
     }
 }
 
-/// A container ends with its leader (issue 23, item 10): what it left in its process group or
-/// session is killed when the leader is reaped, before a restart or the next init entry, and the
-/// driver's answer is logged.
+/// A container ends with its leader: what it left in its process group or session is killed when
+/// the leader is reaped, before a restart or the next init entry, and the driver's answer is
+/// logged.
 @Suite struct Leftovers {
     @Test func aRestartedSidecarsLeftoversAreKilledBeforeItsRestart() {
         var h = Harness(Plan(containers: [proc("proxy", .sidecar), proc("app", .main)]))

@@ -229,10 +229,10 @@ private func indented(_ text: String, by spaces: Int) -> String {
         #expect(url.path == "/" && url.port == 80 && url.address == 0x0100007F && headers.isEmpty)
     }
 
-    /// Issue 23 item 11: an exec probe's command is expanded as the kubelet's prober expands it
-    /// (prober.go runProbe, ExpandContainerCommandOnlyStatic): against the env entries as
-    /// written (GREETING's own reference stays), the last definition of a name winning, a
-    /// valueFrom entry as empty, an unknown name and `$$` as for command and args; a hook's is not.
+    /// An exec probe's command is expanded as the kubelet's prober expands it (prober.go runProbe,
+    /// ExpandContainerCommandOnlyStatic): against the env entries as written (GREETING's own
+    /// reference stays), the last definition of a name winning, a valueFrom entry as empty, an
+    /// unknown name and `$$` as for command and args; a hook's is not.
     @Test func execProbesAreExpandedAgainstTheStaticEnv() throws {
         let plan = try decode(container("""
                 volumeMounts: [{name: config, mountPath: /etc/config}]
@@ -541,9 +541,9 @@ private func indented(_ text: String, by spaces: Int) -> String {
     }
 }
 
-/// Issue 11, item 15: no env value reaches any output. A config error about an env value (or
-/// anything under `env`) says what is wrong and where, never what the value is; nor does an
-/// error about a node an alias repeats, which may be an env value elsewhere in the file.
+/// No env value reaches any output. A config error about an env value (or anything under `env`)
+/// says what is wrong and where, never what the value is; nor does an error about a node an alias
+/// repeats, which may be an env value elsewhere in the file.
 @Suite struct EnvValuesStaySecret {
     /// Each file's error, which must not contain `secret`, and must still point at the place.
     @Test(arguments: [
@@ -602,11 +602,10 @@ private func indented(_ text: String, by spaces: Int) -> String {
     }
 }
 
-/// Issue 11, item 9: `$(VAR)` expansion is bounded by what exec can take: an argument or an
-/// environment entry at most 128 KiB (Linux's MAX_ARG_STRLEN, its NUL included), a container's
-/// argv and env at most 2 MiB (ARG_MAX with the default 8 MiB stack), a whole file's at most
-/// 8 MiB. Past a bound is a config error at the place, naming the container and the field,
-/// never showing a value.
+/// `$(VAR)` expansion is bounded by what exec can take: an argument or an environment entry at most
+/// 128 KiB (Linux's MAX_ARG_STRLEN, its NUL included), a container's argv and env at most 2 MiB
+/// (ARG_MAX with the default 8 MiB stack), a whole file's at most 8 MiB. Past a bound is a config
+/// error at the place, naming the container and the field, never showing a value.
 @Suite struct ExpansionBounds {
     func decodeTimed(_ text: String) -> (message: String?, took: Duration) {
         var message: String?
@@ -706,7 +705,8 @@ private func indented(_ text: String, by spaces: Int) -> String {
     }
 }
 
-/// The fields issue 13 reads, with the API server's validation.
+/// The fields kubelet parity reads (hooks of every kind, the restart policies and rules,
+/// stopSignal), with the API server's validation.
 @Suite struct KubeletParityFields {
     @Test func hooksOfEveryKind() throws {
         let plan = try decode(container("""

@@ -124,7 +124,7 @@ import Testing
         #expect(throws: UsageError("--repeat: \"0\" is not a number of runs from 1 to 1000")) {
             try parseInvocation(["rehearse", "--repeat", "0", "app"]) { _ in nil }
         }
-        // Only a stop request can be rehearsed (issue 11, item 7): any other signal stops nothing.
+        // Only a stop request can be rehearsed: any other signal stops nothing.
         for sig in ["USR1", "HUP", "KILL", "9"] {
             #expect(throws: UsageError.self) { try parseInvocation(["rehearse", "--signal", sig, "app"]) { _ in nil } }
         }
@@ -168,9 +168,8 @@ import Testing
         #expect(rehearsalText([r]).contains("1 in flight at the stop signal, 1 dropped; first drop at +0.950s: refused"))
     }
 
-    /// Issue 23 item 18: a probe that never got one answer before the stop signal (nobody
-    /// listens there: each request fails at once, none is in flight at the stop) proved
-    /// nothing, and the run fails, saying so.
+    /// A probe that never got one answer before the stop signal (nobody listens there: each request
+    /// fails at once, none is in flight at the stop) proved nothing, and the run fails, saying so.
     @Test func aProbeNeverAnsweredBeforeTheStopFailsTheRun() {
         let r = run(probeFor: 0, [(100 * ms, 100 * ms, false), (500 * ms, 500 * ms, false), (900 * ms, 900 * ms, false)])
         #expect(r.requestCounts(0) == (duringShutdown: 0, dropped: 0, failedBefore: 3), "nothing dropped")
@@ -193,8 +192,8 @@ import Testing
     }
 }
 
-/// A stop request from outside during a rehearsal interrupts it (issue 11, item 7): the run
-/// does not pass, whatever its processes did, and the report says why.
+/// A stop request from outside during a rehearsal interrupts it: the run does not pass, whatever
+/// its processes did, and the report says why.
 @Suite struct InterruptedRehearsal {
     @Test func aStopRequestThatIsNotTheRehearsalsOwnFailsTheRun() {
         let companion = RehearsalCompanion()

@@ -145,8 +145,8 @@ import Testing
         #expect(message?.hasSuffix("the file has more than 100000 YAML nodes (counting what each alias repeats)") == true)
     }
 
-    /// Issue 11, item 10: the node cap holds but the bytes did not. Aliases of one large scalar
-    /// are refused once the text they repeat passes 4 MiB, at the alias that passes it.
+    /// The node cap alone let aliases of one large scalar repeat its bytes without bound: they are
+    /// refused once the text they repeat passes 4 MiB, at the alias that passes it.
     @Test func aliasesOfALargeScalarAreRefused() {
         let big = String(repeating: "x", count: 100_000)
         var text = "- &big " + big + "\n"

@@ -1,4 +1,4 @@
-"""usher's own exit statuses (issue 14, item 1): 120 when an init container failed (no main
+"""usher's own exit statuses: 120 when an init container failed (no main
 container ran); a sidecar or hook the deadline had to kill leaves the main containers' status (the
 kubelet marks such a pod Succeeded), and 137 when the deadline killed the main; and the two rules
 applied last: `--remap-exit CODE` (repeatable, USHER_REMAP_EXIT=143,130)

@@ -1,7 +1,7 @@
-"""usher's own working directory (issue 11, item 19): it moves to / so that it does not pin the
-directory (and so the mount) it was started in for its whole life, as dumb-init and catatonit
-do; the processes it starts still start where they would have: in the directory usher was
-started in, or in their container's workingDir."""
+"""usher's own working directory: it moves to / so that it does not pin the directory (and so the
+mount) it was started in for its whole life, as dumb-init and catatonit do; the processes it starts
+still start where they would have: in the directory usher was started in, or in their container's
+workingDir."""
 import os
 import signal
 

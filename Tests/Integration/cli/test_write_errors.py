@@ -1,7 +1,7 @@
-"""What usher prints on stdout must reach it, or usher says so (issue 11, item 13): with stdout on
-/dev/full (every write fails with ENOSPC), `usher check`, `--help`, `--version` and a
-rehearsal's report exit non-zero with a message on stderr. The regression guarded: they all
-exited 0, and a CI job would take an empty plan or report for a pass."""
+"""What usher prints on stdout must reach it, or usher says so: with stdout on /dev/full (every
+write fails with ENOSPC), `usher check`, `--help`, `--version` and a rehearsal's report exit
+non-zero with a message on stderr. The regression guarded: they all exited 0, and a CI job would
+take an empty plan or report for a pass."""
 import re
 import subprocess
 

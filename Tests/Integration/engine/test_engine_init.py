@@ -1,4 +1,4 @@
-"""usher as the container engine's own init (issue 14, item 6):
+"""usher as the container engine's own init:
 `podman run --init --init-path=<dist/usher> IMAGE CMD...` runs CMD under usher (podman
 bind-mounts the init into the container and runs it as `<init> -- CMD...`), in an image that
 holds no usher at all; `podman stop` stops it in order, and the exit status passes through.

@@ -1,4 +1,4 @@
-"""The Kubernetes "restricted" pod security profile (issue 14, item 7): a pod file run in podman
+"""The Kubernetes "restricted" pod security profile: a pod file run in podman
 with `--user 65534 --read-only --cap-drop=all --security-opt no-new-privileges` runs its whole
 lifecycle (init container, sidecar, main container, the ordered stop on `podman stop`), and the
 status file falls back gracefully where no writable place exists: usher still runs and

@@ -136,7 +136,7 @@ static void make_orphans(int count, int ms) {
 }
 
 
-// --- the extra behaviours of issue 11's tests ------------------------------------------------
+// --- for --out-lines, --flood, --join-group-of, --give-pid-of, --argv-hex and --env-hex ------
 
 static void write_all(int fd, const char *p, size_t n) {
     while (n > 0) {

@@ -1,4 +1,4 @@
-// hog: a process that runs out of memory, for the OOM attribution tests (issue 14).
+// hog: a process that runs out of memory, for the OOM attribution tests.
 //
 // hog NAME --log FILE [--mib N] [--after MS]
 //   Logs "start" in the actor's event format (NAME EVENT DETAIL MONOTONIC_NS PID), waits

@@ -1,5 +1,4 @@
-"""How a container's end is handled (issue 23, items 9, 10 and 14, and two texts that disagreed
-with what runs).
+"""How a container's end is handled (and two texts that disagreed with what runs).
 
 - A container ends with its leader, as the container runtime ends every process of a container:
   what its run left in its process group, or in its session (a member that made a group of its
@@ -96,7 +95,7 @@ def assert_gone(paths, what):
     assert wait_until(lambda: not any(running(p) for p in paths), 5), f"{what}: {[running(p) for p in paths]}"
 
 
-# --- item 10: a container's leftovers ----------------------------------------------------------
+# --- a container's leftovers -------------------------------------------------------------------
 
 @MODES
 def test_a_restarted_sidecar_finds_its_port_free_of_its_previous_runs_worker(usher, act, holder, pid1):
@@ -195,7 +194,7 @@ def test_in_a_shutdown_the_mains_leftovers_hold_nothing_back(usher, act, holder,
     assert_gone(readies(u), "the main's worker outlived usher")
 
 
-# --- item 9: a stop during a restart back-off ----------------------------------------------------
+# --- a stop during a restart back-off ------------------------------------------------------------
 
 @MODES
 @pytest.mark.parametrize("policy", ["OnFailure", "rules"])
@@ -217,7 +216,7 @@ def test_a_stop_during_a_mains_restart_back_off_exits_with_its_last_failure(ushe
     assert "usher exited with status 3" in message.read_text()
 
 
-# --- item 14: --stop-is-success and a main that ended before the request -------------------------
+# --- --stop-is-success and a main that ended before the request ----------------------------------
 
 @MODES
 def test_stop_is_success_does_not_count_a_main_that_died_of_the_signal_before_the_request(usher, act, pid1):

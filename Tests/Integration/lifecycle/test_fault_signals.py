@@ -1,10 +1,9 @@
-"""Fault signals sent to usher from outside (issue 11, item 12): SIGABRT, SIGSEGV, SIGBUS,
-SIGFPE, SIGILL, SIGTRAP and SIGSYS sent with kill(2) or sigqueue(3) are requests like any other
-signal: forwarded to the main process, and usher keeps running, as PID 1 and not. (As dumb-init
-does. A fault usher caused itself must still kill it; that cannot be provoked from here.)
-Guards the regression where, as PID 1, the kernel dropped them (usher left them at their
-default action, and init gets no default action), and, not as PID 1, they killed usher and left
-its children running."""
+"""Fault signals sent to usher from outside: SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP and
+SIGSYS sent with kill(2) or sigqueue(3) are requests like any other signal: forwarded to the main
+process, and usher keeps running, as PID 1 and not. (As dumb-init does. A fault usher caused itself
+must still kill it; that cannot be provoked from here.) Guards the regression where, as PID 1, the
+kernel dropped them (usher left them at their default action, and init gets no default action), and,
+not as PID 1, they killed usher and left its children running."""
 import ctypes
 import os
 import signal

@@ -1,10 +1,10 @@
-"""A process usher started that leaves its own process group (issue 11, item 5). usher sends the
-stop signal and the deadline's SIGKILL to each child's process group; a child that moved to
-another group of the session (setpgid into usher's group, or into a sidecar's) is in none of
-them. It must still get its stop signal, and SIGKILL at the deadline: the deadline reaches every
-tracked process, in its group or not, and usher exits near it. A child can only do that when
-usher's session has a controlling terminal, so each run here has one: without, every child leads
-a session of its own and cannot change groups (test_sessions.py)."""
+"""A process usher started that leaves its own process group. usher sends the stop signal and the
+deadline's SIGKILL to each child's process group; a child that moved to another group of the session
+(setpgid into usher's group, or into a sidecar's) is in none of them. It must still get its stop
+signal, and SIGKILL at the deadline: the deadline reaches every tracked process, in its group or
+not, and usher exits near it. A child can only do that when usher's session has a controlling
+terminal, so each run here has one: without, every child leads a session of its own and cannot
+change groups (test_sessions.py)."""
 import os
 import signal
 

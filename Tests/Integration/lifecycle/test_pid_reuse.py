@@ -1,7 +1,6 @@
-"""Pid reuse (issue 11, item 4): a pid that usher has reaped is given to the next process it
-starts, and usher must credit that process's exit to it, not to the one that had the number
-before (the regression guarded: `pids.firstIndex(of:)` found the dead one first, and the
-shutdown hung).
+"""Pid reuse: a pid that usher has reaped is given to the next process it starts, and usher must
+credit that process's exit to it, not to the one that had the number before (the regression guarded:
+`pids.firstIndex(of:)` found the dead one first, and the shutdown hung).
 
 usher is PID 1 of its own pid namespace, where the next pid is under the test's control: an
 actor about to exit writes (some pid - 1) to /proc/sys/kernel/ns_last_pid (`--give-pid-of`), so

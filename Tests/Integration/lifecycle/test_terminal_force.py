@@ -1,7 +1,7 @@
-"""usher at a terminal that misbehaves or insists (issue 11, items 3 and 6): its lifecycle log
-on a terminal that is not taking output (a pty nobody reads, a pty stopped by XOFF) must hold up
-neither the stop signal nor the deadline; and three Ctrl-C force the stop even after the first
-one has ended the main process that had the terminal's foreground."""
+"""usher at a terminal that misbehaves or insists: its lifecycle log on a terminal that is not
+taking output (a pty nobody reads, a pty stopped by XOFF) must hold up neither the stop signal nor
+the deadline; and three Ctrl-C force the stop even after the first one has ended the main process
+that had the terminal's foreground."""
 import fcntl
 import os
 import signal
@@ -62,7 +62,7 @@ def read_all(master):
     return out
 
 
-# --- item 3: the log on a terminal that is not taking output -----------------------------------
+# --- the log on a terminal that is not taking output -------------------------------------------
 
 @MODES
 @pytest.mark.parametrize("how", ["unread", "xoff"])
@@ -96,7 +96,7 @@ def test_a_terminal_that_takes_no_output_holds_up_neither_the_stop_nor_the_deadl
         read_all(master)
 
 
-# --- item 6: three Ctrl-C after the first one ended the foreground main ------------------------
+# --- three Ctrl-C after the first one ended the foreground main --------------------------------
 
 @MODES
 def test_three_ctrl_c_force_the_stop_after_the_first_ended_the_main(usher, act, pty, pid1):

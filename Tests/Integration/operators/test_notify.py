@@ -1,7 +1,7 @@
-"""sd_notify (issue 14, item 3): when usher runs with NOTIFY_SOCKET set (podman
---sdnotify=container, systemd), it sends READY=1 once everything is started and ready,
-STOPPING=1 when the shutdown begins, and STATUS=... lines, as datagrams to that unix socket (a
-path, or an abstract name written @name); the children do not see NOTIFY_SOCKET."""
+"""sd_notify: when usher runs with NOTIFY_SOCKET set (podman --sdnotify=container, systemd), it
+sends READY=1 once everything is started and ready, STOPPING=1 when the shutdown begins, and
+STATUS=... lines, as datagrams to that unix socket (a path, or an abstract name written @name); the
+children do not see NOTIFY_SOCKET."""
 import os
 import pathlib
 import socket

@@ -1,8 +1,7 @@
-"""Which child ran out of memory (issue 14, item 4). When a child dies of a SIGKILL usher did not
-send, usher reads its cgroup's memory.events (cgroup v2; memory.oom_control on v1) and, if
-oom_kill grew, logs a line with `OOM` (text) / event `oom_killed` (JSON) and the limit when it
-can read it. `--oom-score-adj N` (USHER_OOM_SCORE_ADJ) gives every sidecar oom_score_adj N; the
-main process keeps usher's.
+"""Which child ran out of memory. When a child dies of a SIGKILL usher did not send, usher reads its
+cgroup's memory.events (cgroup v2; memory.oom_control on v1) and, if oom_kill grew, logs a line with
+`OOM` (text) / event `oom_killed` (JSON) and the limit when it can read it. `--oom-score-adj N`
+(USHER_OOM_SCORE_ADJ) gives every sidecar oom_score_adj N; the main process keeps usher's.
 
 The hog helper (helpers/hog.c) allocates until the kernel kills it. On the host the tests make
 a memory cgroup of their own below this process's (64 MiB, no swap) and start usher in it, as

@@ -1,10 +1,9 @@
-"""Whom an OOM kill is credited to (issue 23, item 15). The cgroup's oom_kill count is the whole
-container's: a growth is credited to a child usher started only when it was seen at that child's
-own death, a SIGKILL usher did not send. Growth seen at any other death (a worker of the main
-that was reparented to usher, say) is logged as "an OOM kill in the container" with no process
-named, and a later SIGKILL from outside (an operator's `kill -9` of a sidecar) is not taken for
-the OOM killer. The limit is labelled by its cgroup version's name: memory.limit_in_bytes on v1,
-memory.max on v2.
+"""Whom an OOM kill is credited to. The cgroup's oom_kill count is the whole container's: a growth
+is credited to a child usher started only when it was seen at that child's own death, a SIGKILL
+usher did not send. Growth seen at any other death (a worker of the main that was reparented to
+usher, say) is logged as "an OOM kill in the container" with no process named, and a later SIGKILL
+from outside (an operator's `kill -9` of a sidecar) is not taken for the OOM killer. The limit is
+labelled by its cgroup version's name: memory.limit_in_bytes on v1, memory.max on v2.
 
 usher runs in a 64 MiB memory cgroup of the test's own (helpers/memcg.py; the tests skip with
 the reason where none can be made). The main's worker is a hog (helpers/hog.c) started as a

@@ -1,4 +1,4 @@
-"""Readiness outward (issue 14, item 3): the status file and `usher status`.
+"""Readiness outward: the status file and `usher status`.
 
 usher keeps a status file (`--status-file PATH`, USHER_STATUS_FILE; by default /run/usher/status,
 making /run/usher, when it can) and rewrites it atomically (a rename) when a container starts,

@@ -1,8 +1,7 @@
-"""A termination message Kubernetes shows (issue 14, item 5): when usher exits and
-/dev/termination-log (or `--termination-log PATH`, USHER_TERMINATION_LOG) exists and is
-writable, usher writes one short line there saying why the container stopped: which process
-ended first and how, or which were killed at the deadline. Never an environment value; the
-default path is not created when it does not exist.
+"""A termination message Kubernetes shows: when usher exits and /dev/termination-log (or
+`--termination-log PATH`, USHER_TERMINATION_LOG) exists and is writable, usher writes one short line
+there saying why the container stopped: which process ended first and how, or which were killed at
+the deadline. Never an environment value; the default path is not created when it does not exist.
 
 The default path is tested as PID 1 with a /dev of the test's own (a host folder bind-mounted
 over /dev in usher's mount namespace, holding /dev/null and friends), so that the host's /dev is

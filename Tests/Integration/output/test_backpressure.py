@@ -1,8 +1,8 @@
-"""--prefix when usher's own output cannot keep up (issue 11, items 1 and 2): a stdout or stderr
-pipe that nobody reads, and a child that writes faster than usher can label and copy. usher must
-go on serving signals and timers: the stop signal at once, SIGKILL at the deadline, an exit near
-the deadline. The children that feed a full destination block (backpressure) instead of losing
-their output: once the destination is read again, every line arrives, in order."""
+"""--prefix when usher's own output cannot keep up: a stdout or stderr pipe that nobody reads, and a
+child that writes faster than usher can label and copy. usher must go on serving signals and timers:
+the stop signal at once, SIGKILL at the deadline, an exit near the deadline. The children that feed
+a full destination block (backpressure) instead of losing their output: once the destination is read
+again, every line arrives, in order."""
 import os
 import signal
 import time
@@ -25,7 +25,7 @@ def unread_pipe(stream):
     return r, w, ({"stdout": w} if stream == "stdout" else {"stderr": w})
 
 
-# --- item 1: a destination that nobody reads --------------------------------------------------
+# --- a destination that nobody reads ----------------------------------------------------------
 
 @MODES
 @STREAMS
@@ -95,7 +95,7 @@ def test_the_writers_of_a_full_destination_wait_and_lose_nothing(usher, act, str
                              f"{next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))}")
 
 
-# --- item 2: a child that writes as fast as it can --------------------------------------------
+# --- a child that writes as fast as it can ----------------------------------------------------
 
 @MODES
 @pytest.mark.parametrize("kind", ["nl", "y"], ids=["newline-blocks", "yes-lines"])

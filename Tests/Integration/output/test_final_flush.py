@@ -1,8 +1,8 @@
-"""--prefix at usher's exit (issue 23, item 5): the final flush copies what the children's pipes
-hold when it begins, and no more. A daemon the main left behind (in a session of its own,
-holding the inherited stdout pipe) that writes without pause keeps that pipe non-empty for ever;
-usher must still exit within its 1 s bound for the final flush, as tini, dumb-init and
-catatonit do (about 0.5 s in the same setup)."""
+"""--prefix at usher's exit: the final flush copies what the children's pipes hold when it begins,
+and no more. A daemon the main left behind (in a session of its own, holding the inherited stdout
+pipe) that writes without pause keeps that pipe non-empty for ever; usher must still exit within its
+1 s bound for the final flush, as tini, dumb-init and catatonit do (about 0.5 s in the same
+setup)."""
 import os
 import signal
 import subprocess

@@ -1,6 +1,6 @@
-"""--prefix at the end of a run (issue 11, item 14): the last lines every child writes just
-before it exits, on stdout and stderr, with or without a final newline, all come out labelled;
-and a preStop exec hook's output is labelled with its container's name."""
+"""--prefix at the end of a run: the last lines every child writes just before it exits, on stdout
+and stderr, with or without a final newline, all come out labelled; and a preStop exec hook's output
+is labelled with its container's name."""
 import os
 import re
 import signal

@@ -1,4 +1,4 @@
-"""Kubelet parity, issue 13 item 6 (and the hook half of item 8): lifecycle hooks of every kind.
+"""Kubelet parity: lifecycle hooks of every kind, and the headers their httpGet requests send.
 
 - postStart with exec, httpGet and sleep. The next container does not start until the previous
   container's postStart has completed, for sidecars and main containers alike (the kubelet's

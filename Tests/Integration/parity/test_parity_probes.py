@@ -1,13 +1,13 @@
-"""Kubelet parity, issue 13 items 3, 4, 7 and 8: probes.
+"""Kubelet parity: probes.
 
-- Item 3, preStop on every kill: a container stopped for a restart after a failed liveness probe,
+- preStop on every kill: a container stopped for a restart after a failed liveness probe,
   or a failed startup probe, runs its preStop first (killContainer), within the probe's
   terminationGracePeriodSeconds or the pod's.
-- Item 4, readiness during shutdown: readiness probes keep running while a container's preStop
+- Readiness during shutdown: readiness probes keep running while a container's preStop
   runs and until it exits; liveness (and startup) probes stop at the shutdown.
-- Item 7: a sidecar whose startup probe never passes is killed (preStop first) and restarted with
+- A sidecar whose startup probe never passes is killed (preStop first) and restarted with
   back-off each time; the startup stays blocked; the log says so each time; `usher check` warns.
-- Item 8: httpGet probes send User-Agent: kube-probe/1.35 and Accept: */* (httpHeaders win);
+- httpGet probes send User-Agent: kube-probe/1.35 and Accept: */* (httpHeaders win);
   with `host` unset, probes and httpGet hooks connect to the container's own address (the first
   non-loopback IPv4 address of an interface that is up, else 127.0.0.1), tested in a network
   namespace of usher's own (helpers/netns.py).
@@ -49,7 +49,7 @@ def first_run_fails(act, marker, name):
     return ["sh", "-c", f"if [ -e {marker} ]; then exec {ok}; else touch {marker}; exec {fail}; fi"]
 
 
-# --- item 3: preStop on every kill ---------------------------------------------------------------------
+# --- preStop on every kill -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("policy", ["Never", "OnFailure"])
 def test_should_call_the_container_s_prestop_hook_and_terminate_it_if_its_liveness_probe_fails(usher, act, tmp_path, policy):
@@ -156,7 +156,7 @@ def test_should_call_the_container_s_prestop_hook_and_terminate_it_if_its_startu
     log.has_not_restarted("regular-1")
 
 
-# --- item 7: a sidecar whose startup probe never passes ----------------------------------------------
+# --- a sidecar whose startup probe never passes ------------------------------------------------------
 
 def test_should_call_the_container_s_prestop_hook_and_not_launch_next_container_if_the_restartable_init_container_s_startup_probe_fails(usher, act, tmp_path):
     """e2e: When("using a PreStop hook")
@@ -192,8 +192,8 @@ def test_should_call_the_container_s_prestop_hook_and_not_launch_next_container_
 
 
 def test_check_warns_that_a_sidecar_s_startup_probe_can_keep_the_startup_blocked(tmp_path):
-    """Issue 13 item 7: `usher check -f` warns that a pod whose sidecar has a startup probe can
-    stay blocked in startup (its sidecar restarted with back-off for ever), and still exits 0."""
+    """`usher check -f` warns that a pod whose sidecar has a startup probe can stay blocked in
+    startup (its sidecar restarted with back-off for ever), and still exits 0."""
     pod = write_pod(tmp_path, init=[sidecar("proxy", ["sleep", "60"], startupProbe=tcp_probe(8080, failures=3))],
                     containers=[container("web", ["sleep", "60"])])
     r = check(pod)
@@ -220,7 +220,7 @@ def test_should_continue_probing_and_allow_regular_container_to_start_after_the_
     assert u.wait(timeout=20) == 0, u.stderr()
 
 
-# --- item 4: readiness during the shutdown -------------------------------------------------------------
+# --- readiness during the shutdown ---------------------------------------------------------------------
 
 def test_should_execute_readiness_probe_while_in_prestop_but_not_liveness(usher, act, tmp_path):
     """e2e: When("a pod is terminating because its liveness probe fails")
@@ -250,8 +250,8 @@ def test_should_execute_readiness_probe_while_in_prestop_but_not_liveness(usher,
 
 
 def test_an_http_get_readiness_probe_keeps_being_sent_during_a_long_pre_stop_and_liveness_stops(usher, act, events_log, tmp_path):
-    """Issue 13 item 4, observed from the probe target: after a SIGTERM, while regular-1's 3.5s
-    preStop runs, its httpGet readiness probe (every second) keeps reaching the server; its
+    """Readiness during the shutdown, seen from the probe target: after a SIGTERM, while regular-1's
+    3.5s preStop runs, its httpGet readiness probe (every second) keeps reaching the server; its
     httpGet liveness probe reaches it no more."""
     port = free_port()
     log_file = tmp_path / "requests.jsonl"
@@ -276,7 +276,7 @@ def test_an_http_get_readiness_probe_keeps_being_sent_during_a_long_pre_stop_and
     assert not live, f"liveness requests after the stop request: {live}"
 
 
-# --- item 8: what probes look like, and where they go ---------------------------------------------------
+# --- what probes look like, and where they go -----------------------------------------------------------
 
 def test_http_get_probes_send_the_kubelet_s_user_agent_and_accept_and_http_headers_win(usher, act, events_log, tmp_path):
     """pkg/probe/http/request.go NewRequestForHTTPGetAction(..., "probe"): User-Agent
@@ -350,8 +350,8 @@ def test_with_host_unset_a_probe_arrives_on_the_pod_ip(usher, events_log, tmp_pa
 
 
 def test_with_host_unset_and_no_pod_ip_a_probe_goes_to_127_0_0_1(usher, events_log, tmp_path):
-    """Issue 13 item 8's fallback: in a network namespace with only lo up, the probe goes to
-    127.0.0.1, where a server listening on 127.0.0.1 answers it."""
+    """The fallback address: in a network namespace with only lo up, the probe goes to 127.0.0.1,
+    where a server listening on 127.0.0.1 answers it."""
     port = free_port()
     u = usher(["-f", address_pod(tmp_path, events_log, "httpGet", "127.0.0.1", port)], wrap=netns.wrap(pod_ip=False))
     u.wait_for(lambda: any(t.startswith("regular-1[") and t.endswith(" started") for t in u.log_texts()),
@@ -381,8 +381,8 @@ def test_with_host_unset_an_http_get_hook_goes_to_the_pod_ip(usher, act, events_
 
 @pytest.mark.parametrize("pod_ip", [True, False], ids=["pod-ip", "only-lo"])
 def test_check_prints_the_address_probes_will_use(tmp_path, pod_ip):
-    """Issue 13 item 8: `usher check -f` prints the address a probe with host unset will use:
-    10.250.0.7 (not the down interface's 10.251.0.9), or 127.0.0.1 with only lo."""
+    """`usher check -f` prints the address a probe with host unset will use: 10.250.0.7 (not the
+    down interface's 10.251.0.9), or 127.0.0.1 with only lo."""
     pod = write_pod(tmp_path, init=[sidecar("proxy", ["sleep", "60"], startupProbe=http_probe(18080, path="/ready", failures=3))],
                     containers=[container("web", ["sleep", "60"], readinessProbe=tcp_probe(18081, failures=3))])
     r = netns.run([USHER, "check", "-f", pod], pod_ip=pod_ip, down_address=True)

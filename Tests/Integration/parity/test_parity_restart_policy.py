@@ -1,5 +1,5 @@
-"""Kubelet parity, issue 13 item 5: the pod's restartPolicy for main containers, and container
-restartPolicy / restartPolicyRules (KEP-5307).
+"""Kubelet parity: the pod's restartPolicy for main containers, and container restartPolicy /
+restartPolicyRules (KEP-5307).
 
 - Never (Jobs): each main runs once; the pod ends when every main has exited; only then are the
   sidecars stopped, in reverse; usher exits 0 when every main exited 0, else with the status of
@@ -50,9 +50,10 @@ def check(pod):
 def test_should_complete_a_pod_successfully_with_a_two_worker_job_and_a_sidecar(usher, act, tmp_path):
     """e2e: When("a restartable init container runs continuously") (restartPolicy=Never)
     It("should complete a Pod successfully and produce log"), It("should not restart a
-    restartable init container"), It("should run a regular container to completion"); issue 13
-    item 5's two-worker Job. worker-a exits after 0.5s, worker-b after 3s: worker-b gets no signal
-    and finishes its work; the sidecar is stopped only after worker-b exited; usher exits 0."""
+    restartable init container"), It("should run a regular container to completion"); the two-worker
+    Job whose worker-b usher used to stop when worker-a exited. worker-a exits after 0.5s, worker-b
+    after 3s: worker-b gets no signal and finishes its work; the sidecar is stopped only after
+    worker-b exited; usher exits 0."""
     pod = write_pod(tmp_path, kind="Job", restartPolicy="Never",
                     init=[sidecar("log-shipper", act("log-shipper", "--linger", 200, "--code", 0))],
                     containers=[container("worker-a", act("worker-a", "--exit-after", 500)),

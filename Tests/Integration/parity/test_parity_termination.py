@@ -1,4 +1,4 @@
-"""Kubelet parity, issue 13 items 1 and 2: the termination sequence of the kubelet
+"""Kubelet parity: the termination sequence of the kubelet
 (pkg/kubelet/kuberuntime/kuberuntime_container.go killContainer: preStop first, then
 terminationOrdering.waitForTurn) inside one deadline, and the stop window.
 
@@ -28,7 +28,7 @@ def stop_window_logged(u):
     assert any("stop window" in t for t in u.log_texts()), "the log does not say the stop window was used:\n" + u.stderr()
 
 
-# --- item 1: every preStop at once, then the kubelet's turns ----------------------------------------
+# --- every preStop at once, then the kubelet's turns ------------------------------------------------
 
 def test_should_call_sidecar_container_prestop_hook_simultaneously(usher, act, tmp_path):
     """e2e: When("the restartable init containers have multiple PreStop hooks")
@@ -67,11 +67,11 @@ def test_should_call_sidecar_container_prestop_hook_simultaneously(usher, act, t
 
 def test_sidecar_pre_stop_sleeps_start_at_the_stop_request_and_turns_still_go_in_reverse(usher, act, tmp_path):
     """e2e: It("should call sidecar container PreStop hook simultaneously"), with sleep hooks and
-    a SIGTERM (issue 13 item 1's example). Sidecar hooks sleep 1s, 2s and 1s (restartable-init-1,
-    -2, -3); the main lingers 0.8s after its SIGTERM. All hooks start at the SIGTERM, so -3's stop
-    signal comes at ~1s (its hook has ended and the main exited at 0.8s), -2's at ~2s (its own
-    hook), and -1's as soon as -2 has exited (its hook ended long before). Hooks that waited for
-    their turn would give -3 ~1.8s, -2 ~4s."""
+    a SIGTERM. Sidecar hooks sleep 1s, 2s and 1s (restartable-init-1, -2, -3); the main lingers
+    0.8s after its SIGTERM. All hooks start at the SIGTERM, so -3's stop signal comes at ~1s (its
+    hook has ended and the main exited at 0.8s), -2's at ~2s (its own hook), and -1's as soon as
+    -2 has exited (its hook ended long before). Hooks that waited for their turn would give
+    -3 ~1.8s, -2 ~4s."""
     seconds = {"restartable-init-1": 1, "restartable-init-2": 2, "restartable-init-3": 1}
     init = [sidecar(n, act(n, "--linger", 200, "--code", 0), lifecycle=lifecycle(pre_stop=sleep_handler(seconds[n])))
             for n in SIDECARS]
@@ -130,7 +130,7 @@ def test_should_terminate_sidecars_simultaneously_if_prestop_doesnt_exit(usher, 
     stop_window_logged(u)
 
 
-# --- item 2: the stop window -----------------------------------------------------------------------
+# --- the stop window -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("flags, env, grace, signal_at", [
     ([], {}, 6, 4),
@@ -167,9 +167,9 @@ def test_should_respect_termination_grace_period_seconds_with_long_running_prest
 
 
 def test_the_stop_window_holds_for_the_command_line_pre_stop_too(usher, act):
-    """Issue 13 items 2 and 5 ("also applies with -f", so without it too): --pre-stop 3500ms with
-    --grace 4s (a --pre-stop longer than --grace is a usage error) used to leave the app 0.5s
-    between its SIGTERM and the SIGKILL; now the SIGTERM comes at D - 2s, the preStop cut short."""
+    """The stop window holds without -f too: --pre-stop 3500ms with --grace 4s (a --pre-stop longer
+    than --grace is a usage error) used to leave the app 0.5s between its SIGTERM and the SIGKILL;
+    now the SIGTERM comes at D - 2s, the preStop cut short."""
     u = usher(["--pre-stop", "3500ms", "--grace", "4s", "--", *act("app", "--catch", "TERM")])
     u.wait_started("app")
     sent = u.signal(signal.SIGTERM)
@@ -184,9 +184,9 @@ def test_the_stop_window_holds_for_the_command_line_pre_stop_too(usher, act):
 
 @pytest.mark.parametrize("grace", [1, 2])
 def test_a_grace_period_not_longer_than_the_window_sends_every_stop_signal_at_the_stop_request(usher, act, tmp_path, grace):
-    """Issue 13 item 2: when terminationGracePeriodSeconds is not longer than the window (2s),
-    the stop signals go out at the stop request, to the main and the sidecar alike, and no preStop
-    runs. (The kubelet's killContainer: minimumGracePeriodInSeconds, 2s.)"""
+    """When terminationGracePeriodSeconds is not longer than the window (2s), the stop signals go
+    out at the stop request, to the main and the sidecar alike, and no preStop runs. (The kubelet's
+    killContainer: minimumGracePeriodInSeconds, 2s.)"""
     pod = write_pod(tmp_path, terminationGracePeriodSeconds=grace,
                     init=[sidecar("proxy", act("proxy", "--code", 0),
                                   lifecycle=lifecycle(pre_stop=exec_handler(act("PreStop-proxy", "--exit-after", 5000))))],

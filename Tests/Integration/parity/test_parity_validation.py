@@ -1,8 +1,8 @@
-"""Kubelet parity, issue 13 item 9: the API server's validation of the fields usher reads, so that
-a manifest usher accepts is one `kubectl apply` would accept. lifecycle.stopSignal
-(pkg/apis/core/validation: validateContainerStopSignal, KEP-4960) requires spec.os.name, and
-takes only the signal names the API lists for that OS (SIGTERM, SIGUSR1, SIGRTMIN+1, ...; not
-TERM, not 15). A config error names FILE:LINE:COLUMN and the field, exit 2, nothing started."""
+"""Kubelet parity: the API server's validation of the fields usher reads, so that a manifest usher
+accepts is one `kubectl apply` would accept. lifecycle.stopSignal (pkg/apis/core/validation:
+validateContainerStopSignal, KEP-4960) requires spec.os.name, and takes only the signal names the
+API lists for that OS (SIGTERM, SIGUSR1, SIGRTMIN+1, ...; not TERM, not 15). A config error names
+FILE:LINE:COLUMN and the field, exit 2, nothing started."""
 import os
 import re
 import subprocess

@@ -1,11 +1,11 @@
-"""Environment from files (issue 14, item 2). In a pod file, Kubernetes' `valueFrom.fileKeyRef`
-(KEP-3721) resolved through the container's `volumeMounts`, read when the container starts (so
-an init container can write it); on the command line, `--env-file FILE` (repeatable, and
-USHER_ENV_FILE as a comma list) for every process the command line starts, read at each start,
-relative to the directory usher was started in. The format: KEY=VALUE lines, # comments, blank
-lines, a value in matching quotes loses them, no expansion. A missing required file or key:
-that container does not start (126), the log names the container, the file and the key. Values
-never reach the log (text or JSON), `usher check`, or an error."""
+"""Environment from files. In a pod file, Kubernetes' `valueFrom.fileKeyRef` (KEP-3721) resolved
+through the container's `volumeMounts`, read when the container starts (so an init container can
+write it); on the command line, `--env-file FILE` (repeatable, and USHER_ENV_FILE as a comma list)
+for every process the command line starts, read at each start, relative to the directory usher was
+started in. The format: KEY=VALUE lines, # comments, blank lines, a value in matching quotes loses
+them, no expansion. A missing required file or key: that container does not start (126), the log
+names the container, the file and the key. Values never reach the log (text or JSON), `usher check`,
+or an error."""
 import json
 import os
 import signal

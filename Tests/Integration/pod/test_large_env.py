@@ -1,8 +1,8 @@
-"""A large container environment (issue 23, item 6): 10,000 entries, within usher's limits for a
-pod file, must not starve the event loop. The environment is composed once per start of the
-container (usher's own entries first, then the container's, a later entry winning) and handed
-as it is to each of its exec probes, so a probe costs a spawn and no more: a stop request is
-logged at once and the shutdown keeps its deadline."""
+"""A large container environment: 10,000 entries, within usher's limits for a pod file, must not
+starve the event loop. The environment is composed once per start of the container (usher's own
+entries first, then the container's, a later entry winning) and handed as it is to each of its exec
+probes, so a probe costs a spawn and no more: a stop request is logged at once and the shutdown
+keeps its deadline."""
 import signal
 import subprocess
 import time

@@ -109,8 +109,8 @@ def test_a_single_probe_failure_is_not_worded_as_1_times(usher, act, tmp_path):
     pod = write_pod(tmp_path, init=[sidecar("proxy", act("proxy"), startupProbe=exec_probe(["false"], failures=1))],
                     containers=[container("web", act("web"))])
     u = usher(["-f", pod])
-    # A sidecar whose startup probe fails is stopped and restarted (issue 13): the startup stays
-    # blocked, and the failure is logged each time.
+    # A sidecar whose startup probe fails is stopped and restarted (as the kubelet does): the
+    # startup stays blocked, and the failure is logged each time.
     u.wait_for(lambda: "proxy will be restarted now (restart 1)" in u.log_texts(), timeout=6,
                what="the restart after the failed startup probe")
     texts = u.log_texts()

@@ -3,7 +3,7 @@ order, each to completion; sidecars (init containers with restartPolicy: Always)
 place and hold back the next entry until their startup probe passes (exec, tcpSocket, httpGet);
 the main containers start together after all of them. A failing init container stops the
 startup; a sidecar whose startup probe never passes is restarted with back-off, and the startup
-stays blocked (the kubelet's way, issue 13).
+stays blocked (the kubelet's way).
 
 The probe targets here listen on 127.0.0.1 only, and these tests are not about addressing: their
 probes set host 127.0.0.1 (with host unset a probe goes to the container's own address, as the

@@ -1,14 +1,13 @@
-"""Issue 23 items 11, 12 and 18: a probe's verdict is the kubelet's, and a rehearsal's probe
-proves something.
+"""A probe's verdict is the kubelet's, and a rehearsal's probe proves something.
 
-- Item 11: an exec probe's command has its $(VAR) references expanded against the container's
+- An exec probe's command has its $(VAR) references expanded against the container's
   env, as the kubelet's prober does (pkg/kubelet/prober/prober.go runProbe,
   ExpandContainerCommandOnlyStatic); messages name the command as written.
-- Item 12: an httpGet probe judges what Go's client returns to the kubelet
+- An httpGet probe judges what Go's client returns to the kubelet
   (pkg/probe/http/http.go DoHTTPProbe, RedirectChecker): same-host redirects followed (at most
   10 requests), another host's redirect a success, 1xx responses skipped, headers that never end
   a timeout.
-- Item 18: `rehearse --probe` at a URL that never answered before the stop signal fails."""
+- `rehearse --probe` at a URL that never answered before the stop signal fails."""
 import json
 import signal
 
@@ -20,7 +19,7 @@ from helpers.recorders import header, recorder, requests
 MODES = pytest.mark.parametrize("pid1", [True, False], ids=["pid1", "subreaper"])
 
 
-# --- item 11: exec probes see $(VAR) ---------------------------------------------------------------
+# --- exec probes see $(VAR) ------------------------------------------------------------------------
 
 @MODES
 def test_exec_probes_have_their_var_references_expanded(usher, act, tmp_path, pid1):
@@ -61,7 +60,7 @@ def test_a_probe_s_messages_name_its_command_as_written(usher, act, tmp_path):
     assert "s3cr3t" not in u.stderr(), u.stderr()
 
 
-# --- item 12: httpGet verdicts -----------------------------------------------------------------------
+# --- httpGet verdicts --------------------------------------------------------------------------------
 
 def raw(status_line, *headers):
     return {"raw": status_line + "\r\n" + "".join(h + "\r\n" for h in headers) + "Content-Length: 0\r\n\r\n"}
@@ -162,7 +161,7 @@ def test_a_redirect_to_another_host_is_a_success_and_not_followed(usher, act, ev
     assert requests(other) == [], "the redirect to another host was followed"
 
 
-# --- item 18: rehearse --probe that never got an answer ------------------------------------------------
+# --- rehearse --probe that never got an answer ---------------------------------------------------------
 
 def test_rehearse_probe_at_a_port_nobody_listens_on_fails(usher, act):
     """A rehearsal whose probe never got one answer before the stop signal proved nothing

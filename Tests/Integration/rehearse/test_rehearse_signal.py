@@ -1,7 +1,7 @@
-"""`usher rehearse --signal` and a rehearsal that is interrupted (issue 11, item 7). A rehearsal
-sends a stop request to usher; a signal that is not one (SIGUSR1 would only be forwarded, and
-the rehearsal would never end; SIGKILL would be forwarded to the app) is a usage error. A
-rehearsal that a real stop request interrupts has not passed, whatever its report shows."""
+"""`usher rehearse --signal` and a rehearsal that is interrupted. A rehearsal sends a stop request
+to usher; a signal that is not one (SIGUSR1 would only be forwarded, and the rehearsal would never
+end; SIGKILL would be forwarded to the app) is a usage error. A rehearsal that a real stop request
+interrupts has not passed, whatever its report shows."""
 import json
 import signal
 import subprocess

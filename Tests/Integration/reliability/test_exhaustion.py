@@ -162,8 +162,8 @@ def test_emfile_before_usher_is_set_up_is_a_clear_error_and_nothing_starts(emfil
 def test_emfile_for_a_probe_socket_fails_the_probe_with_its_reason(emfile_run, act, tmp_path):
     """RLIMIT_NOFILE 6: usher's own descriptors fit, a tcpSocket probe's socket does not. The
     startup probe fails with the reason, failureThreshold times; the sidecar is stopped and
-    restarted (issue 13: the kubelet restarts a sidecar whose startup probe fails), and the
-    startup stays blocked until SIGTERM."""
+    restarted (as the kubelet restarts a sidecar whose startup probe fails), and the startup stays
+    blocked until SIGTERM."""
     pod = write_pod(tmp_path, init=[sidecar("proxy", act("proxy"), startupProbe=tcp_probe(1, period=1, failures=2))],
                     containers=[container("web", act("web"))])
     u = emfile_run(["-f", pod], 6)

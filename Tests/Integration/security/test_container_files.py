@@ -77,7 +77,7 @@ def assert_refused(u, reason):
     assert any("web could not be started" in t and reason in t for t in u.log_texts()), err
 
 
-# --- Reading a secret for a user who could not (item 2) --------------------------------------------
+# --- Reading a secret for a user who could not -----------------------------------------------------
 
 @MODES
 def test_an_env_file_linked_to_a_root_only_file_outside_the_volume_is_not_read(usher, tmp_path, volume, root_secret, pid1):
@@ -116,7 +116,7 @@ def test_a_link_that_stays_inside_the_volume_is_followed_with_the_users_rights(u
     assert u.wait() == 143
 
 
-# --- Hangs (items 3, 7, 8) ----------------------------------------------------------------------
+# --- Hangs --------------------------------------------------------------------------------------
 
 @MODES
 def test_an_env_file_that_is_a_fifo_fails_the_start_instead_of_freezing_usher(usher, act, tmp_path, pid1):
@@ -156,7 +156,7 @@ def test_a_status_file_that_says_pid_0_is_no_running_usher(tmp_path):
     assert "is not running" in r.stderr
 
 
-# --- Optional and required env files say why (item 16) -----------------------------------------------
+# --- Optional and required env files say why ---------------------------------------------------------
 
 @pytest.mark.parametrize("kind", ["directory", "fifo", "too-large"])
 def test_an_optional_env_file_that_exists_but_cannot_be_read_fails_the_start(usher, tmp_path, volume, kind):
@@ -184,7 +184,7 @@ def test_an_optional_env_file_that_does_not_exist_leaves_the_variable_unset(ushe
     assert u.wait() == 143
 
 
-# --- Writes through a planted link (items 1, 4, 7) ---------------------------------------------------
+# --- Writes through a planted link -------------------------------------------------------------------
 
 @pytest.fixture
 def victim():
@@ -272,7 +272,7 @@ def test_a_termination_log_with_a_second_name_is_not_written(usher, act, tmp_pat
     assert open(victim).read() == "ORIGINAL\n"
 
 
-# --- A status file that cannot be written does not lie (item 13) -------------------------------------
+# --- A status file that cannot be written does not lie -----------------------------------------------
 
 def test_a_status_write_that_fails_leaves_no_stale_ready_and_is_retried(usher, act, tmp_path):
     """One ENOSPC (a full /run) left the file saying "ready" for an app no longer ready, also once
@@ -316,7 +316,7 @@ def test_a_status_write_that_fails_leaves_no_stale_ready_and_is_retried(usher, a
     assert u.wait() == 143
 
 
-# --- Memory usher can be refused (item 19) ----------------------------------------------------------
+# --- Memory usher can be refused --------------------------------------------------------------------
 
 @MODES
 def test_a_start_that_memory_cannot_be_found_for_fails_and_usher_lives_on(usher, act, tmp_path, pid1):

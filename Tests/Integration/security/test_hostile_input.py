@@ -1,7 +1,7 @@
-"""Input that is not what usher's authors would type (issue 11, items 11, 15 and 16): bytes that
-are not UTF-8 in a program's path, its arguments and the environment pass through unchanged; a
-value expanded from the environment is never printed, even when the command it became cannot
-start; and nothing a program is called or writes can forge or break a line of usher's log."""
+"""Input that is not what usher's authors would type: bytes that are not UTF-8 in a program's path,
+its arguments and the environment pass through unchanged; a value expanded from the environment is
+never printed, even when the command it became cannot start; and nothing a program is called or
+writes can forge or break a line of usher's log."""
 import json
 import os
 import shutil
@@ -24,7 +24,7 @@ def hexes(words):
     return [os.fsencode(w).hex() for w in words]
 
 
-# --- item 11: bytes that are not UTF-8 -----------------------------------------------------------
+# --- bytes that are not UTF-8 --------------------------------------------------------------------
 
 @MODES
 def test_a_program_at_a_path_that_is_not_utf8_runs(usher, act, actor, tmp_path, pid1):
@@ -85,7 +85,7 @@ def test_an_environment_value_that_is_not_utf8_reaches_the_child_unchanged(usher
     assert u.wait() == 143
 
 
-# --- item 15: an expanded value in a command that cannot start -------------------------------
+# --- an expanded value in a command that cannot start ----------------------------------------
 
 SECRET = "nonexistent-secret-value"
 
@@ -127,7 +127,7 @@ def test_an_expanded_command_is_not_printed_in_a_rehearsal_report(usher, tmp_pat
         assert json.loads(out)["passed"] is False
 
 
-# --- item 16: the log stays well formed ----------------------------------------------------------
+# --- the log stays well formed -------------------------------------------------------------------
 
 @MODES
 def test_the_dropped_lines_notice_is_json_in_json_mode(usher, act, pid1):
