@@ -2,9 +2,10 @@
 """usher against tini-static, tini, dumb-init and catatonit: the same measurements, in the same
 run, on the same machine, each figure a median (or percentile) of repeated runs.
 
-    python3 Tests/Benchmarks/bench.py [--quick] [--usher PATH]
+    python3 Tests/Benchmarks/bench.py [--quick] [--usher PATH] [--only STEP,...]
 
-Writes Tests/Benchmarks/results/results.json and results.md. Exits non-zero when a measurement
+Writes Tests/Benchmarks/results/results.json and results.md (with --only, which runs the named
+steps alone, e.g. `--only sidecars` for the growth table: only.json and only.md). Exits non-zero when a measurement
 breaks (a supervisor does not start, a zombie is left, no samples, a helper fails), never
 because of a timing figure: machines are noisy. Expects the helpers in Tests/Benchmarks/.out
 (run.sh builds them) and root (pid namespaces, strace -p).
@@ -856,7 +857,8 @@ def measure_sidecars(usher, cfg):
     """Shutdown of N sidecars: usher's time from SIGTERM to exit against the sequential
     baseline; median of runs; the difference is what usher adds."""
     result = {}
-    for n in SIDECAR_COUNTS:
+    counts = cfg.get("sidecar_counts", SIDECAR_COUNTS)
+    for n in counts:
         runs = [sidecars_once(usher, n) for _ in range(cfg["sidecar_runs"])]
         shut = [r[0] for r in runs]
         base = [sequential_baseline_once(n) for _ in range(cfg["sidecar_runs"])]
@@ -866,8 +868,8 @@ def measure_sidecars(usher, cfg):
                           "baseline_ms": ms(statistics.median(base)),
                           "added_ms": ms(added), "added_per_process_ms": ms(added / (n + 1)),
                           "rss_kb": rss, "runs": len(shut)}
-    fixed = result[str(SIDECAR_COUNTS[0])]["rss_kb"]
-    for n in SIDECAR_COUNTS[1:]:
+    fixed = result[str(counts[0])]["rss_kb"]
+    for n in counts[1:]:
         result[str(n)]["rss_per_sidecar_kb"] = round((result[str(n)]["rss_kb"] - fixed) / n, 2)
     return result
 
@@ -1274,6 +1276,8 @@ def render_markdown(r):
     sizes = r.get("sizes", {})
     out += ["| figure | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
     rows = table_rows(r, names)
+    if r["mode"].startswith("only"):  # the named steps' own sections, no comparison tables
+        rows = []
     for figure, values, pattern in rows:
         cells = []
         for n in names:
@@ -1282,13 +1286,14 @@ def render_markdown(r):
                 cell += " (static)" if sizes[n]["static"] else " (dynamic)"
             cells.append(cell)
         out.append(f"| {figure} | " + " | ".join(cells) + " |")
-    out += ["", "Ratios, usher's figure over each peer's (below 1× is usher smaller or faster):", "",
-            "| figure | " + " | ".join(f"usher/{p}" for p in peers) + " |",
-            "|---" * (len(peers) + 1) + "|"]
-    for figure, values, pattern in rows:
-        out.append(f"| {figure} | " + " | ".join(ratio(values["usher"], values[p]) for p in peers) + " |")
-    out += release_targets(r)
-    out += issue15_targets(r)
+    if rows:
+        out += ["", "Ratios, usher's figure over each peer's (below 1× is usher smaller or faster):", "",
+                "| figure | " + " | ".join(f"usher/{p}" for p in peers) + " |",
+                "|---" * (len(peers) + 1) + "|"]
+        for figure, values, pattern in rows:
+            out.append(f"| {figure} | " + " | ".join(ratio(values["usher"], values[p]) for p in peers) + " |")
+        out += release_targets(r)
+        out += issue15_targets(r)
     if "startup" in r:
         b = r["startup"]["baseline"]
         out += ["", f"Start-up baselines: bare static true median {b['true_static']['median_ms']:.3f} ms "
@@ -1387,16 +1392,32 @@ def main():
                         help="the same release build on glibc, measured beside usher (make bench builds it)")
     parser.add_argument("--usher-arm64", default=os.environ.get("USHER_ARM64_BIN"),
                         help="the arm64 release binary, for its size")
+    parser.add_argument("--only", metavar="STEP,...",
+                        help="run only these steps (e.g. sidecars: the growth table), with the peers "
+                        "that are installed; writes results/only.{json,md}")
+    parser.add_argument("--sidecar-counts", metavar="N,...",
+                        help=f"the sidecars step's N values (default {','.join(map(str, SIDECAR_COUNTS))}; "
+                        "the first is the fixed part the memory per sidecar is counted from)")
+    parser.add_argument("--runs", type=int, help="the sidecars step's runs per N")
     args = parser.parse_args()
     quick = args.quick or os.environ.get("BENCH_QUICK", "") not in ("", "0")
     cfg = {key: counts[1 if quick else 0] for key, counts in COUNTS.items()}
+    if args.sidecar_counts:
+        cfg["sidecar_counts"] = tuple(int(n) for n in args.sidecar_counts.split(","))
+    if args.runs:
+        cfg["sidecar_runs"] = args.runs
     installed = supervisors(os.path.abspath(args.usher), args.usher_glibc and os.path.abspath(args.usher_glibc))
+    if args.only:  # usher and whichever peers are installed: a step of usher's alone needs none
+        installed = installed[:1] + [s for s in installed[1:] if os.access(s.path, os.X_OK)]
     check_prerequisites(installed)
     sups = snapshot(installed)
     # A SIGTERM or Ctrl-C still runs the clean-up below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
-    r = {"mode": "quick" if quick else "full", "machine": machine(), "counts": cfg,
+    mode = "quick" if quick else "full"
+    if args.only:
+        mode = f"only {args.only}, {mode} counts"
+    r = {"mode": mode, "machine": machine(), "counts": cfg,
          "supervisors": [s.name for s in sups], "paths": {s.name: s.path for s in installed},
          "versions": versions(sups[0].path), "errors": {}}
     usher = sups[0].path
@@ -1415,6 +1436,12 @@ def main():
         ("allocations", lambda: measure_allocations(usher, cfg)),
         ("multiprocess", lambda: measure_multiprocess(usher, cfg)),
     ]
+    if args.only:
+        wanted = args.only.split(",")
+        unknown = [w for w in wanted if w not in dict(steps)]
+        if unknown:
+            raise SystemExit(f"bench: no step {', '.join(unknown)} (steps: {', '.join(n for n, _ in steps)})")
+        steps = [(name, step) for name, step in steps if name in wanted]
     began = time.monotonic()
     try:
         for name, step in steps:
@@ -1436,11 +1463,12 @@ def main():
     r["seconds"] = time.monotonic() - began
     r["machine"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
     os.makedirs(RESULTS, exist_ok=True)
-    with open(os.path.join(RESULTS, "results.json"), "w") as f:
+    base = "only" if args.only else "results"  # a partial run does not replace a full one
+    with open(os.path.join(RESULTS, base + ".json"), "w") as f:
         json.dump(r, f, indent=2)
         f.write("\n")
     md = render_markdown(r)
-    with open(os.path.join(RESULTS, "results.md"), "w") as f:
+    with open(os.path.join(RESULTS, base + ".md"), "w") as f:
         f.write(md)
     print(md)
     if r["errors"]:

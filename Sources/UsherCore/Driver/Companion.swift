@@ -15,6 +15,10 @@ protocol Companion: AnyObject {
     func observe(_ action: Action, at now: Nanos)
     /// After each event has been handled, with the supervisor's state as it now is.
     func settled(_ supervisor: Supervisor, at now: Nanos)
+    /// Once a wake-up's events have all been handled (and once after start-up, and once after
+    /// the last event): work worth doing once for many events, such as rewriting a file that
+    /// shows the state. Not called after a wake-up that only forwarded signals directly.
+    func wakeupHandled(_ supervisor: Supervisor)
     /// When the companion next wants `tick`; nil when nothing is due.
     var nextWakeup: Nanos? { get }
     /// The timer fired: work that was due, and events for the driver to feed (a rehearsal's
@@ -32,5 +36,6 @@ protocol Companion: AnyObject {
 
 extension Companion {
     var seesForwardedSignals: Bool { true }
+    func wakeupHandled(_ supervisor: Supervisor) {}
 }
 

@@ -19,10 +19,16 @@ final class Reporter: Companion {
     /// The status file's directory and name, when there is one.
     private var statusPlace: (dir: String, name: String)?
     private var notifyFD: Int32 = -1
-    /// What the status file says now ("" once removed): compared with what it should say, so
-    /// that an unchanged state writes nothing and a failed write is tried again.
-    private var written = ""
-    private var wanted = ""
+    /// What the status file says now (empty once removed): compared with what it should say, so
+    /// that an unchanged state writes nothing and a failed write is tried again. Bytes, kept
+    /// from write to write (their capacity stays).
+    private var written: [UInt8] = []
+    private var wanted: [UInt8] = []
+    /// A log record went by since the status file was last brought up to date: it is rebuilt
+    /// once the wake-up is done (`wakeupHandled`), not after each of its events.
+    private var statusStale = false
+    /// usher's own pid, for the status file (it does not change).
+    private let pid = ownProcessID()
     /// A failed status write is tried again at this time (a second later): a full /run that
     /// frees up must not leave the file saying what was true before it filled. Set exactly
     /// while the last write failed.
@@ -48,7 +54,8 @@ final class Reporter: Companion {
             // root filesystem, a directory another user owns) means no status file, said once
             // on stderr when it was asked for.
             let place = (dir: directoryOf(path), name: lastComponent(path))
-            let text = statusFileText(pid: ownProcessID(), up: false, [])
+            var text: [UInt8] = []
+            appendStatusHead(to: &text, pid: pid, up: false)
             if let problem = replaceOwnFile(place.dir, place.name, with: text) {
                 if options.statusFileNamed {
                     writeAll(2, "usher: the status file \(OSString.printable(path)) cannot be written (\(problem.reason)); running without one\n")
@@ -95,16 +102,14 @@ final class Reporter: Companion {
         }
     }
 
+    /// sd_notify's READY and STOPPING go out at the event that makes them true; the status
+    /// file is only marked stale (see `wakeupHandled`).
     func settled(_ supervisor: Supervisor, at now: Nanos) {
         guard dirty else { return }
         dirty = false
-        let up = supervisor.isUp
-        if statusPlace != nil {
-            wanted = statusFileText(pid: ownProcessID(), up: up, supervisor.statuses())
-            if !same(wanted, written) { writeStatus(at: now) }
-        }
+        if statusPlace != nil { statusStale = true }
         if notifyFD >= 0 {
-            if up && !sentReady {
+            if !sentReady && supervisor.isUp {
                 sentReady = true
                 notify("READY=1\nSTATUS=every main container is ready and every sidecar started\n")
             }
@@ -113,6 +118,18 @@ final class Reporter: Companion {
                 notify("STOPPING=1\nSTATUS=stopping\n")
             }
         }
+    }
+
+    /// The status file, rewritten when what it should say changed: once a wake-up, with the
+    /// state at its end (a shutdown step reaps one process and signals the next, and several
+    /// steps often fall in one wake-up).
+    func wakeupHandled(_ supervisor: Supervisor) {
+        guard statusStale else { return }
+        statusStale = false
+        wanted.removeAll(keepingCapacity: true)
+        appendStatusHead(to: &wanted, pid: pid, up: supervisor.isUp)
+        for i in supervisor.containers.indices { appendStatusLine(to: &wanted, supervisor.status(i)) }
+        if wanted != written { writeStatus(at: monotonicNow()) }
     }
 
     private func notify(_ message: String) {
@@ -131,13 +148,13 @@ final class Reporter: Companion {
             notes.append(.statusFileWrite(path: OSString.printable(place.dir + "/" + place.name), problem: problem?.reason))
         }
         if problem == nil {
-            written = wanted
+            swap(&written, &wanted)  // no copy: `wanted` is rebuilt from empty before its next use
             retryAt = nil
             return
         }
         if !written.isEmpty {
             removeOwnFile(place.dir, place.name)
-            written = ""
+            written.removeAll(keepingCapacity: true)
         }
         retryAt = later(now, by: nanosPerSecond)
     }

@@ -13,11 +13,47 @@
 let defaultStatusPath = "/run/usher/status"
 
 func statusFileText(pid: Int32, up: Bool, _ containers: [ContainerStatus]) -> String {
-    var text = "usher-status 1\npid \(pid)\nup \(up ? "yes" : "no")\n"
-    for c in containers {
-        text += "container \(c.name) \(c.role.name) \(stateWord(c.state)) \(c.pid.map { "\($0)" } ?? "-") \(c.restarts)\n"
-    }
-    return text
+    var bytes: [UInt8] = []
+    appendStatusHead(to: &bytes, pid: pid, up: up)
+    for c in containers { appendStatusLine(to: &bytes, c) }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+/// The status file's first three lines, appended to `out`. Built as bytes into a buffer the
+/// reporter keeps, not as a String: the file is rebuilt after every wake-up that changed
+/// something, and with a few hundred containers String appends (a call and a growth check
+/// for each piece) made the rebuild most of what a shutdown step cost.
+func appendStatusHead(to out: inout [UInt8], pid: Int32, up: Bool) {
+    appendText(to: &out, "usher-status 1\npid ")
+    appendDecimal(to: &out, Int(pid))
+    appendText(to: &out, up ? "\nup yes\n" : "\nup no\n")
+}
+
+/// One container's line, appended to `out`.
+func appendStatusLine(to out: inout [UInt8], _ c: ContainerStatus) {
+    appendText(to: &out, "container ")
+    appendText(to: &out, c.name)
+    out.append(32)
+    appendText(to: &out, c.role.name)
+    out.append(32)
+    appendText(to: &out, stateWord(c.state))
+    out.append(32)
+    if let pid = c.pid { appendDecimal(to: &out, Int(pid)) } else { out.append(45) }  // "-"
+    out.append(32)
+    appendDecimal(to: &out, c.restarts)
+    out.append(10)
+}
+
+/// `text`'s bytes, appended to `out`.
+private func appendText(to out: inout [UInt8], _ text: String) {
+    out.append(contentsOf: text.utf8)
+}
+
+/// `n` in decimal, appended to `out` (pids and restart counts: never negative).
+private func appendDecimal(to out: inout [UInt8], _ n: Int) {
+    let v = n.magnitude
+    if v >= 10 { appendDecimal(to: &out, Int(v / 10)) }
+    out.append(UInt8(truncatingIfNeeded: 48 + v % 10))
 }
 
 /// What a status file says, read back.

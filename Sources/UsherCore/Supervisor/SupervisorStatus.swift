@@ -23,27 +23,42 @@ public struct ContainerStatus: Equatable {
 extension Supervisor {
     /// Every container's state now.
     public func statuses() -> [ContainerStatus] {
-        containers.indices.map { i in
-            let c = containers[i]
+        containers.indices.map { status($0) }
+    }
+
+    /// Container `i`'s state now.
+    public func status(_ i: Int) -> ContainerStatus {
+        let b = brief(i)
+        return ContainerStatus(name: name(i), role: role(i), state: b.state, pid: b.pid, restarts: b.restarts)
+    }
+
+    /// Container `i`'s status without its name and role, which do not change: what the status
+    /// file compares with what it shows, for every container after every wake-up that changed
+    /// something, to rebuild only the lines that changed. Read in place: `containers[i]`
+    /// would copy the container (and retain its arrays) first.
+    func brief(_ i: Int) -> (state: ContainerStatus.State, pid: Int32?, restarts: Int) {
+        containers.withUnsafeBufferPointer { all in
             let state: ContainerStatus.State
-            switch c.state {
+            var pid: Int32?
+            switch all[i].state {
             case .notStarted: state = .waiting
             case .spawning: state = .starting
             case .waitingRestart: state = .restarting
             case .exited: state = .exited
             case .failed: state = .failed
-            case .running:
-                if c.stop != nil || phase == .stopping {
+            case .running(let running, _):
+                pid = running
+                if all[i].stop != nil || phase == .stopping {
                     state = .stopping
-                } else if !(c.started && c.postStart == .done) {
+                } else if !(all[i].started && all[i].postStart == .done) {
                     state = .starting
-                } else if plan.containers[i].role == .sidecar {
+                } else if role(i) == .sidecar {
                     state = .running
                 } else {
-                    state = c.ready ? .ready : .notReady
+                    state = all[i].ready ? .ready : .notReady
                 }
             }
-            return ContainerStatus(name: name(i), role: plan.containers[i].role, state: state, pid: pid(i), restarts: c.restarts)
+            return (state, pid, all[i].restarts)
         }
     }
 

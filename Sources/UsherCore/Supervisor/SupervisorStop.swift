@@ -103,40 +103,55 @@ extension Supervisor {
 
     /// Whether container `i`'s turn to get its stop signal has come: a sidecar's comes once every
     /// main container and every sidecar started after it have exited, in the pod's shutdown; any
-    /// other container's, and every container stopped to be restarted, at once.
-    func turnHasCome(_ i: Int) -> Bool {
-        guard plan.containers[i].role == .sidecar, containers[i].stop?.reason == .shutdown else { return true }
-        for j in plan.containers.indices where isActive(j) {
-            switch plan.containers[j].role {
-            case .main: return false
-            case .sidecar where j > i: return false
-            default: continue
+    /// other container's, and every container stopped to be restarted, at once. `bound` is
+    /// `sidecarTurnBound()`, worked out once for all the containers of one step.
+    func turnHasCome(_ i: Int, bound: Int) -> Bool {
+        guard role(i) == .sidecar, containers[i].stop?.reason == .shutdown else { return true }
+        return i >= bound
+    }
+
+    /// The lowest index whose sidecar's turn to stop has come: past every sidecar still active
+    /// (running or being started; its own index, when it is the last), and none while a main
+    /// container is active. One walk, where asking every waiting sidecar about every other
+    /// container cost a walk each: the square of the pod's size per shutdown step.
+    func sidecarTurnBound() -> Int {
+        var bound = 0
+        for i in containers.indices where isActive(i) {
+            switch role(i) {
+            case .main: return Int.max
+            case .sidecar: bound = i
+            case .initStep: continue
             }
         }
-        return true
+        return bound
     }
 
     /// Stop signals that are due, and SIGKILL for a container stopped to be restarted whose
     /// time is up.
     mutating func advanceStops(now: Nanos, into out: inout [Action]) {
         guard !killedAtDeadline else { return }
+        var turnBound: Int?  // worked out when first needed
         for i in containers.indices {
             guard let pid = pid(i), var stop = containers[i].stop else { continue }
             if stop.signaledAt == nil {
-                let sig = plan.containers[i].stopSignal
-                if now >= stop.forceAt && (stop.preStop != .done || !turnHasCome(i)) {
-                    let cutShort = stop.preStop != .done
-                    if case .running = stop.preStop { out.append(.cancelHandler(i, .hook(.preStop))) }
-                    stop.preStop = .done
+                let bound = turnBound ?? sidecarTurnBound()
+                turnBound = bound
+                let windowCame = now >= stop.forceAt && (stop.preStop != .done || !turnHasCome(i, bound: bound))
+                if windowCame || (stop.preStop == .done && turnHasCome(i, bound: bound)) {
+                    // Read here, not for every container still waiting: reading a field of a
+                    // plan entry copies all of it.
+                    let sig = plan.containers[i].stopSignal
+                    if windowCame {
+                        let cutShort = stop.preStop != .done
+                        if case .running = stop.preStop { out.append(.cancelHandler(i, .hook(.preStop))) }
+                        stop.preStop = .done
+                        let window = min(plan.minStopWindow, stop.killAt - now)
+                        out.append(.log(.stopWindow(name: name(i), pid: pid, signal: sig, window: window, cutShort: cutShort)))
+                    } else {
+                        out.append(.log(.stopping(name: name(i), pid: pid, signal: sig)))
+                    }
                     stop.signaledAt = now
                     stop.requested = stopRequested
-                    let window = min(plan.minStopWindow, stop.killAt - now)
-                    out.append(.log(.stopWindow(name: name(i), pid: pid, signal: sig, window: window, cutShort: cutShort)))
-                    out.append(.signalGroup(i, sig))
-                } else if stop.preStop == .done && turnHasCome(i) {
-                    stop.signaledAt = now
-                    stop.requested = stopRequested
-                    out.append(.log(.stopping(name: name(i), pid: pid, signal: sig)))
                     out.append(.signalGroup(i, sig))
                 }
             }

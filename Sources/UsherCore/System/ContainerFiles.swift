@@ -84,11 +84,11 @@ func readContainerFile(_ path: String, beneath root: String, as reader: FileRead
     return readAll(fd, limit: limit, expected: Int(facts.size)).mapError { .from(errno: $0.errno, uid: reader.uid, limit: limit) }
 }
 
-/// Replaces the file `name` in the directory `dir` with `text` at once (a temporary file renamed
+/// Replaces the file `name` in the directory `dir` with `bytes` at once (a temporary file renamed
 /// over it: a reader sees the old contents or the new). `dir` must be owned by usher's user and
 /// writable by no other (or sticky, as /tmp is): another user could otherwise swap the file.
 /// nil when written.
-func replaceOwnFile(_ dir: String, _ name: String, with text: String) -> FileProblem? {
+func replaceOwnFile(_ dir: String, _ name: String, with bytes: [UInt8]) -> FileProblem? {
     let dfd = withCString(dir) { cusher_open_directory($0) }
     guard dfd >= 0 else { return .from(errno: cusher_errno(), uid: nil) }
     defer { close(dfd) }
@@ -109,7 +109,7 @@ func replaceOwnFile(_ dir: String, _ name: String, with text: String) -> FilePro
         _ = unlinkat(dfd, cTmp, 0)
         let fd = cusher_openat(dfd, cTmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK, 0o644)
         guard fd >= 0 else { return .from(errno: cusher_errno(), uid: nil) }
-        let wrote = writeAll(fd, text)
+        let wrote = bytes.withUnsafeBufferPointer { writeAll(fd, $0) }
         let e = cusher_errno()
         close(fd)
         let renamed = wrote && withCString(name) { renameat(dfd, cTmp, dfd, $0) } == 0
