@@ -1117,7 +1117,7 @@ def ratio(a, b):
     return f"{a / b:.2f}×"
 
 
-# issue 12's targets for the release binaries, against tini-static measured in the same run.
+# The release binaries' targets (size, memory), as ratios to tini-static measured in the same run.
 SIZE_TARGET = 0.5         # each release binary's size, amd64 and arm64
 MEMORY_TARGET = 0.6       # resident memory as PID 1 with one child, warm, amd64
 
@@ -1155,10 +1155,10 @@ def verdict(q, target=1.0):
     return "met" if q <= target else f"NOT met, {q / target - 1:.0%} over"
 
 
-def issue15_targets(r):
-    """Issue 15's targets, each a measured ratio against the best peer of the same run, with
+def peer_targets(r):
+    """The performance targets, each a measured ratio against the best peer of the same run, with
     its verdict (the bench never fails on them)."""
-    lines = ["", "Targets of issue 15 (usher over the best peer in this run; at most 1.00× is met):", ""]
+    lines = ["", "Targets against the best peer (usher over the best peer in this run; at most 1.00× is met):", ""]
 
     def against_best(label, section, key):
         v = r.get(section, {})
@@ -1293,7 +1293,7 @@ def render_markdown(r):
         for figure, values, pattern in rows:
             out.append(f"| {figure} | " + " | ".join(ratio(values["usher"], values[p]) for p in peers) + " |")
         out += release_targets(r)
-        out += issue15_targets(r)
+        out += peer_targets(r)
     if "startup" in r:
         b = r["startup"]["baseline"]
         out += ["", f"Start-up baselines: bare static true median {b['true_static']['median_ms']:.3f} ms "
