@@ -2,8 +2,9 @@ import Foundation
 import Testing
 
 /// The layers of Sources/UsherCore, checked on the source text: System/ is the only layer that
-/// calls the kernel (imports the C shim), and it depends on nothing above it (only on Support/).
-/// A file that breaks either rule fails here, naming itself and what it uses.
+/// calls the kernel (imports the C shim), and each folder uses the types of the folders below it
+/// in `order` only (System/ depends on nothing but Support/). A file that breaks a rule fails
+/// here, naming itself and what it uses.
 @Suite struct SourceLayout {
     /// Sources/UsherCore, found from this file's own path.
     static let core = URL(fileURLWithPath: #filePath)
@@ -31,6 +32,49 @@ import Testing
             guard let r = line.range(of: "//") else { return line }
             return line[..<r.lowerBound]
         }.joined(separator: "\n")
+    }
+
+    /// The folders from the top (the commands) down to the system calls and the byte helpers,
+    /// as the README's "Layout" lists them; `Entry.swift` is the module's root.
+    static let order = ["Entry.swift", "Rehearsal", "Reporting", "Driver", "Log", "Supervisor", "CommandLine",
+                        "PodSpec", "HTTP", "Plan", "System", "Support"]
+
+    static func folder(_ path: String) -> String { String(path.split(separator: "/")[0]) }
+
+    /// Each type's folder, by its name: the types declared in one folder only (a nested name
+    /// such as `Container`, declared in two, says nothing about who uses which).
+    static func typeFolders(_ files: [(path: String, text: String)]) throws -> [String: String] {
+        let declaration = try NSRegularExpression(
+            pattern: #"(?m)^\s*(?:public |private |fileprivate )?(?:final class|class|struct|enum|protocol|typealias) ([A-Za-z_][A-Za-z0-9_]*)"#)
+        var folders: [String: Set<String>] = [:]
+        for (path, text) in files {
+            let code = Self.code(text) as NSString
+            for m in declaration.matches(in: code as String, range: NSRange(location: 0, length: code.length)) {
+                folders[code.substring(with: m.range(at: 1)), default: []].insert(Self.folder(path))
+            }
+        }
+        return folders.compactMapValues { $0.count == 1 ? $0.first : nil }
+    }
+
+    @Test func eachFolderUsesOnlyTheTypesOfTheFoldersBelowIt() throws {
+        let files = try Self.sources()
+        let owner = try Self.typeFolders(files)
+        #expect(Set(files.map { Self.folder($0.path) }) == Set(Self.order), "a folder is missing from `order`")
+        let rank = Dictionary(uniqueKeysWithValues: Self.order.enumerated().map { ($1, $0) })
+        let word = try NSRegularExpression(pattern: #"(?<![.A-Za-z0-9_])[A-Za-z_][A-Za-z0-9_]*"#)
+        var uses: [String] = []
+        for (path, text) in files {
+            let here = Self.folder(path)
+            let code = Self.code(text) as NSString
+            var seen: Set<String> = []
+            for m in word.matches(in: code as String, range: NSRange(location: 0, length: code.length)) {
+                let name = code.substring(with: m.range)
+                guard let there = owner[name], there != here, seen.insert(name).inserted,
+                      let a = rank[there], let b = rank[here], a < b else { continue }
+                uses.append("\(path) uses \(name) of \(there)/")
+            }
+        }
+        #expect(uses == [], "a folder uses a type of a folder above it: \(uses)")
     }
 
     @Test func onlySystemImportsTheCShim() throws {

@@ -195,8 +195,3 @@ final class HTTPCheck {
 /// The Kubernetes release whose kubelet usher follows, as its probes and hooks name it.
 let kubernetesVersion = "1.35"
 
-/// `10.0.0.5` for an IPv4 address in network byte order.
-func formatIPv4(_ address: UInt32) -> String {
-    let b = withUnsafeBytes(of: address) { Array($0) }
-    return "\(b[0]).\(b[1]).\(b[2]).\(b[3])"
-}

@@ -94,20 +94,6 @@ func limitSuffix(_ limit: MemoryLimit?) -> String { limit.map { " (\($0.file) \(
 /// `once`, `3 times`.
 func times(_ n: Int) -> String { n == 1 ? "once" : "\(n) times" }
 
-/// `postStart` or `preStop`, as Kubernetes names its hooks.
-public func hookName(_ kind: Plan.HookKind) -> String {
-    kind == .preStop ? "preStop" : "postStart"
-}
-
-/// `startup`, `readiness` or `liveness`, as Kubernetes names its probes.
-public func probeName(_ kind: Plan.ProbeKind) -> String {
-    switch kind {
-    case .startup: return "startup"
-    case .readiness: return "readiness"
-    case .liveness: return "liveness"
-    }
-}
-
 /// `2026-11-23T07:02:11.120Z` for a time in nanoseconds since the Unix epoch. Plain integer
 /// arithmetic (Howard Hinnant's civil-from-days) instead of gmtime_r: glibc's time-zone code
 /// would add 135 KB to the static binary for a conversion that needs no time zone.

@@ -238,3 +238,17 @@ extension Plan.Role {
         }
     }
 }
+
+/// `postStart` or `preStop`, as Kubernetes names its hooks.
+public func hookName(_ kind: Plan.HookKind) -> String {
+    kind == .preStop ? "preStop" : "postStart"
+}
+
+/// `startup`, `readiness` or `liveness`, as Kubernetes names its probes.
+public func probeName(_ kind: Plan.ProbeKind) -> String {
+    switch kind {
+    case .startup: return "startup"
+    case .readiness: return "readiness"
+    case .liveness: return "liveness"
+    }
+}
