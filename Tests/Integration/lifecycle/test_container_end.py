@@ -53,8 +53,8 @@ if port != "-":
         event("bound", port)
     except OSError as e:
         event("bind-failed", str(e.errno))
+event("ready", ready)  # before the file: the shell exits when it sees the file, and the worker is then killed
 open(ready, "w").close()
-event("ready", ready)
 while True:
     time.sleep(60)
 """

@@ -106,6 +106,7 @@ def probe_verdict(u):
     u.wait_for(said, timeout=15, what="the main's startup probe verdict")
     text = said()[0]
     if "startup probe passed" in text:
+        u.wait_started("regular-1")  # its SIGTERM handler is set: it exits 0 on SIGTERM, as asked
         u.signal(signal.SIGTERM)
         assert u.wait(timeout=20) == 0, u.stderr()
         return "passed"
